@@ -1,0 +1,228 @@
+"""Deterministic checks of a reasoning path: recompute every arithmetic claim it makes.
+
+A claim is an equation whose sides are arithmetic over numbers, such as ``12 + 7 - 3 = 16``,
+``3 × 4 = 12``, ``$5 x 3 = $15``, ``2^3 = 8`` or ``20% of 50 = 10``. Each one is recomputed
+with ``safe_eval``, an evaluator over Python's ``ast`` that accepts only numbers, + - * / **,
+unary signs and parentheses: no names, no calls, no ``eval``, and bounded exponents, so a
+path cannot make the check run arbitrary code or compute ``9**9**9``.
+
+Small slips in a chain of thought often survive majority voting when every path copies the
+same prompt example; a failed claim is a cheap, model-free signal for the verify node.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+__all__ = ["CheckReport", "UnsafeExpression", "check_arithmetic", "find_claims", "safe_eval"]
+
+MAX_EXPRESSION_CHARS = 200
+MAX_RESULT_DIGITS = 300  # refuse powers whose result would have more digits than this
+REL_TOL = 1e-6
+
+
+class UnsafeExpression(ValueError):
+    """The expression contains something other than plain arithmetic, or is too large."""
+
+
+def safe_eval(expr: str) -> Fraction | float:
+    """Evaluate plain arithmetic exactly where possible.
+
+    Args:
+        expr: Python-syntax arithmetic, e.g. ``"(12 + 7) * 3 / 2"`` or ``"2 ** 10"``.
+
+    Returns:
+        The value: a ``Fraction`` (exact) unless a fractional power made it a float.
+
+    Raises:
+        UnsafeExpression: For names, calls, attributes, strings, comparisons, huge powers or
+            over-long input.
+        ZeroDivisionError: For a division by zero.
+        SyntaxError: When ``expr`` is not an expression at all.
+    """
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise UnsafeExpression(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
+    tree = ast.parse(expr.strip(), mode="eval")
+    return _eval(tree.body)
+
+
+def _eval(node: ast.AST) -> Fraction | float:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise UnsafeExpression(f"not a number: {node.value!r}")
+        # str() keeps 0.1 as 1/10 rather than the binary float's 3602879701896397/2**55.
+        return Fraction(str(node.value)) if math.isfinite(node.value) else float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _eval(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.Div):
+            if right == 0:
+                raise ZeroDivisionError("division by zero in claim")
+            return left / right
+        if isinstance(node.op, ast.Pow):
+            return _power(left, right)
+    raise UnsafeExpression(f"not allowed in a claim: {type(node).__name__}")
+
+
+def _power(base: Fraction | float, exp: Fraction | float) -> Fraction | float:
+    size = abs(float(base))
+    if size > 1 and abs(float(exp)) * math.log10(size) > MAX_RESULT_DIGITS:
+        raise UnsafeExpression("power too large")
+    if (
+        size
+        and size < 1
+        and float(exp) < 0
+        and abs(float(exp)) * -math.log10(size) > MAX_RESULT_DIGITS
+    ):
+        raise UnsafeExpression("power too large")
+    if isinstance(exp, Fraction) and exp.denominator == 1:
+        if base == 0 and exp < 0:
+            raise ZeroDivisionError("zero to a negative power")
+        return base ** int(exp)
+    if float(base) < 0:
+        raise UnsafeExpression("fractional power of a negative number")
+    return float(base) ** float(exp)
+
+
+# --- finding claims ------------------------------------------------------------------------
+
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"\\times|\\cdot|[×·∙⋅✕]", "*"),
+        (r"\\div|÷", "/"),
+        (r"[−–]", "-"),
+        (r"\\frac\{([^{}]+)\}\{([^{}]+)\}", r"((\1)/(\2))"),
+        (r"\\left|\\right|\\[,;!]|\\\(|\\\)|\\\[|\\\]", ""),
+        (r"\{|\}", ""),
+        (r"(?<=\d),(?=\d{3}(?!\d))", ""),  # thousands separators
+        (r"(\d(?:\.\d+)?)\s*%\s*of\b", r"\1/100 *"),
+        (r"(?<=[\d)])\s*[xX](?=\s*[$(]*\s*\d)", " * "),
+        (r"\$", ""),
+        (r"\^", "**"),
+    )
+)
+_ARITH_TAIL = re.compile(r"[\d.\s+\-*/()%]*$")
+_ARITH_HEAD = re.compile(r"^[\d.\s+\-*/()%]*")
+_OPERATOR = re.compile(r"(?<=[\d)%])\s*(?:\*\*|[+\-*/])\s*(?=[\d(.])")
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What the arithmetic check found in one path.
+
+    Attributes:
+        total: Claims found and evaluated.
+        passed: Claims whose recomputed value matches.
+        failed: The failing claims as written after normalisation, e.g. ``"7 * 8 = 54"``.
+    """
+
+    total: int
+    passed: int
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no claim failed (also when there were none)."""
+        return not self.failed
+
+
+def _balance(expr: str, *, trim_left: bool) -> str:
+    # "(3 + 4" or "7)" come from claims inside parentheses; drop the unmatched bracket.
+    expr = expr.strip(" .")
+    while trim_left and expr.count("(") > expr.count(")") and "(" in expr:
+        expr = expr[expr.index("(") + 1 :].strip()
+    while not trim_left and expr.count(")") > expr.count("(") and ")" in expr:
+        expr = expr[: expr.rindex(")")].strip()
+    return expr.strip(" +*/").strip()
+
+
+def _value(expr: str) -> Fraction | float | None:
+    """Evaluate a side, dropping leading words/digits until it parses ("3. 4 + 4" -> "4 + 4")."""
+    expr = re.sub(r"(\d(?:\.\d+)?)\s*%", r"(\1/100)", expr)
+    while expr:
+        try:
+            return safe_eval(expr)
+        except SyntaxError:
+            parts = expr.split(None, 1)
+            expr = parts[1] if len(parts) == 2 else ""
+        except (UnsafeExpression, ZeroDivisionError, OverflowError):
+            return None
+    return None
+
+
+def find_claims(text: str) -> list[tuple[str, str]]:
+    """Find arithmetic claims in a text.
+
+    Args:
+        text: A reasoning path.
+
+    Returns:
+        ``(left, right)`` expression pairs, normalised to Python syntax; at least one side of
+        each pair contains an operator.
+    """
+    claims: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        for pattern, repl in _REWRITES:
+            line = pattern.sub(repl, line)
+        parts = line.split("=")
+        for left_part, right_part in zip(parts, parts[1:], strict=False):
+            left = _balance(_ARITH_TAIL.search(left_part).group(0), trim_left=True)  # type: ignore[union-attr]
+            right = _balance(_ARITH_HEAD.match(right_part.lstrip("=")).group(0), trim_left=False)  # type: ignore[union-attr]
+            if not re.search(r"\d", left) or not re.search(r"\d", right):
+                continue
+            if _OPERATOR.search(left) or _OPERATOR.search(right):
+                claims.append((left, right))
+    return claims
+
+
+def _matches(lhs: Fraction | float, rhs: Fraction | float, rhs_text: str) -> bool:
+    left, right = float(lhs), float(rhs)
+    if math.isclose(left, right, rel_tol=REL_TOL, abs_tol=1e-9):
+        return True
+    # A claim rounded to 2 decimals ("10 / 3 = 3.33"), or to as many as it shows ("= 3.3").
+    places = {2}
+    shown = re.fullmatch(r"\s*-?\d+\.(\d+)\s*%?\s*", rhs_text)
+    if shown:
+        places.add(len(shown.group(1)))
+    return any(math.isclose(round(left, p), right, abs_tol=10 ** -(p + 3)) for p in places)
+
+
+def check_arithmetic(text: str) -> CheckReport:
+    """Recompute every arithmetic claim in a reasoning path.
+
+    Claims whose sides cannot be evaluated safely (names, huge powers, division by zero) are
+    skipped rather than failed: the check reports slips, it does not judge notation.
+
+    Args:
+        text: A reasoning path.
+
+    Returns:
+        How many claims were checked, how many passed, and the failing ones.
+    """
+    total, passed, failed = 0, 0, []
+    for left, right in find_claims(text):
+        lhs, rhs = _value(left), _value(right)
+        if lhs is None or rhs is None:
+            continue
+        total += 1
+        # "5/20 * 100 = 25%": the right side may be a percentage of the left's scale.
+        pct_right = right.rstrip().endswith("%")
+        ok = _matches(lhs, rhs, right) or (pct_right and _matches(lhs, rhs * 100, right[:-1]))
+        if ok:
+            passed += 1
+        else:
+            failed.append(f"{left} = {right}")
+    return CheckReport(total=total, passed=passed, failed=failed)
