@@ -1,0 +1,346 @@
+"""In-process llama.cpp backend that decodes n sequences together in one batch.
+
+How one ``generate(n=...)`` call runs:
+
+1. The chat is rendered with the model's own chat template and tokenized.
+2. The prompt is evaluated once, on sequence 0.
+3. Sequence 0's KV cache is shared with sequences 1..n-1 (``llama_memory_seq_cp``; the
+   context is created with a unified KV buffer, so this shares cells instead of copying).
+4. Every step feeds one token per unfinished sequence in a single ``llama_decode`` call, and
+   each sequence samples from its own output row with its own sampler chain and seed.
+   A finished sequence frees its cells at once (``llama_memory_seq_rm``).
+
+The context is not thread-safe, so calls are serialized by a lock: concurrent callers queue.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import llama_cpp
+import llama_cpp._logger
+import numpy as np
+from llama_cpp._internals import LlamaContext, LlamaModel
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from agent.backends.base import Completion, FinishReason, GenerationStats, Message, TokenLogprob
+from agent.backends.config import BackendConfig
+from agent.errors import BackendError, ModelError, RequestTooLarge
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Seq:
+    """Decoding state of one sequence (one sampled path)."""
+
+    index: int
+    sampler: ctypes.c_void_p
+    seed: int | None
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+
+
+class LlamaCppBackend:
+    """A GGUF model run in this process by llama.cpp."""
+
+    def __init__(self, model_path: Path, config: BackendConfig, *, name: str = "") -> None:
+        """Load the model and create a context with room for ``config.max_n`` sequences."""
+        self.config = config
+        self.model_name = name or model_path.stem
+        self.last_stats = GenerationStats()
+        self._lock = threading.Lock()
+        llama_cpp.llama_backend_init()
+        # llama.cpp logs every tensor at load; keep only its errors on stderr.
+        llama_cpp._logger.set_verbose(False)
+        try:
+            self._model = LlamaModel(
+                path_model=str(model_path),
+                params=llama_cpp.llama_model_default_params(),
+                verbose=False,
+            )
+        except ValueError as ex:
+            raise ModelError(f"llama.cpp could not load {model_path}: {ex}") from ex
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = config.n_ctx
+        params.n_batch = config.n_batch
+        params.n_ubatch = config.n_batch
+        params.n_seq_max = config.max_n
+        params.kv_unified = True  # all sequences share one KV buffer: the prompt is stored once
+        params.n_threads = config.threads
+        params.n_threads_batch = config.threads
+        params.no_perf = False
+        self._ctx = LlamaContext(model=self._model, params=params, verbose=False)
+        self.n_ctx = llama_cpp.llama_n_ctx(self._ctx.ctx)
+        self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
+        self._batch = llama_cpp.llama_batch_init(max(config.n_batch, config.max_n), 0, 1)
+        self._n_vocab = self._model.n_vocab()
+        self._formatter = self._chat_formatter()
+        self._piece_buf = ctypes.create_string_buffer(256)
+
+    # -- prompt ---------------------------------------------------------------------------
+
+    def _chat_formatter(self) -> Jinja2ChatFormatter:
+        meta = self._model.metadata()
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"{self.model_name} carries no chat template in its GGUF metadata")
+
+        def text_of(token: int) -> str:
+            return self._model.token_get_text(token) if token >= 0 else ""
+
+        eos, bos = self._model.token_eos(), self._model.token_bos()
+        return Jinja2ChatFormatter(
+            template=template, eos_token=text_of(eos), bos_token=text_of(bos)
+        )
+
+    def tokenize_chat(self, messages: Sequence[Message]) -> list[int]:
+        """The prompt tokens for ``messages``, ending where the assistant's reply starts."""
+        rendered = self._formatter(messages=[dict(m) for m in messages])
+        return self._model.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+
+    def _piece(self, token: int) -> bytes:
+        n = llama_cpp.llama_token_to_piece(
+            self._model.vocab, token, self._piece_buf, len(self._piece_buf), 0, False
+        )
+        return self._piece_buf.raw[: max(n, 0)]
+
+    # -- sampling -------------------------------------------------------------------------
+
+    def _make_sampler(self, temperature: float, top_p: float, seed: int | None) -> ctypes.c_void_p:
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if temperature <= 0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+            return chain
+        if top_p < 1.0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_p(top_p, 1))
+        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(temperature))
+        dist_seed = llama_cpp.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF
+        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(dist_seed))
+        return chain
+
+    def _token_logprob(self, row: int, token: int, k: int) -> TokenLogprob:
+        """Log-probabilities under the model's own distribution (before temperature)."""
+        ptr = llama_cpp.llama_get_logits_ith(self._ctx.ctx, row)
+        logits = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float64)
+        shifted = logits - logits.max()
+        logp = shifted - np.log(np.exp(shifted).sum())
+        top_ids = np.argpartition(-logp, k)[:k]
+        top_ids = top_ids[np.argsort(-logp[top_ids])]
+
+        def text(t: int) -> str:
+            return self._piece(int(t)).decode("utf-8", errors="replace")
+
+        return TokenLogprob(
+            token=text(token),
+            logprob=float(logp[token]),
+            top=tuple((text(int(t)), float(logp[t])) for t in top_ids),
+        )
+
+    def _decode_step(self, feed: list[tuple[int, int, int]]) -> None:
+        """Run one llama_decode over (token, position, sequence id) triples, logits on all."""
+        b = self._batch
+        b.n_tokens = len(feed)
+        for j, (token, pos, seq_id) in enumerate(feed):
+            b.token[j] = token
+            b.pos[j] = pos
+            b.n_seq_id[j] = 1
+            b.seq_id[j][0] = seq_id
+            b.logits[j] = True
+        if llama_cpp.llama_decode(self._ctx.ctx, b) != 0:
+            raise BackendError("llama_decode failed (KV cache full?)")
+
+    def _eval_prompt(self, prompt: list[int]) -> int:
+        """Evaluate the prompt on sequence 0; return the batch row holding its last logits."""
+        step = self.config.n_batch
+        b = self._batch
+        for start in range(0, len(prompt), step):
+            chunk = prompt[start : start + step]
+            b.n_tokens = len(chunk)
+            for j, token in enumerate(chunk):
+                b.token[j] = token
+                b.pos[j] = start + j
+                b.n_seq_id[j] = 1
+                b.seq_id[j][0] = 0
+                b.logits[j] = start + j == len(prompt) - 1
+            if llama_cpp.llama_decode(self._ctx.ctx, b) != 0:
+                raise BackendError("llama_decode failed while evaluating the prompt")
+        return (len(prompt) - 1) % step
+
+    def _check_limits(self, prompt_len: int, n: int, max_tokens: int) -> int:
+        if n < 1 or n > self.config.max_n:
+            raise RequestTooLarge(f"n={n} is outside 1..{self.config.max_n} (REASON_MAX_N)")
+        if prompt_len + 1 >= self.n_ctx:
+            raise RequestTooLarge(
+                f"prompt has {prompt_len} tokens but the context holds {self.n_ctx} "
+                "(REASON_N_CTX); shorten the question"
+            )
+        # Every sequence may grow to max_tokens in the shared KV buffer.
+        room = (self.n_ctx - prompt_len) // n
+        if room < max_tokens:
+            logger.warning(
+                "max_tokens %d clamped to %d to fit n=%d in the context", max_tokens, room, n
+            )
+        return min(max_tokens, room)
+
+    def _decode(
+        self,
+        messages: Sequence[Message],
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        stop: Sequence[str],
+        seed: int | None,
+        logprobs: int | None,
+        seqs: list[_Seq],
+    ) -> Iterator[tuple[int, str]]:
+        """Decode n sequences together into ``seqs``; yield (sequence index, text delta)."""
+        prompt = self.tokenize_chat(messages)
+        max_tokens = self._check_limits(len(prompt), n, max_tokens)
+        max_stop = max((len(s) for s in stop), default=0)
+        llama_cpp.llama_memory_clear(self._mem, True)
+        llama_cpp.llama_perf_context_reset(self._ctx.ctx)
+        t0 = time.perf_counter()
+        row = self._eval_prompt(prompt)
+        t_prompt = time.perf_counter() - t0
+        for i in range(1, n):
+            llama_cpp.llama_memory_seq_cp(self._mem, 0, i, -1, -1)
+        seqs[:] = [
+            _Seq(
+                i,
+                self._make_sampler(temperature, top_p, None if seed is None else seed + i),
+                None if seed is None else seed + i,
+            )
+            for i in range(n)
+        ]
+        fed = 0
+        try:
+            pending = [(s, row) for s in seqs]
+            pos = len(prompt)
+            while pending:
+                for s, r in pending:
+                    token = llama_cpp.llama_sampler_sample(s.sampler, self._ctx.ctx, r)
+                    if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
+                        s.finish_reason = "stop"
+                    else:
+                        if logprobs:
+                            s.logprobs.append(self._token_logprob(r, token, logprobs))
+                        s.tokens.append(token)
+                        before = len(s.text)
+                        s.text += s.decoder.decode(self._piece(token))
+                        delta_start = before
+                        if max_stop:
+                            hits = [
+                                k
+                                for k in (s.text.find(x, max(0, before - max_stop)) for x in stop)
+                                if k >= 0
+                            ]
+                            if hits:
+                                s.text = s.text[: min(hits)]
+                                s.finish_reason = "stop"
+                        if s.finish_reason is None and len(s.tokens) >= max_tokens:
+                            s.finish_reason = "length"
+                        if len(s.text) > delta_start:
+                            yield s.index, s.text[delta_start:]
+                    if s.finish_reason is not None:
+                        llama_cpp.llama_memory_seq_rm(self._mem, s.index, -1, -1)
+                active = [s for s in seqs if s.finish_reason is None]
+                if not active:
+                    break
+                self._decode_step([(s.tokens[-1], pos, s.index) for s in active])
+                fed += len(active)
+                pending = [(s, j) for j, s in enumerate(active)]
+                pos += 1
+        finally:
+            for s in seqs:
+                llama_cpp.llama_sampler_free(s.sampler)
+            perf = llama_cpp.llama_perf_context(self._ctx.ctx)
+            self.last_stats = GenerationStats(
+                prompt_tokens_evaluated=len(prompt),
+                completion_tokens=sum(len(s.tokens) for s in seqs),
+                prompt_seconds=t_prompt,
+                generate_seconds=time.perf_counter() - t0 - t_prompt,
+                extra={
+                    "n": float(n),
+                    "tokens_fed_after_prompt": float(fed),
+                    # llama.cpp's own count of tokens it ran through the model
+                    "llama_tokens_decoded": float(perf.n_p_eval + perf.n_eval),
+                },
+            )
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+        logprobs: int | None = None,
+    ) -> list[Completion]:
+        """Return ``n`` completions decoded together; see ``Backend.generate``."""
+        with self._lock:
+            seqs: list[_Seq] = []
+            for _ in self._decode(
+                messages, n, temperature, top_p, max_tokens, list(stop or ()), seed, logprobs, seqs
+            ):
+                pass  # generate() wants whole texts; stream() consumes the deltas
+            prompt_tokens = self.last_stats.prompt_tokens_evaluated
+        return [
+            Completion(
+                text=s.text,
+                finish_reason=s.finish_reason or "length",
+                prompt_tokens=prompt_tokens,
+                completion_tokens=len(s.tokens),
+                seed=s.seed,
+                logprobs=tuple(s.logprobs) if logprobs else None,
+                model=self.model_name,
+            )
+            for s in seqs
+        ]
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Yield the text of one completion as it is decoded."""
+        with self._lock:
+            for _, delta in self._decode(
+                messages, 1, temperature, top_p, max_tokens, list(stop or ()), seed, None, []
+            ):
+                yield delta
+
+    def health(self) -> bool:
+        """The model is in this process: loaded means healthy."""
+        return True
+
+    def close(self) -> None:
+        """Free the batch, the context and the model."""
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        self._ctx.close()
+        self._model.close()

@@ -1,0 +1,212 @@
+"""Backend for any OpenAI-compatible server: vLLM in production, llama.cpp's server here.
+
+It asks for ``n`` choices in one request (vLLM samples them in parallel on the GPU). Servers
+that return fewer choices than asked (llama_cpp.server returns one) are topped up with more
+requests, each with its own seed, so callers always get ``n`` completions. Transient errors
+are retried with exponential backoff; a server that stays down or slow raises
+``BackendUnavailable`` / ``BackendTimeout``, which the API maps to 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import openai
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from agent.backends.base import Completion, GenerationStats, Message, TokenLogprob
+from agent.backends.config import BackendConfig
+from agent.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ConfigError,
+    RequestTooLarge,
+)
+
+logger = logging.getLogger(__name__)
+
+_TRANSIENT = (
+    openai.APIConnectionError,  # includes APITimeoutError
+    openai.RateLimitError,
+    openai.InternalServerError,
+)
+
+
+def _parse_logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return None
+    return tuple(
+        TokenLogprob(
+            token=item.token,
+            logprob=float(item.logprob),
+            top=tuple((t.token, float(t.logprob)) for t in (item.top_logprobs or ())),
+        )
+        for item in content
+    )
+
+
+class OpenAICompatBackend:
+    """Completions from an OpenAI-compatible HTTP server."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        """Connect lazily to ``config.url`` (no request is made here)."""
+        if not config.url:
+            raise ConfigError("REASON_BACKEND_URL is required for the openai backend")
+        self.config = config
+        self.model_name = config.model
+        self.last_stats = GenerationStats()
+        # Retries are ours (tenacity), so the client itself must not retry as well.
+        self._client = openai.OpenAI(
+            base_url=config.url,
+            api_key=config.api_key or "none",
+            timeout=config.timeout_s,
+            max_retries=0,
+        )
+
+    def _call(self, **kwargs: Any) -> Any:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            stop=stop_after_attempt(self.config.retries + 1),
+            wait=wait_exponential(multiplier=0.5, max=8),
+            reraise=False,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._client.chat.completions.create(model=self.model_name, **kwargs)
+        except RetryError as ex:
+            last = ex.last_attempt.exception()
+            self._raise_typed(last)
+        except openai.APIError as ex:
+            self._raise_typed(ex)
+        raise AssertionError("unreachable")
+
+    def _raise_typed(self, ex: BaseException | None) -> None:
+        where = self.config.url
+        if isinstance(ex, openai.APITimeoutError):
+            raise BackendTimeout(f"model server at {where} timed out") from ex
+        if isinstance(ex, openai.APIConnectionError):
+            raise BackendUnavailable(f"model server at {where} is unreachable") from ex
+        if isinstance(ex, openai.BadRequestError) and "context" in str(ex).lower():
+            raise RequestTooLarge(f"prompt too long for the model server: {ex}") from ex
+        if isinstance(ex, openai.InternalServerError | openai.RateLimitError):
+            raise BackendUnavailable(f"model server at {where} failed: {ex}") from ex
+        raise BackendError(f"model server at {where} refused the request: {ex}") from ex
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+        logprobs: int | None = None,
+    ) -> list[Completion]:
+        """Return ``n`` completions; see ``Backend.generate``."""
+        if n < 1 or n > self.config.max_n:
+            raise RequestTooLarge(f"n={n} is outside 1..{self.config.max_n} (REASON_MAX_N)")
+        started = time.perf_counter()
+        out: list[Completion] = []
+        prompt_tokens_total = 0
+        while len(out) < n:
+            want = n - len(out)
+            call_seed = None if seed is None else seed + len(out)
+            kwargs: dict[str, Any] = {
+                "messages": list(messages),
+                "n": want,
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_tokens": max_tokens,
+            }
+            if stop:
+                kwargs["stop"] = list(stop)
+            if call_seed is not None:
+                kwargs["seed"] = call_seed
+            if logprobs:
+                kwargs["logprobs"] = True
+                kwargs["top_logprobs"] = logprobs
+            resp = self._call(**kwargs)
+            usage = resp.usage
+            prompt_tokens = usage.prompt_tokens if usage else 0
+            prompt_tokens_total += prompt_tokens
+            for k, choice in enumerate(resp.choices[:want]):
+                text = choice.message.content or ""
+                # Per-choice token counts are not in the OpenAI response; usage covers all.
+                completion_tokens = (
+                    usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
+                )
+                out.append(
+                    Completion(
+                        text=text,
+                        finish_reason="length" if choice.finish_reason == "length" else "stop",
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=completion_tokens,
+                        seed=None if call_seed is None else call_seed + k,
+                        logprobs=_parse_logprobs(choice) if logprobs else None,
+                        model=self.model_name,
+                    )
+                )
+        self.last_stats = GenerationStats(
+            prompt_tokens_evaluated=prompt_tokens_total,
+            completion_tokens=sum(c.completion_tokens for c in out),
+            generate_seconds=time.perf_counter() - started,
+        )
+        return out
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Yield text deltas of one completion as the server streams them."""
+        kwargs: dict[str, Any] = {
+            "messages": list(messages),
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_tokens,
+            "stream": True,
+        }
+        if stop:
+            kwargs["stop"] = list(stop)
+        if seed is not None:
+            kwargs["seed"] = seed
+        chunks = self._call(**kwargs)
+        try:
+            for chunk in chunks:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APIError as ex:
+            self._raise_typed(ex)
+        finally:
+            chunks.close()
+
+    def health(self) -> bool:
+        """Whether the server answers ``GET /models``."""
+        try:
+            self._client.models.list()
+        except openai.APIError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()

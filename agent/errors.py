@@ -1,0 +1,59 @@
+"""Errors raised by the reasoning service.
+
+Hierarchy::
+
+    ReasonerError
+    ├── ConfigError            bad settings or an unknown name (model, strategy)
+    ├── ModelError             a model file cannot be provisioned or loaded
+    ├── BackendError           the model backend failed
+    │   ├── BackendUnavailable the backend cannot be reached (server down)
+    │   ├── BackendTimeout     the backend did not answer in time
+    │   └── RequestTooLarge    prompt longer than the context, or n above the maximum
+    ├── RetrievalError         embedding or index search failed
+    ├── MemoryStoreError       the memory store refused or failed a read/write
+    └── NoConsensus            no path produced a usable answer
+
+The API maps these to HTTP statuses in one table (api/errors.py); the CLI prints one line.
+"""
+
+from __future__ import annotations
+
+
+class ReasonerError(Exception):
+    """Base class of every error this service raises on purpose."""
+
+
+class ConfigError(ReasonerError):
+    """A setting or a name given by the user is invalid."""
+
+
+class ModelError(ReasonerError):
+    """A model file cannot be provisioned, verified or loaded."""
+
+
+class BackendError(ReasonerError):
+    """The model backend failed to produce completions."""
+
+
+class BackendUnavailable(BackendError):
+    """The model backend cannot be reached."""
+
+
+class BackendTimeout(BackendError):
+    """The model backend did not answer within the time limit."""
+
+
+class RequestTooLarge(BackendError):
+    """The request exceeds a limit of the backend (context length, max n)."""
+
+
+class RetrievalError(ReasonerError):
+    """Embedding or vector search failed."""
+
+
+class MemoryStoreError(ReasonerError):
+    """The memory store refused or failed an operation."""
+
+
+class NoConsensus(ReasonerError):
+    """No sampled path produced an answer that could be aggregated."""

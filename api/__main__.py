@@ -1,0 +1,5 @@
+"""``python -m api`` runs the ``reason`` command line."""
+
+from api.cli import main
+
+main()

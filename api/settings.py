@@ -1,0 +1,108 @@
+"""Service settings: one typed place, read once at each entry point, passed down.
+
+Environment variables use the prefix ``REASON_`` (``REASON_MODEL``, ``REASON_BACKEND`` ...);
+nested sections use ``__`` (``REASON_MEMORY__MIN_VOTE_SHARE=0.6``). A ``.env`` file in the
+working directory is read too. Invalid values raise ``ConfigError`` with one line naming
+the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agent.backends.config import BackendConfig
+from agent.errors import ConfigError
+
+ENV_PREFIX = "REASON_"
+
+
+class Settings(BaseSettings):
+    """All settings of the service; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    model: str = Field(
+        "qwen2.5-1.5b",
+        description="Model name (qwen2.5-1.5b, qwen2.5-0.5b, smollm2-135m), a .gguf path, "
+        "or hf://OWNER/REPO/FILE.gguf; for the openai backend, the served model name",
+    )
+    backend: Literal["llamacpp", "openai"] = Field(
+        "llamacpp", description="llamacpp (in-process) or openai (OpenAI-compatible server)"
+    )
+    backend_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible server, e.g. http://vllm:8000/v1"
+    )
+    backend_api_key: str | None = Field(None, description="API key for that server")
+    threads: int = Field(2, ge=1, le=256, description="CPU threads for llama.cpp")
+    n_ctx: int = Field(4096, ge=256, le=131072, description="Context window in tokens")
+    max_n: int = Field(16, ge=1, le=64, description="Largest number of parallel paths")
+    backend_timeout_s: float = Field(300.0, gt=0, description="Backend request timeout")
+    data_dir: Path = Field(
+        Path("indexes"), description="Memory database, FAISS indexes and model files"
+    )
+    n: int = Field(8, ge=1, le=64, description="Default number of reasoning paths")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Default sampling temperature")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus sampling mass")
+    max_tokens: int = Field(512, ge=1, le=32768, description="Default length cap per path")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated API keys the service accepts; empty = open",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Settings:
+        if self.backend == "openai" and not self.backend_url:
+            raise ValueError("REASON_BACKEND_URL is required when REASON_BACKEND=openai")
+        if self.n > self.max_n:
+            raise ValueError(f"REASON_N={self.n} is above REASON_MAX_N={self.max_n}")
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        """Where model files are kept."""
+        return self.data_dir / "models"
+
+    def backend_config(self) -> BackendConfig:
+        """The backend section built from the flat public settings."""
+        return BackendConfig(
+            kind=self.backend,
+            model=self.model,
+            models_dir=self.models_dir,
+            url=self.backend_url,
+            api_key=self.backend_api_key,
+            threads=self.threads,
+            n_ctx=self.n_ctx,
+            max_n=self.max_n,
+            timeout_s=self.backend_timeout_s,
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    name = ENV_PREFIX + "__".join(loc).upper() if loc else "settings"
+    return f"invalid setting {name}: {first.get('msg', 'invalid value')}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and .env; raise ConfigError with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as ex:
+        raise ConfigError(_describe(ex)) from None

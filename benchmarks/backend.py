@@ -1,0 +1,128 @@
+"""Backend throughput: prompt tok/s, single-sequence and n-parallel generation tok/s, RSS.
+
+Run with ``reason bench backend`` (or ``python -m benchmarks.backend``). All figures come
+from one process and one loaded model, measured side by side, so their ratios are
+meaningful on a shared, noisy machine. Each n is measured ``repeats`` times, interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.backends import build_backend
+from agent.backends.base import Message
+
+PROMPT: list[Message] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {
+        "role": "user",
+        "content": "Write a long story about a lighthouse keeper who counts ships. "
+        "Describe every ship in detail and keep going.",
+    },
+]
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        return ""
+
+
+def run_backend_benchmark(
+    settings: Any,
+    *,
+    model: str | None = None,
+    ns: list[int] | None = None,
+    max_tokens: int = 128,
+    repeats: int = 2,
+    output: Path | None = None,
+) -> dict[str, Any]:
+    """Measure the configured llama.cpp backend; print a markdown table; write JSON."""
+    ns = ns or [1, 2, 4, 5, 8]
+    config = settings.backend_config()
+    if model:
+        config = config.model_copy(update={"model": model})
+    config = config.model_copy(update={"max_n": max(max(ns), config.max_n)})
+    backend = build_backend(config)
+    backend.generate(PROMPT, n=1, max_tokens=8, seed=0)  # warm-up
+    runs: dict[int, list[dict[str, float]]] = {n: [] for n in ns}
+    for rep in range(repeats):
+        for n in ns:
+            t0 = time.perf_counter()
+            comps = backend.generate(
+                PROMPT, n=n, temperature=0.8, max_tokens=max_tokens, seed=1000 * rep
+            )
+            wall = time.perf_counter() - t0
+            st = backend.last_stats
+            runs[n].append(
+                {
+                    "wall_s": wall,
+                    "prompt_tokens": st.prompt_tokens_evaluated,
+                    "prompt_s": st.prompt_seconds,
+                    "generated": sum(c.completion_tokens for c in comps),
+                    "generate_s": st.generate_seconds,
+                }
+            )
+    # ru_maxrss is the true peak of this process, in KiB on Linux.
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rows = []
+    for n in ns:
+        gen = sum(r["generated"] for r in runs[n])
+        gen_s = sum(r["generate_s"] for r in runs[n])
+        p_tok = sum(r["prompt_tokens"] for r in runs[n])
+        p_s = sum(r["prompt_s"] for r in runs[n])
+        rows.append(
+            {
+                "n": n,
+                "prompt_tok_s": p_tok / p_s if p_s else 0.0,
+                "generate_tok_s": gen / gen_s if gen_s else 0.0,
+                "tokens_generated": gen,
+            }
+        )
+    base = next((r["generate_tok_s"] for r in rows if r["n"] == 1), rows[0]["generate_tok_s"])
+    for r in rows:
+        r["speedup_vs_n1"] = r["generate_tok_s"] / base if base else 0.0
+    report = {
+        "benchmark": "backend",
+        "date": date.today().isoformat(),
+        "git_commit": _git_commit(),
+        "model": config.model,
+        "threads": config.threads,
+        "max_tokens": max_tokens,
+        "repeats": repeats,
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "peak_rss_mb": rss_peak / 2**20,
+        "rows": rows,
+    }
+    print(f"backend benchmark: {config.model}, {config.threads} threads, {report['date']}")
+    print("| n | prompt tok/s | generate tok/s (total) | vs n=1 |")
+    print("|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['n']} | {r['prompt_tok_s']:.1f} | {r['generate_tok_s']:.1f} | "
+            f"{r['speedup_vs_n1']:.2f}x |"
+        )
+    print(f"peak RSS: {report['peak_rss_mb']:.0f} MB")
+    output = output or RESULTS_DIR / f"backend-{config.model}-{report['date']}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    backend.close()
+    return report
+
+
+if __name__ == "__main__":
+    from api.settings import load_settings
+
+    run_backend_benchmark(load_settings())

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Create .venv with everything the service needs. Idempotent and cache-friendly: it does
+# nothing when pyproject.toml and constraints.txt have not changed since the last run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+
+stamp=.venv/.setup-stamp
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: .venv is up to date"
+  exit 0
+fi
+
+.venv/bin/python -m pip install --quiet --upgrade pip
+# torch first and exactly 2.13.0: that CPU build lies on the project's machines; any other
+# request makes pip download a multi-GB CUDA build.
+.venv/bin/python -m pip install --quiet torch==2.13.0
+# llama-cpp-python builds from source (~7 min on 2 cores the first time; pip caches the wheel).
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+echo "$want" > "$stamp"
+echo "setup: done"

@@ -1,0 +1,85 @@
+"""The ``reason`` console script, run as a real subprocess on the tiny model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+REASON = [sys.executable, "-m", "api"]
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        REASON + args, capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=600
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["ask"],
+        ["models"],
+        ["models", "list"],
+        ["models", "pull"],
+        ["bench"],
+        ["bench", "backend"],
+    ],
+    ids=lambda a: " ".join(a) or "root",
+)
+def test_every_command_has_help(args: list[str]) -> None:
+    result = _run([*args, "--help"])
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_ask_streams_an_answer_from_the_model(small_model_path: Path) -> None:
+    result = _run(
+        ["ask", "What is 17*23?", "--max-tokens", "24"],
+        env={"REASON_MODEL": str(small_model_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) > 0
+
+
+def test_invalid_setting_fails_with_one_line(small_model_path: Path) -> None:
+    result = _run(["models", "list"], env={"REASON_THREADS": "lots"})
+    assert result.returncode == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "REASON_THREADS" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_model_lists_known_names() -> None:
+    result = _run(["ask", "hi"], env={"REASON_MODEL": "gpt-7"})
+    assert result.returncode == 2
+    assert "qwen2.5-1.5b" in result.stderr and "smollm2-135m" in result.stderr
+
+
+def test_models_list_shows_the_pulled_test_model(small_model_path: Path) -> None:
+    result = _run(["models", "list"], env={"REASON_DATA_DIR": str(small_model_path.parent.parent)})
+    assert result.returncode == 0, result.stderr
+    row = next(ln for ln in result.stdout.splitlines() if "smollm2-135m" in ln)
+    assert "yes" in row
+
+
+def test_corrupt_model_file_is_pulled_again(small_model_path: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    target = models / small_model_path.name
+    data = bytearray(small_model_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one flipped byte
+    target.write_bytes(bytes(data))
+    result = _run(["models", "pull", "smollm2-135m"], env={"REASON_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "verified" in result.stdout and "NOT" not in result.stdout
+    assert target.read_bytes() == small_model_path.read_bytes()

@@ -1,0 +1,111 @@
+"""The in-process llama.cpp backend on the real tiny model."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from agent.backends.llamacpp import LlamaCppBackend
+from agent.errors import RequestTooLarge
+
+pytestmark = pytest.mark.integration
+
+CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
+
+
+def test_n_paths_come_from_one_batch_with_prompt_evaluated_once(
+    llamacpp_backend: LlamaCppBackend,
+) -> None:
+    prompt_len = len(llamacpp_backend.tokenize_chat(CHAT))
+    comps = llamacpp_backend.generate(CHAT, n=4, temperature=1.0, max_tokens=24, seed=7)
+    stats = llamacpp_backend.last_stats
+    assert len(comps) == 4
+    assert len({c.text for c in comps}) >= 3, [c.text for c in comps]
+    assert all(c.prompt_tokens == prompt_len for c in comps)
+    assert stats.prompt_tokens_evaluated == prompt_len
+    # llama.cpp's own counter: the prompt once plus one token per sequence per step (its
+    # counter sometimes adds one single-token eval, hence the +1). Evaluating the prompt
+    # per sequence would add 3 * prompt_len more.
+    fed = stats.extra["tokens_fed_after_prompt"]
+    assert prompt_len + fed <= stats.extra["llama_tokens_decoded"] <= prompt_len + fed + 1
+    assert fed <= sum(c.completion_tokens for c in comps)
+
+
+def test_same_seed_reproduces_and_other_seed_differs(llamacpp_backend: LlamaCppBackend) -> None:
+    a = llamacpp_backend.generate(CHAT, n=2, temperature=1.0, max_tokens=20, seed=11)
+    b = llamacpp_backend.generate(CHAT, n=2, temperature=1.0, max_tokens=20, seed=11)
+    c = llamacpp_backend.generate(CHAT, n=2, temperature=1.0, max_tokens=20, seed=99)
+    assert [x.text for x in a] == [x.text for x in b]
+    assert [x.seed for x in a] == [11, 12]
+    assert [x.text for x in a] != [x.text for x in c]
+
+
+def test_sequence_in_a_batch_matches_the_same_seed_alone(
+    llamacpp_backend: LlamaCppBackend,
+) -> None:
+    together = llamacpp_backend.generate(CHAT, n=3, temperature=0.9, max_tokens=16, seed=5)
+    alone = llamacpp_backend.generate(CHAT, n=1, temperature=0.9, max_tokens=16, seed=6)
+    assert together[1].text == alone[0].text
+
+
+def test_max_tokens_ends_with_length(llamacpp_backend: LlamaCppBackend) -> None:
+    (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=5)
+    assert c.finish_reason == "length"
+    assert c.completion_tokens == 5
+
+
+def test_stop_sequence_truncates_and_finishes(llamacpp_backend: LlamaCppBackend) -> None:
+    (full,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40)
+    word = full.text.split()[3]
+    (cut,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40, stop=[word])
+    assert cut.finish_reason == "stop"
+    assert word not in cut.text
+    assert full.text.startswith(cut.text)
+
+
+def test_logprobs_carry_sorted_top_alternatives(llamacpp_backend: LlamaCppBackend) -> None:
+    (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=6, logprobs=3)
+    assert c.logprobs is not None and len(c.logprobs) == c.completion_tokens
+    for lp in c.logprobs:
+        assert len(lp.top) == 3
+        values = [v for _, v in lp.top]
+        assert values == sorted(values, reverse=True)
+        # greedy: the chosen token is the most likely one
+        assert lp.logprob == pytest.approx(values[0])
+
+
+def test_stream_yields_the_same_text_as_generate(llamacpp_backend: LlamaCppBackend) -> None:
+    (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=20)
+    deltas = list(llamacpp_backend.stream(CHAT, temperature=0.0, max_tokens=20))
+    assert len(deltas) > 1
+    assert "".join(deltas) == c.text
+
+
+def test_prompt_longer_than_context_fails_before_decoding(
+    llamacpp_backend: LlamaCppBackend,
+) -> None:
+    huge = [{"role": "user", "content": "word " * 5000}]
+    with pytest.raises(RequestTooLarge, match="context"):
+        llamacpp_backend.generate(huge, n=1, max_tokens=4)
+
+
+def test_n_above_maximum_is_refused(llamacpp_backend: LlamaCppBackend) -> None:
+    with pytest.raises(RequestTooLarge, match="REASON_MAX_N"):
+        llamacpp_backend.generate(CHAT, n=9, max_tokens=4)
+
+
+def test_concurrent_callers_are_queued_not_corrupted(llamacpp_backend: LlamaCppBackend) -> None:
+    (expected,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=16)
+    results: list[str] = []
+
+    def call() -> None:
+        (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=16)
+        results.append(c.text)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected.text] * 3
