@@ -1,0 +1,58 @@
+"""Memory: solved problems, verified reasoning paths and principles (SQLite + FAISS).
+
+Only paths that pass the write-back policy (``decide`` -> ``VerifiedPath``) can be added.
+This package never imports agent/ or api/; it is configured by ``MemoryConfig`` and
+``retrieval.RetrievalConfig``.
+"""
+
+from memory.config import MemoryConfig, WriteBackThresholds
+from memory.errors import (
+    EmbeddingMismatch,
+    MemoryStoreError,
+    RecordNotFound,
+    RecordTooLarge,
+    ReservedSeedError,
+)
+from memory.factory import DEFAULT_DATA_DIR, open_store
+from memory.learn import EVAL_SEEDS, LearnReport, SolveResult, learn
+from memory.records import (
+    AddResult,
+    ImportLineError,
+    ImportReport,
+    PrincipleHit,
+    PrincipleRecord,
+    ProblemHit,
+    ProblemRecord,
+    StoreStats,
+)
+from memory.store import MemoryStore
+from memory.writeback import Evidence, Rejection, VerifiedPath, decide
+
+__all__ = [
+    "AddResult",
+    "DEFAULT_DATA_DIR",
+    "EVAL_SEEDS",
+    "EmbeddingMismatch",
+    "Evidence",
+    "ImportLineError",
+    "ImportReport",
+    "LearnReport",
+    "MemoryConfig",
+    "MemoryStore",
+    "MemoryStoreError",
+    "PrincipleHit",
+    "PrincipleRecord",
+    "ProblemHit",
+    "ProblemRecord",
+    "RecordNotFound",
+    "RecordTooLarge",
+    "Rejection",
+    "ReservedSeedError",
+    "SolveResult",
+    "StoreStats",
+    "VerifiedPath",
+    "WriteBackThresholds",
+    "decide",
+    "learn",
+    "open_store",
+]

@@ -1,0 +1,75 @@
+"""Typed configuration of the memory package (storage place, write-back policy, limits)."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
+
+
+class WriteBackThresholds(BaseModel):
+    """When a solved question counts as verified and may be written back to memory.
+
+    A ground-truth match (when known) decides alone; otherwise every threshold must hold.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_vote_share: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Smallest share of sampled paths that must agree with the final answer.",
+    )
+    min_agreeing_paths: int = Field(
+        default=3, ge=1, description="Smallest number of sampled paths agreeing on the answer."
+    )
+    min_confidence: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Smallest answer confidence (e.g. from token log-probs); 0 disables it.",
+    )
+    require_confidence: bool = Field(
+        default=False,
+        description="Reject evidence without an answer confidence instead of skipping the check.",
+    )
+
+
+class MemoryConfig(BaseModel):
+    """Settings for the memory store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    db_name: str = Field(
+        default="memory.db",
+        description="SQLite file name inside the data directory (the source of truth).",
+    )
+    writeback: WriteBackThresholds = Field(
+        default_factory=WriteBackThresholds,
+        description="Thresholds a solved question must pass to be stored as verified.",
+    )
+    near_duplicate_cosine: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "A new problem at least this similar to a stored one with the same answer updates "
+            "the stored row's counts instead of adding a row."
+        ),
+    )
+    max_text_chars: int = Field(
+        default=20000,
+        ge=100,
+        description="Largest question, reasoning path or principle accepted, in characters.",
+    )
+    index_save_every: int = Field(
+        default=50,
+        ge=1,
+        description=(
+            "Save the FAISS index files after this many writes (and on close); after a crash "
+            "the index catches up from SQLite at the next open."
+        ),
+    )

@@ -1,0 +1,197 @@
+"""Fill memory from a reasoning-gym training split: solve, score against ground truth, store.
+
+Only paths whose answer scores 1.0 against the dataset's ground truth are stored (the
+write-back policy's ground-truth rule). Seeds in ``EVAL_SEEDS`` are reserved for evaluation:
+``learn`` refuses them, so a training run cannot store the questions a benchmark will ask.
+The evaluation harness must draw its seeds from ``EVAL_SEEDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.config import WriteBackThresholds
+from memory.errors import ReservedSeedError
+from memory.records import normalize_question
+from memory.store import MemoryStore
+from memory.writeback import Evidence, Rejection, decide
+
+logger = logging.getLogger(__name__)
+
+#: Seeds reserved for evaluation splits; training (``learn``) refuses them.
+EVAL_SEEDS: frozenset[int] = frozenset({0, 42, 1000, 1001, 1002, 1003, 1004})
+#: The training seed used when none is given.
+DEFAULT_TRAIN_SEED = 1
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What a solver returns for one question.
+
+    Attributes:
+        answer: The final answer.
+        path: The reasoning path (worked solution) that produced it.
+        principle: The principle or abstraction used, if any.
+        vote_share: Share of sampled paths agreeing with the answer, if sampled.
+        agreeing_paths: Number of sampled paths agreeing with the answer, if sampled.
+        total_paths: Number of sampled paths, if sampled.
+        confidence: Answer confidence, if measured.
+        model: Name of the model that solved it.
+    """
+
+    answer: str
+    path: str
+    principle: str | None = None
+    vote_share: float | None = None
+    agreeing_paths: int | None = None
+    total_paths: int | None = None
+    confidence: float | None = None
+    model: str | None = None
+
+
+Solver = Callable[[str], SolveResult]
+
+
+@dataclass
+class LearnReport:
+    """Outcome of one ``learn`` run."""
+
+    dataset: str
+    seed: int
+    attempted: int = 0
+    correct: int = 0
+    added: int = 0
+    merged: int = 0
+    skipped_eval_overlap: int = 0
+    rejections: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of attempted questions answered correctly."""
+        return self.correct / self.attempted if self.attempted else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "attempted": self.attempted,
+            "correct": self.correct,
+            "accuracy": round(self.accuracy, 4),
+            "added": self.added,
+            "merged": self.merged,
+            "skipped_eval_overlap": self.skipped_eval_overlap,
+            "rejections": dict(self.rejections),
+        }
+
+
+def check_training_seed(seed: int) -> None:
+    """Raise ``ReservedSeedError`` if ``seed`` is reserved for evaluation."""
+    if seed in EVAL_SEEDS:
+        raise ReservedSeedError(
+            f"seed {seed} is reserved for evaluation ({sorted(EVAL_SEEDS)}); "
+            "choose another training seed"
+        )
+
+
+def eval_questions(dataset: str, size: int) -> set[str]:
+    """Normalised questions of every evaluation split of ``dataset`` with ``size`` entries."""
+    import reasoning_gym
+
+    questions: set[str] = set()
+    for seed in sorted(EVAL_SEEDS):
+        for entry in reasoning_gym.create_dataset(dataset, size=size, seed=seed):
+            questions.add(normalize_question(entry["question"]))
+    return questions
+
+
+def learn(
+    store: MemoryStore,
+    solve: Solver,
+    dataset: str = "gsm_symbolic",
+    size: int = 50,
+    seed: int = DEFAULT_TRAIN_SEED,
+    *,
+    thresholds: WriteBackThresholds | None = None,
+    exclude_eval_size: int = 0,
+    on_step: Callable[[int, dict[str, Any], SolveResult, bool], None] | None = None,
+) -> LearnReport:
+    """Solve a reasoning-gym training split and store every correctly solved path.
+
+    Each stored row is committed as soon as it is solved, so an interrupted run keeps its
+    progress. Errors raised by ``solve`` propagate.
+
+    Args:
+        store: Where verified paths go.
+        solve: The solver (the agent graph, or a plain chain-of-thought call).
+        dataset: reasoning-gym dataset name (``gsm_symbolic``, ``basic_arithmetic``, ...).
+        size: Number of questions to draw.
+        seed: Training seed; must not be in ``EVAL_SEEDS``.
+        thresholds: Write-back thresholds (default: the store's).
+        exclude_eval_size: When > 0, skip training questions that also occur in the
+            evaluation splits of this size (procedural generators can repeat questions).
+        on_step: Called after each question with (index, entry, result, correct).
+
+    Returns:
+        Counts of attempted, correct, added and merged questions.
+
+    Raises:
+        ReservedSeedError: ``seed`` is an evaluation seed.
+    """
+    check_training_seed(seed)
+    import reasoning_gym
+
+    policy = thresholds or store.memory.writeback
+    data = reasoning_gym.create_dataset(dataset, size=size, seed=seed)
+    held_out = eval_questions(dataset, exclude_eval_size) if exclude_eval_size > 0 else set()
+    report = LearnReport(dataset=dataset, seed=seed)
+    source = f"{dataset}:train:seed={seed}"
+    for number, entry in enumerate(data):
+        if held_out and normalize_question(entry["question"]) in held_out:
+            report.skipped_eval_overlap += 1
+            continue
+        report.attempted += 1
+        result = solve(entry["question"])
+        score = float(data.score_answer(result.answer, entry))
+        correct = score >= 1.0
+        report.correct += int(correct)
+        evidence = Evidence(
+            question=entry["question"],
+            answer=result.answer,
+            path=result.path,
+            principle=result.principle,
+            domain=dataset,
+            vote_share=result.vote_share,
+            agreeing_paths=result.agreeing_paths,
+            total_paths=result.total_paths,
+            confidence=result.confidence,
+            ground_truth=str(entry["answer"]),
+            ground_truth_match=correct,
+            source=source,
+            model=result.model,
+        )
+        verdict = decide(evidence, policy)
+        if isinstance(verdict, Rejection):
+            report.rejections[verdict.reason] += 1
+        else:
+            added = store.add_problem(verdict)
+            if added.action == "added":
+                report.added += 1
+            else:
+                report.merged += 1
+        if on_step is not None:
+            on_step(number, entry, result, correct)
+    logger.info(
+        "learned %s seed=%d: %d/%d correct, %d added, %d merged",
+        dataset,
+        seed,
+        report.correct,
+        report.attempted,
+        report.added,
+        report.merged,
+    )
+    return report

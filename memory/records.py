@@ -1,0 +1,199 @@
+"""Plain records the memory store returns, and the text normalisation it keys rows by."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+logger = logging.getLogger(__name__)
+
+AddAction = Literal["added", "merged"]
+
+_SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def normalize_question(text: str) -> str:
+    """Lower-case, NFKC-normalise and collapse whitespace (used for hashing and display)."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def normalize_answer(text: str) -> str:
+    """Canonical form of an answer so that ``"1,000"``, ``"$1000"`` and ``"1000.0"`` agree.
+
+    Args:
+        text: A final answer as extracted from a reasoning path.
+
+    Returns:
+        The lower-cased answer without currency signs, thousands separators or a trailing
+        ``.0``; non-numeric answers are only whitespace-normalised.
+    """
+    value = normalize_question(text).strip(" .")
+    compact = value.replace(",", "").replace("$", "").replace(" ", "")
+    if _NUMBER.match(compact):
+        if "." in compact:
+            compact = compact.rstrip("0").rstrip(".")
+        return compact.lstrip("+") or "0"
+    return value
+
+
+def content_hash(question: str, answer: str) -> str:
+    """Key of a problem row: the same question with the same answer is the same memory."""
+    payload = f"{normalize_question(question)}\n{normalize_answer(answer)}"
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """Key of a principle row (its normalised text)."""
+    return hashlib.sha256(normalize_question(text).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """One stored problem with its verified reasoning path."""
+
+    id: int
+    question: str
+    answer: str
+    path: str
+    domain: str | None
+    principle: str | None
+    verified: bool
+    verified_by: str | None
+    evidence: dict[str, Any]
+    ground_truth: str | None
+    source: str | None
+    model: str | None
+    created_at: str
+    use_count: int
+    success_count: int
+    content_hash: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ProblemRecord:
+        """Build a record from a ``problems`` table row."""
+        return cls(
+            id=int(row["id"]),
+            question=row["question"],
+            answer=row["answer"],
+            path=row["path"],
+            domain=row["domain"],
+            principle=row["principle"],
+            verified=bool(row["verified"]),
+            verified_by=row["verified_by"],
+            evidence=json.loads(row["evidence"] or "{}"),
+            ground_truth=row["ground_truth"],
+            source=row["source"],
+            model=row["model"],
+            created_at=row["created_at"],
+            use_count=int(row["use_count"]),
+            success_count=int(row["success_count"]),
+            content_hash=row["content_hash"],
+            extra=json.loads(row["extra"] or "{}"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class PrincipleRecord:
+    """One stored principle (a short rule that solved problems rely on)."""
+
+    id: int
+    text: str
+    domain: str | None
+    source: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PrincipleRecord:
+        """Build a record from a ``principles`` table row."""
+        return cls(
+            id=int(row["id"]),
+            text=row["text"],
+            domain=row["domain"],
+            source=row["source"],
+            created_at=row["created_at"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """Outcome of adding a problem: a new row, or counts merged into a near-duplicate."""
+
+    id: int
+    action: AddAction
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class ProblemHit:
+    """A problem found by search with its cosine similarity to the query."""
+
+    record: ProblemRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class PrincipleHit:
+    """A principle found by search with its cosine similarity to the query."""
+
+    record: PrincipleRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class ImportLineError:
+    """One JSONL line that could not be imported."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows added, exact duplicates skipped, and per-line errors."""
+
+    added: int = 0
+    skipped: int = 0
+    principles: int = 0
+    errors: list[ImportLineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every line was imported or skipped as a duplicate."""
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counts describing a store."""
+
+    problems: int
+    verified: int
+    rejected: int
+    principles: int
+    by_domain: dict[str, int]
+    embedding_model: str
+    dim: int
+    index_kind: str
+    indexed_problems: int
+    indexed_principles: int
+    db_path: str
+    db_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}

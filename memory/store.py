@@ -1,0 +1,462 @@
+"""``MemoryStore``: solved problems, reasoning paths and principles in SQLite plus FAISS.
+
+SQLite (via sqlite-utils) is the source of truth, including every vector. Each write is one
+SQLite transaction followed by the in-memory index update; index files are saved every
+``index_save_every`` writes and on ``close``, and are rebuilt or caught up from SQLite at
+open. A re-entrant lock serialises all database and index access, so API threads may share
+one store; embeddings are computed outside the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from memory import transfer
+from memory.config import MemoryConfig
+from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, RecordNotFound, RecordTooLarge
+from memory.indexes import TableIndex, reembed_table, to_blob
+from memory.migrations import connect, migrate, now_iso
+from memory.principles import SEED_PRINCIPLES, PrincipleBook
+from memory.records import (
+    AddResult,
+    ImportReport,
+    PrincipleHit,
+    PrincipleRecord,
+    ProblemHit,
+    ProblemRecord,
+    StoreStats,
+    content_hash,
+    normalize_answer,
+    normalize_question,
+)
+from memory.search import ranked_rows
+from memory.writeback import VerifiedPath
+from retrieval.config import RetrievalConfig
+from retrieval.embedder import Embedder
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+
+class MemoryStore:
+    """Store and search verified reasoning paths and principles."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        index_dir: Path | None,
+        embedder: Embedder,
+        memory: MemoryConfig,
+        retrieval: RetrievalConfig,
+        *,
+        reembed: bool = False,
+    ) -> None:
+        """Open (creating and migrating if needed) a store.
+
+        Args:
+            db_path: SQLite file, or ``":memory:"``.
+            index_dir: Folder for the FAISS index folders; None keeps indexes in memory.
+            embedder: Turns questions and principles into vectors.
+            memory: Memory settings.
+            retrieval: Retrieval settings.
+            reembed: Re-embed every row with ``embedder`` now, even one embedded with another
+                model (what ``reason memory rebuild-index`` does).
+
+        Raises:
+            EmbeddingMismatch: The store was embedded with another model or dimension and
+                ``reembed`` is false.
+        """
+        self.memory = memory
+        self.retrieval = retrieval
+        self.embedder = embedder
+        self.db_path = str(db_path)
+        self.lock = threading.RLock()
+        self.db = connect(db_path)
+        migrate(self.db)
+        self.problems_index = self._table_index("problems", index_dir)
+        self.principles = PrincipleBook(
+            self.db,
+            self._table_index("principles", index_dir),
+            embedder,
+            self.lock,
+            max_chars=memory.max_text_chars,
+            retrieval=retrieval,
+        )
+        stored = self._stored_model()
+        if stored is not None and stored != (embedder.name, embedder.dim) and not reembed:
+            self.db.close()
+            raise EmbeddingMismatch(
+                f"memory {self.db_path} was embedded with {stored[0]} ({stored[1]}-d) but the "
+                f"configured embedder is {embedder.name} ({embedder.dim}-d); run "
+                f"`{REBUILD_COMMAND}` to re-embed it, or configure the original model"
+            )
+        if reembed:
+            self.rebuild_index(reembed=True)
+            return
+        if stored is None:
+            self._write_model_meta()
+        for index in self._indexes:
+            outcome = index.open(self.db)
+            logger.info("%s index %s (%d vectors)", index.table, outcome, index.index.ntotal)
+
+    @property
+    def _indexes(self) -> tuple[TableIndex, TableIndex]:
+        return self.problems_index, self.principles.index
+
+    def _table_index(self, table: str, index_dir: Path | None) -> TableIndex:
+        directory = None if index_dir is None else Path(index_dir) / table
+        return TableIndex(
+            table, directory, dim=self.embedder.dim, model=self.embedder.name, config=self.retrieval
+        )
+
+    def _stored_model(self) -> tuple[str, int] | None:
+        rows = list(self.db["embedding_meta"].rows_where("id = 1"))
+        return (rows[0]["model"], int(rows[0]["dim"])) if rows else None
+
+    def _write_model_meta(self) -> None:
+        meta = {"id": 1, "model": self.embedder.name, "dim": self.embedder.dim}
+        self.db["embedding_meta"].upsert({**meta, "updated_at": now_iso()}, pk="id")
+
+    def _after_write(self) -> None:
+        for index in self._indexes:
+            if index.unsaved_writes >= self.memory.index_save_every:
+                index.save(self.db)
+
+    # ---------------------------------------------------------------- writes
+
+    def add_problem(self, path: VerifiedPath) -> AddResult:
+        """Store a verified path, or merge it into a near-duplicate with the same answer.
+
+        Args:
+            path: Evidence that passed ``memory.writeback.decide``.
+
+        Returns:
+            The row id and whether a row was ``added`` or an existing one ``merged``.
+
+        Raises:
+            TypeError: ``path`` is not a ``VerifiedPath``.
+            RecordTooLarge: A text is over ``max_text_chars``.
+        """
+        if not isinstance(path, VerifiedPath):
+            raise TypeError("MemoryStore.add_problem accepts only a VerifiedPath from decide()")
+        ev = path.evidence
+        limit = self.memory.max_text_chars
+        for name, value in (("question", ev.question), ("path", ev.path)):
+            if len(value) > limit:
+                raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {limit}")
+        if ev.principle:
+            self.principles.check_size(ev.principle)
+        vector = self.embedder.embed([ev.question])[0]
+        pvec = self.embedder.embed([ev.principle])[0] if ev.principle else None
+        key = content_hash(ev.question, ev.answer)
+        with self.lock:
+            match = self._find_duplicate(key, vector, ev.answer)
+            with self.db.atomic():
+                if match is not None:
+                    row_id = match[0]
+                    self._merge(row_id, path)
+                else:
+                    row_id = int(
+                        self.db["problems"].insert(self._new_row(path, key, vector)).last_pk
+                    )
+                new_pid = self.principles.link(row_id, ev.principle, ev.domain, ev.source, pvec)
+            if match is None:
+                self.problems_index.add(row_id, vector)
+            self.principles.index_new(new_pid, pvec)
+            self._after_write()
+        if match is not None:
+            logger.debug("merged into problem %d (similarity %.3f)", row_id, match[1])
+            return AddResult(row_id, "merged", match[1])
+        logger.debug("added problem %d domain=%s", row_id, ev.domain)
+        return AddResult(row_id, "added")
+
+    def _new_row(self, path: VerifiedPath, key: str, vector: NDArray[np.float32]) -> dict[str, Any]:
+        ev = path.evidence
+        return {
+            "question": ev.question,
+            "question_norm": normalize_question(ev.question),
+            "domain": ev.domain,
+            "answer": ev.answer,
+            "answer_norm": normalize_answer(ev.answer),
+            "path": ev.path,
+            "principle": ev.principle,
+            "verified": 1,
+            "verified_by": path.verified_by,
+            "evidence": json.dumps(ev.summary()),
+            "ground_truth": ev.ground_truth,
+            "source": ev.source,
+            "model": ev.model,
+            "created_at": now_iso(),
+            "use_count": 1,
+            "success_count": 1,
+            "content_hash": key,
+            "extra": "{}",
+            "embedding": to_blob(vector),
+        }
+
+    def _merge(self, row_id: int, path: VerifiedPath) -> None:
+        """Count one more verified solve of a stored problem (inside a transaction)."""
+        self.db.execute(
+            "UPDATE problems SET use_count = use_count + 1, success_count = success_count + 1 "
+            "WHERE id = ?",
+            [row_id],
+        )
+        if path.verified_by == "ground_truth":
+            # A ground-truth match outranks consensus, but never overrides feedback.
+            self.db.execute(
+                "UPDATE problems SET verified = 1, verified_by = 'ground_truth', "
+                "ground_truth = coalesce(ground_truth, ?) "
+                "WHERE id = ? AND verified_by IS NOT 'feedback'",
+                [path.evidence.ground_truth, row_id],
+            )
+
+    def _find_duplicate(
+        self, key: str, vector: NDArray[np.float32], answer: str
+    ) -> tuple[int, float] | None:
+        found = self.db.execute("SELECT id FROM problems WHERE content_hash = ?", [key]).fetchone()
+        if found:
+            return int(found[0]), 1.0
+        threshold = self.memory.near_duplicate_cosine
+        hits = [h for h in self.problems_index.index.search(vector, 8)[0] if h[1] >= threshold]
+        if not hits:
+            return None
+        scores = dict(hits)
+        marks = ",".join("?" * len(hits))
+        same = {
+            int(row_id)
+            for row_id, answer_norm in self.db.execute(
+                f"SELECT id, answer_norm FROM problems WHERE id IN ({marks})", list(scores)
+            )
+            if answer_norm == normalize_answer(answer)
+        }
+        best = [(i, s) for i, s in hits if i in same]
+        return best[0] if best else None
+
+    def add_principle(self, text: str, domain: str | None = None, source: str | None = None) -> int:
+        """Store a principle unless the same text is stored; returns its id."""
+        return self.principles.add_many([(text, domain)], source=source)[0]
+
+    def seed_principles(self, path: Path = SEED_PRINCIPLES) -> int:
+        """Load the shipped principles (idempotent); returns how many were new."""
+        added = self.principles.seed(path)
+        with self.lock:
+            self._after_write()
+        return added
+
+    def confirm(
+        self, problem_id: int, correct: bool, true_answer: str | None = None
+    ) -> ProblemRecord:
+        """Record feedback on a stored answer: verify it, or reject it from retrieval.
+
+        Args:
+            problem_id: Row id.
+            correct: Whether the stored answer is right.
+            true_answer: The right answer, if known (stored as ground truth).
+
+        Returns:
+            The updated record.
+
+        Raises:
+            RecordNotFound: No such id.
+        """
+        with self.lock:
+            self.get(problem_id)
+            with self.db.atomic():
+                self.db.execute(
+                    "UPDATE problems SET verified = ?, verified_by = 'feedback', "
+                    "use_count = use_count + 1, success_count = success_count + ?, "
+                    "ground_truth = coalesce(?, ground_truth) WHERE id = ?",
+                    [int(correct), int(correct), true_answer, problem_id],
+                )
+            return self.get(problem_id)
+
+    def delete(self, problem_id: int) -> None:
+        """Delete a problem (its principle links go with it; principles stay).
+
+        Raises:
+            RecordNotFound: No such id.
+        """
+        with self.lock:
+            self.get(problem_id)
+            with self.db.atomic():
+                self.db.execute("DELETE FROM problems WHERE id = ?", [problem_id])
+            self.problems_index.remove(problem_id)
+            self._after_write()
+
+    # ----------------------------------------------------------------- reads
+
+    def get(self, problem_id: int) -> ProblemRecord:
+        """Return one problem by id.
+
+        Raises:
+            RecordNotFound: No such id.
+        """
+        with self.lock:
+            rows = list(self.db["problems"].rows_where("id = ?", [problem_id]))
+        if not rows:
+            raise RecordNotFound(f"no problem with id {problem_id}")
+        return ProblemRecord.from_row(rows[0])
+
+    def principles_of(self, problem_id: int) -> list[PrincipleRecord]:
+        """Principles linked to a problem."""
+        return self.principles.of_problem(problem_id)
+
+    def search_problems(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        domain: str | None = None,
+        min_score: float | None = None,
+        verified_only: bool = True,
+    ) -> list[ProblemHit]:
+        """Find stored problems similar to a question, diversified by MMR.
+
+        Args:
+            query: The question.
+            k: Results wanted (default ``RetrievalConfig.default_k``).
+            domain: Only problems with this task tag.
+            min_score: Lowest cosine similarity (default ``RetrievalConfig.min_score``).
+            verified_only: Skip problems rejected by feedback or imported unverified.
+
+        Returns:
+            Up to k hits, most relevant first, no two near-copies.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if domain is not None:
+            where.append("domain = ?")
+            params.append(domain)
+        if verified_only:
+            where.append("verified = 1")
+        vector = self.embedder.embed([query])[0]
+        cfg = self.retrieval
+        with self.lock:
+            rows = ranked_rows(
+                self.db,
+                "problems",
+                self.problems_index.index,
+                vector,
+                k=k or cfg.default_k,
+                where=where,
+                params=params,
+                min_score=cfg.min_score if min_score is None else min_score,
+                config=cfg,
+            )
+        return [ProblemHit(ProblemRecord.from_row(row), score) for row, score in rows]
+
+    def search_principles(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        domain: str | None = None,
+        min_score: float | None = None,
+    ) -> list[PrincipleHit]:
+        """Find principles relevant to a question, diversified by MMR.
+
+        Args:
+            query: The question.
+            k: Results wanted (default ``RetrievalConfig.default_k``).
+            domain: Only principles of this domain, or without a domain.
+            min_score: Lowest cosine similarity (default ``RetrievalConfig.min_score``).
+
+        Returns:
+            Up to k hits, most relevant first.
+        """
+        return self.principles.search(query, k, domain=domain, min_score=min_score)
+
+    def count(self, *, verified_only: bool = False) -> int:
+        """Number of stored problems."""
+        with self.lock:
+            return int(self.db["problems"].count_where("verified = 1" if verified_only else None))
+
+    def stats(self) -> StoreStats:
+        """Counts by status and domain, embedding model and index sizes."""
+        with self.lock:
+            by_domain = {
+                str(domain): int(n)
+                for domain, n in self.db.execute(
+                    "SELECT coalesce(domain, '-'), count(*) FROM problems GROUP BY 1 "
+                    "ORDER BY 2 DESC, 1"
+                )
+            }
+            total, verified = self.count(), self.count(verified_only=True)
+            path = Path(self.db_path)
+            return StoreStats(
+                problems=total,
+                verified=verified,
+                rejected=total - verified,
+                principles=self.principles.count(),
+                by_domain=by_domain,
+                embedding_model=self.embedder.name,
+                dim=self.embedder.dim,
+                index_kind=self.retrieval.index_kind,
+                indexed_problems=self.problems_index.index.ntotal,
+                indexed_principles=self.principles.index.index.ntotal,
+                db_path=self.db_path,
+                db_bytes=path.stat().st_size if path.is_file() else 0,
+            )
+
+    # ------------------------------------------------------- bulk operations
+
+    def export_jsonl(self, path: Path) -> int:
+        """Write every principle and problem as JSON lines; returns the line count."""
+        with self.lock:
+            return transfer.export_jsonl(self.db, path)
+
+    def import_jsonl(self, path: Path) -> ImportReport:
+        """Import JSON lines (as written by ``export_jsonl``); bad lines are reported by number."""
+        report = transfer.import_jsonl(self, path)
+        with self.lock:
+            self._after_write()
+        return report
+
+    def rebuild_index(self, *, reembed: bool = False) -> dict[str, int]:
+        """Rebuild both FAISS indexes from SQLite.
+
+        Args:
+            reembed: First re-embed every question and principle with the current embedder
+                (needed after changing the embedding model).
+
+        Returns:
+            Vectors indexed per table.
+        """
+        with self.lock:
+            if reembed:
+                reembed_table(self.db, "problems", "question", self.embedder)
+                reembed_table(self.db, "principles", "text", self.embedder)
+                self._write_model_meta()
+            return {index.table: index.rebuild(self.db) for index in self._indexes}
+
+    # ------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Save the indexes if they changed and close the database."""
+        with self.lock:
+            for index in self._indexes:
+                if index.unsaved_writes:
+                    index.save(self.db)
+            self.db.close()
+
+    def __enter__(self) -> MemoryStore:
+        """Use the store as a context manager that closes it."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()

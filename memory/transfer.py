@@ -1,0 +1,300 @@
+"""JSON Lines export and import of a memory store.
+
+One object per line. Principle lines come first::
+
+    {"kind": "principle", "principle": "...", "domain": "rates", "source": "seed", ...}
+
+then problem lines (``kind`` may be left out when importing)::
+
+    {"kind": "problem", "question": "...", "answer": "42", "path": "...", "verified": true,
+     "evidence": {...}, "principles": ["..."], "source": "...", ..., "any_other_field": 1}
+
+Fields the schema does not know are kept in the row's ``extra`` JSON and written back at the
+top level on export, so an export -> import round trip loses nothing. Vectors are not
+exported: the importing store embeds with its own model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from memory.errors import RecordTooLarge
+from memory.indexes import to_blob
+from memory.migrations import now_iso
+from memory.records import (
+    ImportLineError,
+    ImportReport,
+    content_hash,
+    normalize_answer,
+    normalize_question,
+)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from sqlite_utils import Database
+
+    from memory.store import MemoryStore
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 256
+_PROBLEM_FIELDS = (
+    "id",
+    "question",
+    "answer",
+    "path",
+    "domain",
+    "principle",
+    "verified",
+    "verified_by",
+    "evidence",
+    "ground_truth",
+    "source",
+    "model",
+    "created_at",
+    "use_count",
+    "success_count",
+)
+_KNOWN = {*_PROBLEM_FIELDS, "kind", "principles", "extra", "content_hash"}
+_KNOWN |= {"question_norm", "answer_norm", "embedding"}
+
+
+def export_jsonl(db: Database, path: Path) -> int:
+    """Write all principles, then all problems, one JSON object per line.
+
+    Args:
+        db: The store's database.
+        path: Output file (overwritten).
+
+    Returns:
+        The number of lines written.
+    """
+    links: dict[int, list[str]] = {}
+    for problem_id, text in db.execute(
+        "SELECT pp.problem_id, p.text FROM problem_principles pp "
+        "JOIN principles p ON p.id = pp.principle_id ORDER BY pp.problem_id, p.id"
+    ):
+        links.setdefault(int(problem_id), []).append(text)
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for row in db["principles"].rows_where(order_by="id"):
+            line = {
+                "kind": "principle",
+                "principle": row["text"],
+                "domain": row["domain"],
+                "source": row["source"],
+                "created_at": row["created_at"],
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += 1
+        for row in db["problems"].rows_where(order_by="id"):
+            line = {"kind": "problem", **{name: row[name] for name in _PROBLEM_FIELDS}}
+            line["verified"] = bool(row["verified"])
+            line["evidence"] = json.loads(row["evidence"] or "{}")
+            line["principles"] = links.get(int(row["id"]), [])
+            for key, value in json.loads(row["extra"] or "{}").items():
+                line.setdefault(key, value)
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += 1
+    logger.info("exported %d lines to %s", count, path)
+    return count
+
+
+def _text(item: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = item.get(name)
+    if value is None:
+        if required:
+            raise ValueError(f"missing field {name!r}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"field {name!r} must be a string")
+    text = str(value)
+    if required and not text.strip():
+        raise ValueError(f"field {name!r} is empty")
+    return text
+
+
+def _int(item: dict[str, Any], name: str, default: int) -> int:
+    value = item.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"field {name!r} must be a non-negative integer")
+    return value
+
+
+def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], list[str]]:
+    """Validate one imported problem object and turn it into a table row.
+
+    Args:
+        item: The parsed JSON object.
+        max_chars: Largest accepted text.
+
+    Returns:
+        The row (without embedding) and the texts of its principles.
+
+    Raises:
+        ValueError: A field is missing or has the wrong type.
+        RecordTooLarge: A text is over ``max_chars``.
+    """
+    question = _text(item, "question", required=True)
+    answer = _text(item, "answer", required=True)
+    assert question is not None and answer is not None  # required=True guarantees it
+    path = _text(item, "path", required=False) or ""
+    principle = _text(item, "principle", required=False)
+    principles = item.get("principles", [])
+    if not isinstance(principles, list) or not all(isinstance(p, str) for p in principles):
+        raise ValueError("field 'principles' must be a list of strings")
+    principles = [p for p in principles if p.strip()]
+    if principle and principle not in principles:
+        principles.append(principle)
+    for name, value in [
+        ("question", question),
+        ("path", path),
+        *[("principle", p) for p in principles],
+    ]:
+        if len(value) > max_chars:
+            raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {max_chars}")
+    verified = item.get("verified", False)
+    if not isinstance(verified, bool):
+        raise ValueError("field 'verified' must be true or false")
+    evidence = item.get("evidence", {})
+    if not isinstance(evidence, dict):
+        raise ValueError("field 'evidence' must be an object")
+    extra = {k: v for k, v in item.items() if k not in _KNOWN}
+    if isinstance(item.get("extra"), dict):
+        extra = {**item["extra"], **extra}
+    row = {
+        "question": question,
+        "question_norm": normalize_question(question),
+        "domain": _text(item, "domain", required=False),
+        "answer": answer,
+        "answer_norm": normalize_answer(answer),
+        "path": path,
+        "principle": principle,
+        "verified": int(verified),
+        "verified_by": _text(item, "verified_by", required=False)
+        or ("import" if verified else None),
+        "evidence": json.dumps(evidence),
+        "ground_truth": _text(item, "ground_truth", required=False),
+        "source": _text(item, "source", required=False),
+        "model": _text(item, "model", required=False),
+        "created_at": _text(item, "created_at", required=False) or now_iso(),
+        "use_count": _int(item, "use_count", 0),
+        "success_count": _int(item, "success_count", 0),
+        "content_hash": content_hash(question, answer),
+        "extra": json.dumps(extra, ensure_ascii=False),
+    }
+    return row, principles
+
+
+def insert_rows(
+    store: MemoryStore, rows: Sequence[dict[str, Any]], principles: Sequence[list[str]]
+) -> list[int | None]:
+    """Insert prepared problem rows in one transaction, then index them.
+
+    Args:
+        store: The target store.
+        rows: Rows from ``problem_row``.
+        principles: The principle texts of each row.
+
+    Returns:
+        The new id of each row, or None where an identical problem was already stored.
+    """
+    vectors = store.embedder.embed([row["question"] for row in rows])
+    texts = sorted({t for group in principles for t in group})
+    pvecs = dict(zip(texts, store.embedder.embed(texts), strict=True)) if texts else {}
+    ids: list[int | None] = []
+    new_principles: list[tuple[int, NDArray[np.float32]]] = []
+    with store.lock:
+        with store.db.atomic():
+            for row, vector, group in zip(rows, vectors, principles, strict=True):
+                if store.db.execute(
+                    "SELECT 1 FROM problems WHERE content_hash = ?", [row["content_hash"]]
+                ).fetchone():
+                    ids.append(None)
+                    continue
+                full = {**row, "embedding": to_blob(vector)}
+                row_id = int(store.db["problems"].insert(full).last_pk)
+                ids.append(row_id)
+                for text in group:
+                    pid = store.principles.link(
+                        row_id, text, row.get("domain"), row.get("source"), pvecs[text]
+                    )
+                    if pid is not None:
+                        new_principles.append((pid, pvecs[text]))
+        for row_id, vector in zip(ids, vectors, strict=True):
+            if row_id is not None:
+                store.problems_index.add(row_id, vector)
+        for pid, vector in new_principles:
+            store.principles.index_new(pid, vector)
+    return ids
+
+
+def import_jsonl(store: MemoryStore, path: Path) -> ImportReport:
+    """Import a JSON Lines file; each bad line is reported with its number, the rest imported.
+
+    Args:
+        store: The store to import into.
+        path: Input file.
+
+    Returns:
+        Rows added, exact duplicates skipped, principles added and per-line errors.
+    """
+    report = ImportReport()
+    max_chars = min(store.memory.max_text_chars, store.retrieval.max_text_chars)
+    pending: list[tuple[int, dict[str, Any], list[str]]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        ids = insert_rows(store, [p[1] for p in pending], [p[2] for p in pending])
+        report.added += sum(1 for i in ids if i is not None)
+        report.skipped += sum(1 for i in ids if i is None)
+        pending.clear()
+
+    with open(path, encoding="utf-8") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+                if not isinstance(item, dict):
+                    raise ValueError("line is not a JSON object")
+                kind = item.get("kind", "problem")
+                if kind == "principle":
+                    text = _text(item, "principle", required=True)
+                    assert text is not None
+                    if len(text) > max_chars:
+                        raise RecordTooLarge(f"principle has {len(text)} characters")
+                    before = store.db["principles"].count
+                    store.add_principle(
+                        text,
+                        _text(item, "domain", required=False),
+                        _text(item, "source", required=False),
+                    )
+                    report.principles += store.db["principles"].count - before
+                elif kind == "problem":
+                    row, principles = problem_row(item, max_chars)
+                    pending.append((number, row, principles))
+                else:
+                    raise ValueError(f"unknown kind {kind!r}")
+            except ValueError as ex:  # json.JSONDecodeError and RecordTooLarge are ValueErrors
+                report.errors.append(ImportLineError(number, str(ex)))
+                continue
+            if len(pending) >= _BATCH:
+                flush()
+    flush()
+    logger.info(
+        "imported %s: added=%d skipped=%d principles=%d errors=%d",
+        path,
+        report.added,
+        report.skipped,
+        report.principles,
+        len(report.errors),
+    )
+    return report

@@ -1,0 +1,149 @@
+"""The write-back policy: only evidence that passes it becomes a ``VerifiedPath``.
+
+``MemoryStore.add_problem`` accepts nothing but a ``VerifiedPath``, and a ``VerifiedPath``
+can only be created by ``decide`` (its constructor checks a private token), so "only verified
+paths are written back" is enforced by the types, not by a convention.
+
+Rules, in order:
+
+1. An empty answer or reasoning path is rejected.
+2. A known ground truth decides alone: match -> verified, mismatch -> rejected.
+3. Any failed deterministic check rejects.
+4. Otherwise the vote share, the number of agreeing paths and (when configured) the answer
+   confidence must reach the thresholds in ``WriteBackThresholds``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from memory.config import WriteBackThresholds
+
+logger = logging.getLogger(__name__)
+
+VerifiedBy = Literal["ground_truth", "consensus"]
+
+_POLICY_TOKEN = object()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the reasoning graph knows about one answered question.
+
+    Attributes:
+        question: The question as asked.
+        answer: The aggregated final answer.
+        path: The full reasoning path that reached ``answer`` (the worked example).
+        principle: The step-back principle or abstraction used, if any.
+        domain: Task tag (e.g. ``gsm_symbolic``, ``arithmetic``), if known.
+        vote_share: Share of sampled paths that agree with ``answer`` (0..1).
+        agreeing_paths: Number of sampled paths that agree with ``answer``.
+        total_paths: Number of sampled paths with a usable answer.
+        confidence: Answer confidence (0..1), e.g. from token log-probs, if measured.
+        checks: Deterministic checks by name and whether they passed.
+        ground_truth: The known correct answer, if any.
+        ground_truth_match: Whether ``answer`` matches ``ground_truth`` (None when unknown).
+        source: Where the question came from (``gsm_symbolic:train:seed=1``, ``api``).
+        model: The model that produced the path.
+    """
+
+    question: str
+    answer: str
+    path: str
+    principle: str | None = None
+    domain: str | None = None
+    vote_share: float | None = None
+    agreeing_paths: int | None = None
+    total_paths: int | None = None
+    confidence: float | None = None
+    checks: Mapping[str, bool] = field(default_factory=dict)
+    ground_truth: str | None = None
+    ground_truth_match: bool | None = None
+    source: str | None = None
+    model: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers behind the verdict, stored as the row's evidence JSON."""
+        return {
+            "vote_share": self.vote_share,
+            "agreeing_paths": self.agreeing_paths,
+            "total_paths": self.total_paths,
+            "confidence": self.confidence,
+            "checks": dict(self.checks),
+            "ground_truth_match": self.ground_truth_match,
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedPath:
+    """Evidence that passed the write-back policy; created only by ``decide``."""
+
+    evidence: Evidence
+    verified_by: VerifiedBy
+    _token: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Refuse construction outside the policy."""
+        if self._token is not _POLICY_TOKEN:
+            raise TypeError("a VerifiedPath is created only by memory.writeback.decide()")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Evidence that did not pass the write-back policy, with the reason."""
+
+    reason: str
+    evidence: Evidence
+
+
+def _verified(evidence: Evidence, by: VerifiedBy) -> VerifiedPath:
+    return VerifiedPath(evidence=evidence, verified_by=by, _token=_POLICY_TOKEN)
+
+
+def decide(evidence: Evidence, thresholds: WriteBackThresholds) -> VerifiedPath | Rejection:
+    """Apply the write-back policy to the evidence of one answered question.
+
+    Args:
+        evidence: Answer, path and the numbers the graph measured.
+        thresholds: The configured minimums.
+
+    Returns:
+        A ``VerifiedPath`` that ``MemoryStore.add_problem`` accepts, or a ``Rejection``.
+    """
+    verdict = _decide(evidence, thresholds)
+    if isinstance(verdict, Rejection):
+        logger.debug("write-back rejected: %s", verdict.reason)
+    else:
+        logger.debug("write-back accepted by %s", verdict.verified_by)
+    return verdict
+
+
+def _decide(evidence: Evidence, t: WriteBackThresholds) -> VerifiedPath | Rejection:
+    if not evidence.question.strip():
+        return Rejection("empty question", evidence)
+    if not evidence.answer.strip():
+        return Rejection("empty answer", evidence)
+    if not evidence.path.strip():
+        return Rejection("empty reasoning path", evidence)
+    if evidence.ground_truth_match is True:
+        return _verified(evidence, "ground_truth")
+    if evidence.ground_truth_match is False:
+        return Rejection("answer does not match the ground truth", evidence)
+    failed = sorted(name for name, passed in evidence.checks.items() if not passed)
+    if failed:
+        return Rejection(f"failed checks: {', '.join(failed)}", evidence)
+    if evidence.vote_share is None or evidence.vote_share < t.min_vote_share:
+        return Rejection(f"vote share {evidence.vote_share} below {t.min_vote_share}", evidence)
+    if evidence.agreeing_paths is None or evidence.agreeing_paths < t.min_agreeing_paths:
+        return Rejection(
+            f"{evidence.agreeing_paths} agreeing paths, need {t.min_agreeing_paths}", evidence
+        )
+    if evidence.confidence is None:
+        if t.require_confidence:
+            return Rejection("no answer confidence measured", evidence)
+    elif evidence.confidence < t.min_confidence:
+        return Rejection(f"confidence {evidence.confidence} below {t.min_confidence}", evidence)
+    return _verified(evidence, "consensus")

@@ -1,0 +1,106 @@
+"""Fixtures for memory tests: a hashing embedder, small configs and a store in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
+from retrieval import HashingEmbedder, RetrievalConfig
+
+DIM = 64
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder(DIM)
+
+
+@pytest.fixture
+def memory_config() -> MemoryConfig:
+    return MemoryConfig(index_save_every=1000)
+
+
+@pytest.fixture
+def retrieval_config() -> RetrievalConfig:
+    return RetrievalConfig(embedding_model=f"hashing-{DIM}", min_score=0.0, default_k=3)
+
+
+@pytest.fixture
+def open_tmp_store(
+    tmp_path: Path,
+    embedder: HashingEmbedder,
+    memory_config: MemoryConfig,
+    retrieval_config: RetrievalConfig,
+) -> Callable[..., MemoryStore]:
+    """Open (or reopen) the store in tmp_path/data."""
+
+    def _open(**kwargs: object) -> MemoryStore:
+        return open_store(
+            tmp_path / "data",
+            kwargs.pop("memory", memory_config),  # type: ignore[arg-type]
+            kwargs.pop("retrieval", retrieval_config),  # type: ignore[arg-type]
+            embedder=kwargs.pop("embedder", embedder),  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    return _open
+
+
+@pytest.fixture
+def store(open_tmp_store: Callable[..., MemoryStore]) -> Iterator[MemoryStore]:
+    s = open_tmp_store()
+    yield s
+    s.close()
+
+
+def verified(
+    question: str,
+    answer: str,
+    *,
+    path: str = "step 1. step 2.",
+    principle: str | None = None,
+    domain: str | None = "arithmetic",
+    source: str | None = "test",
+    ground_truth_match: bool | None = None,
+) -> VerifiedPath:
+    """A VerifiedPath made through the real write-back policy."""
+    evidence = Evidence(
+        question=question,
+        answer=answer,
+        path=path,
+        principle=principle,
+        domain=domain,
+        vote_share=1.0,
+        agreeing_paths=5,
+        total_paths=5,
+        source=source,
+        ground_truth_match=ground_truth_match,
+    )
+    result = decide(evidence, MemoryConfig().writeback)
+    assert isinstance(result, VerifiedPath), result
+    return result
+
+
+QUESTIONS = [
+    ("A train travels 60 km per hour for 3 hours. How far does it go?", "180"),
+    ("Sara buys 4 pencils at 2 dollars each. How much does she spend?", "8"),
+    ("A rectangle is 5 cm long and 3 cm wide. What is its area?", "15"),
+    ("What is 20 percent of 150?", "30"),
+    ("Tom is 12 years old and his sister is 3 years younger. How old is she?", "9"),
+    ("A bag has 3 red and 2 blue marbles. What is the chance of drawing red?", "3/5"),
+]
+
+
+@pytest.fixture
+def make_path() -> Callable[..., VerifiedPath]:
+    """Build VerifiedPath objects through the real write-back policy."""
+    return verified
+
+
+@pytest.fixture
+def questions() -> list[tuple[str, str]]:
+    """Six unrelated word problems with their answers."""
+    return list(QUESTIONS)
