@@ -108,8 +108,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\\left|\\right|\\[,;!]|\\\(|\\\)|\\\[|\\\]", ""),
         (r"\{|\}", ""),
         (r"(?<=\d),(?=\d{3}(?!\d))", ""),  # thousands separators
-        (r"(\d(?:\.\d+)?)\s*%\s*of\b", r"\1/100 *"),
-        (r"(?<=[\d)])\s*[xX](?=\s*[$(]*\s*\d)", " * "),
+        (r"(\d+(?:\.\d+)?)\s*%\s*of\b", r"\1/100 *"),
+        (r"(?<=[\d)])\s*[xX]\s*(?=[$(]*\s*\d)", " * "),
         (r"\$", ""),
         (r"\^", "**"),
     )
@@ -151,7 +151,7 @@ def _balance(expr: str, *, trim_left: bool) -> str:
 
 def _value(expr: str) -> Fraction | float | None:
     """Evaluate a side, dropping leading words/digits until it parses ("3. 4 + 4" -> "4 + 4")."""
-    expr = re.sub(r"(\d(?:\.\d+)?)\s*%", r"(\1/100)", expr)
+    expr = re.sub(r"(\d+(?:\.\d+)?)\s*%", r"(\1/100)", expr)
     while expr:
         try:
             return safe_eval(expr)
@@ -184,7 +184,7 @@ def find_claims(text: str) -> list[tuple[str, str]]:
             if not re.search(r"\d", left) or not re.search(r"\d", right):
                 continue
             if _OPERATOR.search(left) or _OPERATOR.search(right):
-                claims.append((left, right))
+                claims.append((" ".join(left.split()), " ".join(right.split())))
     return claims
 
 

@@ -72,7 +72,7 @@ _SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
 
 
 def _last_boxed(text: str) -> tuple[str, int, int] | None:
-    """Return the content and span of the last \\boxed{...}, honouring nested braces."""
+    r"""Return the content and span of the last \boxed{...}, honouring nested braces."""
     found = None
     for m in _BOX.finditer(text):
         depth, i = 1, m.end()
@@ -206,7 +206,7 @@ _YESNO_WORD = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
 
 
 def _choice(content: str, options: str) -> tuple[str, int] | None:
-    """Return the option letter that ``content`` starts with ("(B)", "C) 12", "\\text{(D)}")."""
+    r"""Return the option letter that ``content`` starts with ("(B)", "C) 12", "\text{(D)}")."""
     letters = re.escape(options)
     m = re.match(
         rf"^[$*\s]*(?:\\text(?:bf)?\{{)?\s*\(?\s*(?:option\s+|choice\s+)?([{letters}])"
@@ -296,7 +296,7 @@ _WORDY = re.compile(r"[a-zA-Z]{3,}")
 
 
 def canonical_key(answer: str) -> str:
-    """Bucket key of an answer: its exact number when it is one, else a cleaned spelling.
+    r"""Bucket key of an answer: its exact number when it is one, else a cleaned spelling.
 
     Two answers with equal keys are the same answer; different keys may still be
     equivalent expressions, which ``same_answer`` decides.
@@ -305,7 +305,7 @@ def canonical_key(answer: str) -> str:
         answer: A canonical or raw answer string.
 
     Returns:
-        "0.5" for "1/2", "0.5" and "\\frac{1}{2}"; lower-cased words for text answers.
+        "0.5" for "1/2", "0.5" and "\frac{1}{2}"; lower-cased words for text answers.
     """
     return _key(answer)
 

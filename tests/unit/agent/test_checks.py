@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from agent.checks import UnsafeExpression, check_arithmetic, find_claims, safe_eval
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ("12 + 7 - 3", 16),
+        ("3 * 4", 12),
+        ("20 / 8", Fraction(5, 2)),
+        ("2 ** 10", 1024),
+        ("-(3 - 5) * 2", 4),
+        ("+4", 4),
+        ("0.1 + 0.2", Fraction(3, 10)),
+        ("2 ** -2", Fraction(1, 4)),
+        ("4 ** 0.5", 2.0),
+    ],
+)
+def test_safe_eval_computes_arithmetic(expr, value):
+    assert safe_eval(expr) == value
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "x + 1",
+        "__import__('os').system('true')",
+        "abs(-3)",
+        "(1).real",
+        "'a' * 3",
+        "[1, 2]",
+        "1 if 1 else 2",
+        "3 < 4",
+        "lambda: 1",
+        "7 // 2",
+        "7 % 2",
+        "True + 1",
+        "9 ** 9 ** 9",
+        "10 ** 400",
+        "0.5 ** -2000",
+        "(-8) ** 0.5",
+        "1 + " * 60 + "1",
+    ],
+    ids=[
+        "name",
+        "import-call",
+        "builtin-call",
+        "attribute",
+        "string",
+        "list",
+        "conditional",
+        "comparison",
+        "lambda",
+        "floor-division",
+        "modulo",
+        "bool",
+        "tower-of-powers",
+        "huge-power",
+        "huge-negative-power",
+        "complex-root",
+        "too-long",
+    ],
+)
+def test_safe_eval_refuses_anything_but_bounded_arithmetic(expr):
+    with pytest.raises(UnsafeExpression):
+        safe_eval(expr)
+
+
+def test_safe_eval_raises_on_division_by_zero():
+    with pytest.raises(ZeroDivisionError):
+        safe_eval("1 / (2 - 2)")
+
+
+@pytest.mark.parametrize(
+    ("text", "total", "passed"),
+    [
+        ("a * b = c", 0, 0),
+        ("So 12 + 7 - 3 = 16 apples.", 1, 1),
+        ("She buys 3 × 4 = 12 eggs", 1, 1),
+        ("That costs $5 x 3 = $15.", 1, 1),
+        ("20 / 4 = 5", 1, 1),
+        ("2^3 = 8", 1, 1),
+        (r"$3 \times 4 = 12$ and $\frac{10}{4} = 2.5$", 2, 2),
+        ("20% of 50 = 10", 1, 1),
+        ("5 / 20 * 100 = 25%", 1, 1),
+        ("The total is 1,200 + 300 = 1,500", 1, 1),
+        ("10 / 3 = 3.33", 1, 1),
+        ("10 / 3 = 3.3", 1, 1),
+        ("7 / 2 = 3", 1, 0),
+        ("7 * 8 = 54", 1, 0),
+        ("2 * 3 + 1 = 6 + 1 = 7", 2, 2),
+        ("(3 + 4) * 2 = 14", 1, 1),
+        ("total (3 + 4 = 7) items", 1, 1),
+        ("1. 4 + 4 = 8", 1, 1),
+        ("x = 5", 0, 0),
+        ("5 = 5", 0, 0),
+        ("1 / 0 = 3", 0, 0),
+        ("2^1000 = 7", 0, 0),
+    ],
+    ids=[
+        "names-only",
+        "chain-of-plus-minus",
+        "unicode-times",
+        "currency-x",
+        "division",
+        "caret-power",
+        "latex-times-and-frac",
+        "percent-of",
+        "percent-result",
+        "thousands",
+        "rounded-2-decimals",
+        "rounded-as-shown",
+        "integer-must-be-exact",
+        "wrong-product",
+        "chained-equals",
+        "parentheses",
+        "claim-inside-parentheses",
+        "list-number-prefix",
+        "assignment-not-claim",
+        "no-operator",
+        "division-by-zero-skipped",
+        "huge-power-skipped",
+    ],
+)
+def test_check_arithmetic_table(text, total, passed):
+    report = check_arithmetic(text)
+    assert (report.total, report.passed) == (total, passed)
+
+
+def test_check_arithmetic_lists_the_failing_claims():
+    text = "First 6 * 7 = 42.\nThen 42 + 8 = 52.\nSo 52 / 2 = 26."
+    report = check_arithmetic(text)
+    assert report.total == 3 and report.passed == 2
+    assert report.failed == ["42 + 8 = 52"]
+    assert not report.ok
+
+
+def test_check_arithmetic_on_text_without_claims_is_ok():
+    report = check_arithmetic("The capital of France is Paris.")
+    assert (report.total, report.passed, report.failed, report.ok) == (0, 0, [], True)
+
+
+def test_find_claims_normalises_operators_to_python():
+    assert find_claims("$5 x 3 = $15 and 2^3 = 8") == [("5 * 3", "15"), ("2**3", "8")]
