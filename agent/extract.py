@@ -68,6 +68,7 @@ _MARKER = re.compile(
 _NUMBER_IN_TEXT = re.compile(
     r"(?<![\w)\]}.])-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?/\s?\d+)?%?(?![\w,]*\d)"
 )
+_NUMBER_LIST = re.compile(r"\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)+\s*")
 _SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
 
 
@@ -113,7 +114,7 @@ _LATEX_NOISE = re.compile(r"\\(?:left|right|displaystyle|!|,|;|:|quad|qquad)|\\ 
 _FRAC = re.compile(r"^(-?)\\frac\s*(?:\{\s*(-?\d+)\s*\}|(\d))\s*(?:\{\s*(-?\d+)\s*\}|(\d))$")
 _PLAIN_NUMBER = re.compile(
     r"^(?P<sign>[-+−]?)\s*(?:\$|€|£|usd\s*)?\s*(?P<sign2>-?)"
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)"
+    r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d{1,3})?)"
     r"(?:\s*/\s*(?P<den>\d+))?\s*(?P<pct>%|percent)?"
     r"(?P<unit>(?:\s*(?!(?:pi|sqrt|i|e|x|y|z|n)\b)[a-z°][a-z°.]*(?:\^?\d)?)*)\s*$",
     re.IGNORECASE,
@@ -236,6 +237,11 @@ def extract_answer(
             return _last_number(text)
         raw, start, end = located
         canonical = normalize_math(raw)
+        if parse_number(canonical) is None and _NUMBER_LIST.fullmatch(
+            raw
+        ):  # several answers ("2, 3"): keep them all, in order
+            numbers = re.split(r"\s*,\s*", raw.strip())
+            return Extracted(raw, ",".join(normalize_math(x) for x in numbers), (start, end))
         if not re.search(r"[\\^{}]", raw) and parse_number(canonical) is None:
             # Prose after "the answer is" ("she has 18 eggs"): its last number is the answer.
             inner = _last_number(raw)
