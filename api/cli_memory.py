@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 from memory import DEFAULT_DATA_DIR, MemoryConfig, MemoryStore, MemoryStoreError, open_store
@@ -49,7 +48,13 @@ def _store(ctx: typer.Context, *, reembed: bool = False) -> Iterator[MemoryStore
         with open_store(data_dir, memory, retrieval, reembed=reembed) as store:
             yield store
     except (MemoryStoreError, RetrievalError, OSError) as ex:
-        raise click.ClickException(str(ex)) from ex
+        raise fail(str(ex)) from None
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one error line to stderr and return the exit to raise (status 1)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
 
 
 def _print_json(data: Any) -> None:
@@ -176,7 +181,7 @@ def rebuild_index(
             typer.echo("embedding model changed: re-embedding every row", err=True)
             reembed = True
         except (MemoryStoreError, RetrievalError, OSError) as ex:
-            raise click.ClickException(str(ex)) from ex
+            raise fail(str(ex)) from None
     with _store(ctx, reembed=reembed) as store:
         if reembed:  # opening with reembed=True already re-embedded and rebuilt
             result = store.stats()

@@ -25,7 +25,11 @@ def evidence(**changes: object) -> Evidence:
     [
         ({}, True, "consensus"),
         ({"confidence": None}, True, "consensus"),
-        ({"ground_truth_match": True, "vote_share": 0.1, "agreeing_paths": 1}, True, "ground_truth"),
+        (
+            {"ground_truth_match": True, "vote_share": 0.1, "agreeing_paths": 1},
+            True,
+            "ground_truth",
+        ),
         ({"ground_truth_match": False}, False, None),
         ({"vote_share": 0.5}, False, None),
         ({"vote_share": None}, False, None),

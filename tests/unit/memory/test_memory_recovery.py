@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from memory import EmbeddingMismatch, MemoryStore, VerifiedPath
+from retrieval import HashingEmbedder
+
+MakePath = Callable[..., VerifiedPath]
+
+
+@pytest.fixture
+def filled(
+    open_tmp_store: Callable[..., MemoryStore],
+    make_path: MakePath,
+    questions: list[tuple[str, str]],
+) -> list[int]:
+    """Ids of the six questions, stored and closed (index files saved)."""
+    with open_tmp_store() as store:
+        return [store.add_problem(make_path(q, a)).id for q, a in questions]
+
+
+def index_file(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "problems" / "index.faiss"
+
+
+def assert_all_found(store: MemoryStore, ids: list[int], questions: list[tuple[str, str]]) -> None:
+    for row_id, (question, _) in zip(ids, questions, strict=True):
+        assert store.search_problems(question, k=1)[0].record.id == row_id
+
+
+def test_reopen_loads_the_saved_index(
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+) -> None:
+    with open_tmp_store() as store:
+        assert store.problems_index.index.ntotal == len(filled)
+        assert_all_found(store, filled, questions)
+
+
+def test_deleted_index_file_is_rebuilt_at_open(
+    tmp_path: Path,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+) -> None:
+    index_file(tmp_path).unlink()
+    with open_tmp_store() as store:
+        assert_all_found(store, filled, questions)
+    assert index_file(tmp_path).exists()
+
+
+def test_corrupt_index_file_is_rebuilt_at_open(
+    tmp_path: Path,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+) -> None:
+    path = index_file(tmp_path)
+    path.write_bytes(b"\x00garbage" * (path.stat().st_size // 8))
+    with open_tmp_store() as store:
+        assert_all_found(store, filled, questions)
+
+
+def test_corrupt_manifest_is_rebuilt_at_open(
+    tmp_path: Path,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+) -> None:
+    (tmp_path / "data" / "problems" / "manifest.json").write_text("{not json")
+    with open_tmp_store() as store:
+        assert_all_found(store, filled, questions)
+
+
+def test_index_saved_before_later_writes_catches_up_at_open(
+    tmp_path: Path,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    make_path: MakePath,
+    questions: list[tuple[str, str]],
+) -> None:
+    manifest = tmp_path / "data" / "problems" / "manifest.json"
+    saved = manifest.read_text()
+    saved_index = index_file(tmp_path).read_bytes()
+    with open_tmp_store() as store:
+        extra = store.add_problem(make_path("How many legs do 3 spiders have?", "24")).id
+    # Put back the older index files, as if the process had died before saving them.
+    manifest.write_text(saved)
+    index_file(tmp_path).write_bytes(saved_index)
+    with open_tmp_store() as store:
+        assert store.search_problems("How many legs do 3 spiders have?", k=1)[0].record.id == extra
+        assert_all_found(store, filled, questions)
+    assert json.loads(manifest.read_text())["last_id"] == extra
+
+
+def test_index_missing_a_deleted_row_is_rebuilt_at_open(
+    tmp_path: Path,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+) -> None:
+    manifest = tmp_path / "data" / "problems" / "manifest.json"
+    saved, saved_index = manifest.read_text(), index_file(tmp_path).read_bytes()
+    with open_tmp_store() as store:
+        store.delete(filled[0])
+    manifest.write_text(saved)
+    index_file(tmp_path).write_bytes(saved_index)
+    with open_tmp_store() as store:
+        assert store.problems_index.index.ntotal == len(filled) - 1
+
+
+def test_other_embedding_model_at_open_raises_an_error_naming_the_rebuild_command(
+    filled: list[int], open_tmp_store: Callable[..., MemoryStore]
+) -> None:
+    with pytest.raises(EmbeddingMismatch, match="reason memory rebuild-index") as info:
+        open_tmp_store(embedder=HashingEmbedder(32))
+    assert "hashing-64" in str(info.value) and "hashing-32" in str(info.value)
+
+
+def test_reembed_switches_the_store_to_the_new_model(
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+) -> None:
+    with open_tmp_store(embedder=HashingEmbedder(32), reembed=True) as store:
+        assert store.stats().dim == 32
+        assert_all_found(store, filled, questions)
+    with open_tmp_store(embedder=HashingEmbedder(32)) as store:
+        assert_all_found(store, filled, questions)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_other_index_kinds_are_rebuilt_and_searchable(
+    kind: str,
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    retrieval_config,  # type: ignore[no-untyped-def]
+    questions: list[tuple[str, str]],
+) -> None:
+    config = retrieval_config.model_copy(update={"index_kind": kind})
+    with open_tmp_store(retrieval=config) as store:
+        assert store.problems_index.index.kind == kind
+        assert_all_found(store, filled, questions)
+    with open_tmp_store(retrieval=config) as store:
+        assert_all_found(store, filled, questions)
