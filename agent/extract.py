@@ -232,56 +232,69 @@ def extract_answer(
         The extracted answer, or None when the path gives none (an abstention).
     """
     located = _locate(text)
-    if kind == "math":
-        if located is None or not located[0].strip():
-            return _last_number(text)
-        raw, start, end = located
-        canonical = normalize_math(raw)
-        if parse_number(canonical) is None and _NUMBER_LIST.fullmatch(
-            raw
-        ):  # several answers ("2, 3"): keep them all, in order
-            numbers = re.split(r"\s*,\s*", raw.strip())
-            return Extracted(raw, ",".join(normalize_math(x) for x in numbers), (start, end))
-        if not re.search(r"[\\^{}]", raw) and parse_number(canonical) is None:
-            # Prose after "the answer is" ("she has 18 eggs"): its last number is the answer.
-            inner = _last_number(raw)
-            if inner is not None and inner.span is not None:
-                a, b = inner.span
-                return Extracted(inner.raw, inner.canonical, (start + a, start + b))
-        return Extracted(raw, canonical, (start, end))
     if kind == "choice":
-        hit = _choice(located[0], options) if located is not None else None
-        if located is not None and hit is not None:
-            at = located[1] + hit[1]
-            return Extracted(text[at], hit[0], (at, at + 1))
-        found = list(re.finditer(rf"\(([{re.escape(options)}])\)", text))
-        if not found:
-            return None
-        m = found[-1]
-        return Extracted(m.group(1), m.group(1), (m.start(1), m.end(1)))
-    if kind == "yesno":
-        if located is not None:
-            m = _YESNO_WORD.match(_strip_latex(located[0]))
-            if m:
-                pos = located[1] + located[0].lower().find(m.group(1).lower())
-                return Extracted(
-                    m.group(1), _YESNO[m.group(1).lower()], (pos, pos + len(m.group(1)))
-                )
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        if not lines:
-            return None
-        offset = text.rfind(lines[-1])
-        words = list(_YESNO_WORD.finditer(lines[-1]))
-        if not words:
-            return None
-        m = words[-1]
-        return Extracted(
-            m.group(1), _YESNO[m.group(1).lower()], (offset + m.start(1), offset + m.end(1))
-        )
+        return _extract_choice(text, located, options)
+    return _BY_KIND[kind](text, located)
+
+
+Located = tuple[str, int, int] | None
+
+
+def _extract_math(text: str, located: Located) -> Extracted | None:
+    if located is None or not located[0].strip():
+        return _last_number(text)
+    raw, start, end = located
+    canonical = normalize_math(raw)
+    if parse_number(canonical) is not None or re.search(r"[\\^{}]", raw):
+        return Extracted(raw, canonical, (start, end))
+    if _NUMBER_LIST.fullmatch(raw):  # several answers ("2, 3"): keep them all, in order
+        numbers = re.split(r"\s*,\s*", raw.strip())
+        return Extracted(raw, ",".join(normalize_math(x) for x in numbers), (start, end))
+    # Prose after "the answer is" ("she has 18 eggs"): its last number is the answer.
+    inner = _last_number(raw)
+    if inner is not None and inner.span is not None:
+        a, b = inner.span
+        return Extracted(inner.raw, inner.canonical, (start + a, start + b))
+    return Extracted(raw, canonical, (start, end))
+
+
+def _extract_choice(text: str, located: Located, options: str) -> Extracted | None:
+    hit = _choice(located[0], options) if located is not None else None
+    if located is not None and hit is not None:
+        at = located[1] + hit[1]
+        return Extracted(text[at], hit[0], (at, at + 1))
+    found = list(re.finditer(rf"\(([{re.escape(options)}])\)", text))
+    if not found:
+        return None
+    m = found[-1]
+    return Extracted(m.group(1), m.group(1), (m.start(1), m.end(1)))
+
+
+def _yesno_at(m: re.Match[str], offset: int) -> Extracted:
+    word = m.group(1)
+    return Extracted(word, _YESNO[word.lower()], (offset + m.start(1), offset + m.end(1)))
+
+
+def _extract_yesno(text: str, located: Located) -> Extracted | None:
+    if located is not None:
+        lead = re.match(r"[\s$*(]*(?:\\text(?:bf)?\{)?\s*", located[0])
+        m = _YESNO_WORD.match(located[0], lead.end() if lead else 0)
+        if m:
+            return _yesno_at(m, located[1])
+    # No marker: the last yes/no on the final line ("Let me think.\nYes, it is.").
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    words = list(_YESNO_WORD.finditer(lines[-1])) if lines else []
+    return _yesno_at(words[-1], text.rfind(lines[-1])) if words else None
+
+
+def _extract_text(text: str, located: Located) -> Extracted | None:
     if located is None:
         return None
     canonical = _normalize_text(located[0])
     return Extracted(located[0], canonical, (located[1], located[2])) if canonical else None
+
+
+_BY_KIND = {"math": _extract_math, "yesno": _extract_yesno, "text": _extract_text}
 
 
 def _last_number(text: str) -> Extracted | None:
