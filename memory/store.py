@@ -1,29 +1,26 @@
 """``MemoryStore``: solved problems, reasoning paths and principles in SQLite plus FAISS.
 
-SQLite (via sqlite-utils) is the source of truth, including every vector. Each write is one
-SQLite transaction followed by the in-memory index update; index files are saved every
-``index_save_every`` writes and on ``close``, and are rebuilt or caught up from SQLite at
-open. A re-entrant lock serialises all database and index access, so API threads may share
-one store; embeddings are computed outside the lock.
+SQLite (via sqlite-utils) is the source of truth, vectors included. Each write is one SQLite
+transaction, then the in-memory index update; index files are saved every ``index_save_every``
+writes and on ``close``, and rebuilt or caught up from SQLite at open. A re-entrant lock
+serialises database and index access (API threads may share a store); embedding runs outside.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from memory import transfer
 from memory.config import MemoryConfig
 from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, RecordNotFound, RecordTooLarge
-from memory.indexes import TableIndex, reembed_table, to_blob
+from memory.indexes import TableIndex, reembed_table
 from memory.migrations import connect, migrate, now_iso
 from memory.principles import SEED_PRINCIPLES, PrincipleBook
+from memory.problems import find_duplicate, merge_into, new_row
 from memory.records import (
     AddResult,
     ImportReport,
@@ -33,8 +30,6 @@ from memory.records import (
     ProblemRecord,
     StoreStats,
     content_hash,
-    normalize_answer,
-    normalize_question,
 )
 from memory.search import ranked_rows
 from memory.writeback import VerifiedPath
@@ -42,7 +37,7 @@ from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -159,15 +154,20 @@ class MemoryStore:
         pvec = self.embedder.embed([ev.principle])[0] if ev.principle else None
         key = content_hash(ev.question, ev.answer)
         with self.lock:
-            match = self._find_duplicate(key, vector, ev.answer)
+            match = find_duplicate(
+                self.db,
+                self.problems_index.index,
+                key,
+                vector,
+                ev.answer,
+                self.memory.near_duplicate_cosine,
+            )
             with self.db.atomic():
                 if match is not None:
                     row_id = match[0]
-                    self._merge(row_id, path)
+                    merge_into(self.db, row_id, path)
                 else:
-                    row_id = int(
-                        self.db["problems"].insert(self._new_row(path, key, vector)).last_pk
-                    )
+                    row_id = int(self.db["problems"].insert(new_row(path, key, vector)).last_pk)
                 new_pid = self.principles.link(row_id, ev.principle, ev.domain, ev.source, pvec)
             if match is None:
                 self.problems_index.add(row_id, vector)
@@ -178,68 +178,6 @@ class MemoryStore:
             return AddResult(row_id, "merged", match[1])
         logger.debug("added problem %d domain=%s", row_id, ev.domain)
         return AddResult(row_id, "added")
-
-    def _new_row(self, path: VerifiedPath, key: str, vector: NDArray[np.float32]) -> dict[str, Any]:
-        ev = path.evidence
-        return {
-            "question": ev.question,
-            "question_norm": normalize_question(ev.question),
-            "domain": ev.domain,
-            "answer": ev.answer,
-            "answer_norm": normalize_answer(ev.answer),
-            "path": ev.path,
-            "principle": ev.principle,
-            "verified": 1,
-            "verified_by": path.verified_by,
-            "evidence": json.dumps(ev.summary()),
-            "ground_truth": ev.ground_truth,
-            "source": ev.source,
-            "model": ev.model,
-            "created_at": now_iso(),
-            "use_count": 1,
-            "success_count": 1,
-            "content_hash": key,
-            "extra": "{}",
-            "embedding": to_blob(vector),
-        }
-
-    def _merge(self, row_id: int, path: VerifiedPath) -> None:
-        """Count one more verified solve of a stored problem (inside a transaction)."""
-        self.db.execute(
-            "UPDATE problems SET use_count = use_count + 1, success_count = success_count + 1 "
-            "WHERE id = ?",
-            [row_id],
-        )
-        if path.verified_by == "ground_truth":
-            # A ground-truth match outranks consensus, but never overrides feedback.
-            self.db.execute(
-                "UPDATE problems SET verified = 1, verified_by = 'ground_truth', "
-                "ground_truth = coalesce(ground_truth, ?) "
-                "WHERE id = ? AND verified_by IS NOT 'feedback'",
-                [path.evidence.ground_truth, row_id],
-            )
-
-    def _find_duplicate(
-        self, key: str, vector: NDArray[np.float32], answer: str
-    ) -> tuple[int, float] | None:
-        found = self.db.execute("SELECT id FROM problems WHERE content_hash = ?", [key]).fetchone()
-        if found:
-            return int(found[0]), 1.0
-        threshold = self.memory.near_duplicate_cosine
-        hits = [h for h in self.problems_index.index.search(vector, 8)[0] if h[1] >= threshold]
-        if not hits:
-            return None
-        scores = dict(hits)
-        marks = ",".join("?" * len(hits))
-        same = {
-            int(row_id)
-            for row_id, answer_norm in self.db.execute(
-                f"SELECT id, answer_norm FROM problems WHERE id IN ({marks})", list(scores)
-            )
-            if answer_norm == normalize_answer(answer)
-        }
-        best = [(i, s) for i, s in hits if i in same]
-        return best[0] if best else None
 
     def add_principle(self, text: str, domain: str | None = None, source: str | None = None) -> int:
         """Store a principle unless the same text is stored; returns its id."""

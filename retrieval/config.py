@@ -56,6 +56,15 @@ class RetrievalConfig(BaseModel):
         description="IVF cluster count; capped at rows/39 when the index is trained.",
     )
     ivf_nprobe: int = Field(default=16, ge=1, description="IVF clusters visited per search.")
+    faiss_threads: int | None = Field(
+        default=1,
+        ge=1,
+        description=(
+            "OpenMP threads FAISS may use, process-wide; None keeps FAISS's default (all "
+            "cores). 1 suits one query at a time on shared cores: measured 1.2 ms vs 32 ms "
+            "per 10k-vector flat search on 2 busy cores."
+        ),
+    )
     default_k: int = Field(
         default=3, ge=1, le=100, description="Number of results a search returns by default."
     )

@@ -80,9 +80,14 @@ class VectorIndex:
         """
         self.dim = dim
         self.kind: IndexKind = config.index_kind
+        if config.faiss_threads is not None:
+            faiss.omp_set_num_threads(config.faiss_threads)
         self._config = config
         # IVF needs training data to choose its clusters, so it is created on the first add.
         self._index: Any = None if self.kind == "ivf" else self._new_index(None)
+        # Mirror of the IndexIDMap2 position -> id table (see ``search``); first ``_n`` valid.
+        self._ids = np.empty(0, dtype=np.int64)
+        self._n = 0
 
     def _new_index(self, train: NDArray[np.float32] | None) -> Any:
         cfg = self._config
@@ -157,6 +162,12 @@ class VectorIndex:
         if self._index is None:
             self._index = self._new_index(array)
         self._index.add_with_ids(array, id_array)
+        if self._n + len(id_array) > len(self._ids):
+            grown = np.empty(max(2 * len(self._ids), self._n + len(id_array), 64), np.int64)
+            grown[: self._n] = self._ids[: self._n]
+            self._ids = grown
+        self._ids[self._n : self._n + len(id_array)] = id_array
+        self._n += len(id_array)
 
     def remove(self, ids: NDArray[np.int64] | list[int]) -> int:
         """Remove vectors by id.
@@ -175,7 +186,14 @@ class VectorIndex:
         if self.kind == "hnsw":
             logger.debug("hnsw keeps %d removed ids as tombstones until rebuild", len(ids))
             return 0
-        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        removed = int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        self._sync_ids()
+        return removed
+
+    def _sync_ids(self) -> None:
+        """Copy the id table from FAISS (after a removal compacts it, or after a load)."""
+        self._ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        self._n = len(self._ids)
 
     def search(self, queries: NDArray[np.float32], k: int) -> list[list[tuple[int, float]]]:
         """Find the k nearest ids of each query by inner product.
@@ -193,7 +211,11 @@ class VectorIndex:
         if self.kind == "hnsw":
             # efSearch must be at least k or HNSW returns fewer than k results.
             self._inner.hnsw.efSearch = max(self._config.hnsw_ef_search, k)
-        scores, ids = self._index.search(array, min(k, self.ntotal))
+        # Search the inner index and translate positions to ids here: IndexIDMap2.search
+        # translates in an OpenMP loop that costs milliseconds per query on busy cores
+        # (measured 8 ms vs 0.07 ms for 2,000 vectors on 2 shared cores).
+        scores, positions = self._inner.search(array, min(k, self.ntotal))
+        ids = np.where(positions >= 0, self._ids[np.clip(positions, 0, None)], -1)
         return [
             [(int(i), float(s)) for i, s in zip(id_row, score_row, strict=True) if i != -1]
             for id_row, score_row in zip(ids, scores, strict=True)
@@ -301,6 +323,7 @@ class VectorIndex:
         # index would be freed when `raw` is collected).
         index._index = raw
         index._inner = faiss.downcast_index(raw.index)
+        index._sync_ids()
         if index.kind == "hnsw":
             index._inner.hnsw.efSearch = config.hnsw_ef_search
         elif index.kind == "ivf":

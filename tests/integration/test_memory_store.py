@@ -29,7 +29,7 @@ PROBLEMS = [
     ("A box has 3 red balls and 7 blue balls. What is the probability of drawing red?", "0.3"),
     ("How many minutes are there in 4 hours?", "240"),
     (
-        "Two workers paint a fence together; one takes 6 hours alone, the other 3. How long together?",
+        "Two workers paint a fence; one needs 6 hours alone, the other 3. How long together?",
         "2",
     ),
 ]

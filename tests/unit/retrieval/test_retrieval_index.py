@@ -97,3 +97,24 @@ def test_load_refuses_a_corrupt_index_file_of_the_right_size(tmp_path: Path) -> 
 def test_load_without_manifest_raises_index_load_error(tmp_path: Path) -> None:
     with pytest.raises(IndexLoadError, match="manifest"):
         VectorIndex.load(tmp_path, model="m", dim=DIM, config=RetrievalConfig())
+
+
+def test_ids_stay_correct_after_a_removal_and_a_later_add() -> None:
+    index = build()
+    index.remove([100, 105])
+    fresh = vectors(1, seed=9)
+    index.add([500], fresh)
+    assert index.search(fresh, 1)[0][0][0] == 500
+    for i, vector in enumerate(vectors(12)):
+        if i not in (0, 5):
+            assert index.search(vector, 1)[0][0][0] == 100 + i
+
+
+def test_ids_stay_correct_after_save_and_load(tmp_path: Path) -> None:
+    index = build()
+    index.remove([103])
+    index.save(tmp_path, model="m", last_id=111)
+    loaded, _ = VectorIndex.load(tmp_path, model="m", dim=DIM, config=RetrievalConfig())
+    for i, vector in enumerate(vectors(12)):
+        if i != 3:
+            assert loaded.search(vector, 1)[0][0][0] == 100 + i
