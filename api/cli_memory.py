@@ -1,7 +1,7 @@
 """``reason memory ...``: inspect and maintain the memory store from the command line.
 
 The main CLI mounts this with ``app.add_typer(memory_app, name="memory")``. Settings come
-from the root context's ``obj`` (attributes ``data_dir``, ``memory``, ``retrieval``); when a
+from the root context's ``obj`` (attributes ``data_dir``, ``memory``, ``retrieval``); when an
 attribute is missing, the defaults apply (data directory ``indexes/``). Results go to stdout,
 errors are one line on stderr with a non-zero exit.
 """
@@ -47,7 +47,7 @@ def _store(ctx: typer.Context, *, reembed: bool = False) -> Iterator[MemoryStore
     try:
         with open_store(data_dir, memory, retrieval, reembed=reembed) as store:
             yield store
-    except (MemoryStoreError, RetrievalError, OSError) as ex:
+    except (MemoryStoreError, RetrievalError, OSError, UnicodeDecodeError) as ex:
         raise fail(str(ex)) from None
 
 

@@ -127,6 +127,7 @@ def test_writer_killed_mid_stream_leaves_a_consistent_searchable_store(tmp_path:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
 
     db = sqlite3.connect(data / "memory.db")
