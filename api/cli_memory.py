@@ -193,6 +193,15 @@ def rebuild_index(
 
 
 @memory_app.command()
+def seed(ctx: typer.Context) -> None:
+    """Load the principles shipped with the project (safe to run again)."""
+    with _store(ctx) as store:
+        added = store.seed_principles()
+        total = store.stats().principles
+    typer.echo(f"added {added} principles ({total} stored)")
+
+
+@memory_app.command()
 def delete(
     ctx: typer.Context,
     problem_id: int = typer.Argument(..., help="Id of the problem to delete."),

@@ -103,3 +103,10 @@ def test_commands_fall_back_to_defaults_without_settings(
     assert result.exit_code == 1
     assert "no problem with id 5" in result.output
     assert (tmp_path / "indexes" / "memory.db").exists()
+
+
+def test_seed_loads_principles_once(settings: SimpleNamespace) -> None:
+    first = runner.invoke(memory_app, ["seed"], obj=settings)
+    again = runner.invoke(memory_app, ["seed"], obj=settings)
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert again.stdout.startswith("added 0 principles")
