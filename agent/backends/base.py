@@ -84,6 +84,7 @@ class Backend(Protocol):
         stop: Sequence[str] | None = None,
         seed: int | None = None,
         logprobs: int | None = None,
+        prefixes: Sequence[str] | None = None,
     ) -> list[Completion]:
         """Return ``n`` completions of the chat ``messages``.
 
@@ -96,6 +97,8 @@ class Backend(Protocol):
             stop: Strings that end a completion (not included in its text).
             seed: Base seed; sample ``i`` uses ``seed + i`` so draws are reproducible.
             logprobs: When set, return this many top alternatives per generated token.
+            prefixes: When set (one per sample), sample i's reply is forced to start with
+                ``prefixes[i]``, included in its text. CoT-decoding branches this way.
         """
         ...
 

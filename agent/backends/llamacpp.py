@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import dataclasses
 import logging
 import threading
 import time
@@ -51,6 +52,25 @@ class _Seq:
     text: str = ""
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish_reason: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One generate/stream call's parameters."""
+
+    messages: Sequence[Message]
+    n: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: tuple[str, ...]
+    seed: int | None
+    logprobs: int | None = None
+    prefixes: tuple[str, ...] | None = None
+
+    def seed_of(self, i: int) -> int | None:
+        """Sequence i samples with seed + i, so draws are reproducible one by one."""
+        return None if self.seed is None else self.seed + i
 
 
 class LlamaCppBackend:
@@ -197,75 +217,80 @@ class LlamaCppBackend:
             )
         return min(max_tokens, room)
 
-    def _decode(
-        self,
-        messages: Sequence[Message],
-        n: int,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        stop: Sequence[str],
-        seed: int | None,
-        logprobs: int | None,
-        seqs: list[_Seq],
-    ) -> Iterator[tuple[int, str]]:
-        """Decode n sequences together into ``seqs``; yield (sequence index, text delta)."""
-        prompt = self.tokenize_chat(messages)
-        max_tokens = self._check_limits(len(prompt), n, max_tokens)
-        max_stop = max((len(s) for s in stop), default=0)
+    def _accept(self, s: _Seq, token: int, row: int, req: _Request) -> str:
+        """Append a sampled token to a sequence; return the new visible text."""
+        if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
+            s.finish_reason = "stop"
+            return ""
+        if req.logprobs:
+            s.logprobs.append(self._token_logprob(row, token, req.logprobs))
+        s.tokens.append(token)
+        before = len(s.text)
+        s.text += s.decoder.decode(self._piece(token))
+        # A stop string may straddle tokens: search the tail that could contain it.
+        hits = [k for k in (s.text.find(x, max(0, before - len(x))) for x in req.stop) if k >= 0]
+        if hits:
+            s.text = s.text[: min(hits)]
+            s.finish_reason = "stop"
+        elif len(s.tokens) >= req.max_tokens:
+            s.finish_reason = "length"
+        return s.text[before:]
+
+    def _decode(self, req: _Request, seqs: list[_Seq]) -> Iterator[tuple[int, str]]:
+        """Decode ``req.n`` sequences together into ``seqs``; yield (index, text delta)."""
+        prompt = self.tokenize_chat(req.messages)
+        prefixes = [
+            self._model.tokenize(p.encode("utf-8"), add_bos=False, special=False) if p else []
+            for p in (req.prefixes or [""] * req.n)
+        ]
+        longest = max(len(p) for p in prefixes)
+        if longest and not all(prefixes):
+            raise RequestTooLarge("every prefix must be non-empty when prefixes are given")
+        max_tokens = self._check_limits(len(prompt) + longest, req.n, req.max_tokens)
+        req = dataclasses.replace(req, max_tokens=max_tokens)
         llama_cpp.llama_memory_clear(self._mem, True)
         llama_cpp.llama_perf_context_reset(self._ctx.ctx)
         t0 = time.perf_counter()
         row = self._eval_prompt(prompt)
         t_prompt = time.perf_counter() - t0
-        for i in range(1, n):
+        for i in range(1, req.n):
             llama_cpp.llama_memory_seq_cp(self._mem, 0, i, -1, -1)
         seqs[:] = [
-            _Seq(
-                i,
-                self._make_sampler(temperature, top_p, None if seed is None else seed + i),
-                None if seed is None else seed + i,
-            )
-            for i in range(n)
+            _Seq(i, self._make_sampler(req.temperature, req.top_p, req.seed_of(i)), req.seed_of(i))
+            for i in range(req.n)
         ]
         fed = 0
         try:
             pending = [(s, row) for s in seqs]
-            pos = len(prompt)
+            pos = [len(prompt)] * req.n
+            if longest:
+                # Forced reply prefixes (CoT-decoding branches): one batch for all of them.
+                feed: list[tuple[int, int, int]] = []
+                pending = []
+                for s, toks in zip(seqs, prefixes, strict=True):
+                    s.text = s.decoder.decode(b"".join(self._piece(t) for t in toks))
+                    for t in toks:
+                        feed.append((t, pos[s.index], s.index))
+                        pos[s.index] += 1
+                    pending.append((s, len(feed) - 1))
+                self._decode_step(feed)
+                fed += len(feed)
             while pending:
                 for s, r in pending:
                     token = llama_cpp.llama_sampler_sample(s.sampler, self._ctx.ctx, r)
-                    if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
-                        s.finish_reason = "stop"
-                    else:
-                        if logprobs:
-                            s.logprobs.append(self._token_logprob(r, token, logprobs))
-                        s.tokens.append(token)
-                        before = len(s.text)
-                        s.text += s.decoder.decode(self._piece(token))
-                        delta_start = before
-                        if max_stop:
-                            hits = [
-                                k
-                                for k in (s.text.find(x, max(0, before - max_stop)) for x in stop)
-                                if k >= 0
-                            ]
-                            if hits:
-                                s.text = s.text[: min(hits)]
-                                s.finish_reason = "stop"
-                        if s.finish_reason is None and len(s.tokens) >= max_tokens:
-                            s.finish_reason = "length"
-                        if len(s.text) > delta_start:
-                            yield s.index, s.text[delta_start:]
+                    delta = self._accept(s, token, r, req)
+                    if delta:
+                        yield s.index, delta
                     if s.finish_reason is not None:
                         llama_cpp.llama_memory_seq_rm(self._mem, s.index, -1, -1)
                 active = [s for s in seqs if s.finish_reason is None]
                 if not active:
                     break
-                self._decode_step([(s.tokens[-1], pos, s.index) for s in active])
+                self._decode_step([(s.tokens[-1], pos[s.index], s.index) for s in active])
+                for s in active:
+                    pos[s.index] += 1
                 fed += len(active)
                 pending = [(s, j) for j, s in enumerate(active)]
-                pos += 1
         finally:
             for s in seqs:
                 llama_cpp.llama_sampler_free(s.sampler)
@@ -276,7 +301,7 @@ class LlamaCppBackend:
                 prompt_seconds=t_prompt,
                 generate_seconds=time.perf_counter() - t0 - t_prompt,
                 extra={
-                    "n": float(n),
+                    "n": float(req.n),
                     "tokens_fed_after_prompt": float(fed),
                     # llama.cpp's own count of tokens it ran through the model
                     "llama_tokens_decoded": float(perf.n_p_eval + perf.n_eval),
@@ -294,13 +319,25 @@ class LlamaCppBackend:
         stop: Sequence[str] | None = None,
         seed: int | None = None,
         logprobs: int | None = None,
+        prefixes: Sequence[str] | None = None,
     ) -> list[Completion]:
         """Return ``n`` completions decoded together; see ``Backend.generate``."""
+        if prefixes is not None and len(prefixes) != n:
+            raise RequestTooLarge(f"{len(prefixes)} prefixes given for n={n}")
+        req = _Request(
+            messages,
+            n,
+            temperature,
+            top_p,
+            max_tokens,
+            tuple(stop or ()),
+            seed,
+            logprobs,
+            tuple(prefixes) if prefixes else None,
+        )
         with self._lock:
             seqs: list[_Seq] = []
-            for _ in self._decode(
-                messages, n, temperature, top_p, max_tokens, list(stop or ()), seed, logprobs, seqs
-            ):
+            for _ in self._decode(req, seqs):
                 pass  # generate() wants whole texts; stream() consumes the deltas
             prompt_tokens = self.last_stats.prompt_tokens_evaluated
         return [
@@ -327,10 +364,9 @@ class LlamaCppBackend:
         seed: int | None = None,
     ) -> Iterator[str]:
         """Yield the text of one completion as it is decoded."""
+        req = _Request(messages, 1, temperature, top_p, max_tokens, tuple(stop or ()), seed)
         with self._lock:
-            for _, delta in self._decode(
-                messages, 1, temperature, top_p, max_tokens, list(stop or ()), seed, None, []
-            ):
+            for _, delta in self._decode(req, []):
                 yield delta
 
     def health(self) -> bool:

@@ -9,6 +9,7 @@ are retried with exponential backoff; a server that stays down or slow raises
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -66,6 +67,7 @@ class OpenAICompatBackend:
         self.config = config
         self.model_name = config.model
         self.last_stats = GenerationStats()
+        self._prompt_tokens_sent = 0
         # Retries are ours (tenacity), so the client itself must not retry as well.
         self._client = openai.OpenAI(
             base_url=config.url,
@@ -115,13 +117,56 @@ class OpenAICompatBackend:
         stop: Sequence[str] | None = None,
         seed: int | None = None,
         logprobs: int | None = None,
+        prefixes: Sequence[str] | None = None,
     ) -> list[Completion]:
         """Return ``n`` completions; see ``Backend.generate``."""
         if n < 1 or n > self.config.max_n:
             raise RequestTooLarge(f"n={n} is outside 1..{self.config.max_n} (REASON_MAX_N)")
+        if prefixes is not None:
+            return self._generate_prefixed(
+                messages,
+                prefixes,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stop=stop,
+                seed=seed,
+                logprobs=logprobs,
+            )
         started = time.perf_counter()
+        out = self._generate_once(
+            messages,
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stop=stop,
+            seed=seed,
+            logprobs=logprobs,
+        )
+        self.last_stats = GenerationStats(
+            prompt_tokens_evaluated=self._prompt_tokens_sent,
+            completion_tokens=sum(c.completion_tokens for c in out),
+            generate_seconds=time.perf_counter() - started,
+        )
+        return out
+
+    def _generate_once(
+        self,
+        messages: Sequence[Message] | list[dict[str, str]],
+        *,
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        stop: Sequence[str] | None,
+        seed: int | None,
+        logprobs: int | None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> list[Completion]:
+        """Ask for n choices, topping up with more requests until n have come back."""
         out: list[Completion] = []
-        prompt_tokens_total = 0
+        self._prompt_tokens_sent = 0
         while len(out) < n:
             want = n - len(out)
             call_seed = None if seed is None else seed + len(out)
@@ -139,32 +184,50 @@ class OpenAICompatBackend:
             if logprobs:
                 kwargs["logprobs"] = True
                 kwargs["top_logprobs"] = logprobs
+            if extra_body:
+                kwargs["extra_body"] = extra_body
             resp = self._call(**kwargs)
             usage = resp.usage
             prompt_tokens = usage.prompt_tokens if usage else 0
-            prompt_tokens_total += prompt_tokens
+            self._prompt_tokens_sent += prompt_tokens
+            # Per-choice token counts are not in the OpenAI response; usage covers all.
+            per_choice = usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
             for k, choice in enumerate(resp.choices[:want]):
-                text = choice.message.content or ""
-                # Per-choice token counts are not in the OpenAI response; usage covers all.
-                completion_tokens = (
-                    usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
-                )
                 out.append(
                     Completion(
-                        text=text,
+                        text=choice.message.content or "",
                         finish_reason="length" if choice.finish_reason == "length" else "stop",
                         prompt_tokens=prompt_tokens,
-                        completion_tokens=completion_tokens,
+                        completion_tokens=per_choice,
                         seed=None if call_seed is None else call_seed + k,
                         logprobs=_parse_logprobs(choice) if logprobs else None,
                         model=self.model_name,
                     )
                 )
-        self.last_stats = GenerationStats(
-            prompt_tokens_evaluated=prompt_tokens_total,
-            completion_tokens=sum(c.completion_tokens for c in out),
-            generate_seconds=time.perf_counter() - started,
-        )
+        return out
+
+    def _generate_prefixed(
+        self,
+        messages: Sequence[Message],
+        prefixes: Sequence[str],
+        **kw: Any,
+    ) -> list[Completion]:
+        """One request per prefix, continuing a partial assistant message.
+
+        ``continue_final_message`` is vLLM's chat extension; servers without it (llama.cpp's)
+        treat the prefix as a finished turn, so CoT-decoding needs vLLM on this backend.
+        """
+        out: list[Completion] = []
+        for i, prefix in enumerate(prefixes):
+            chat = [*messages, {"role": "assistant", "content": prefix}]
+            seed = kw["seed"]
+            (c,) = self._generate_once(
+                chat,
+                n=1,
+                **{**kw, "seed": None if seed is None else seed + i},
+                extra_body={"continue_final_message": True, "add_generation_prompt": False},
+            )
+            out.append(dataclasses.replace(c, text=prefix + c.text))
         return out
 
     def stream(

@@ -109,3 +109,12 @@ def test_concurrent_callers_are_queued_not_corrupted(llamacpp_backend: LlamaCppB
     for t in threads:
         t.join()
     assert results == [expected.text] * 3
+
+
+def test_prefixes_force_the_start_of_each_reply(llamacpp_backend: LlamaCppBackend) -> None:
+    comps = llamacpp_backend.generate(
+        CHAT, n=2, temperature=0.0, max_tokens=8, prefixes=["Once", "The"]
+    )
+    assert comps[0].text.startswith("Once")
+    assert comps[1].text.startswith("The")
+    assert comps[0].text != comps[1].text
