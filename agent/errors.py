@@ -4,6 +4,7 @@ Hierarchy::
 
     ReasonerError
     ├── ConfigError            bad settings or an unknown name (model, strategy)
+    ├── InvalidRequest         a question or request the service refuses (empty, too long)
     ├── ModelError             a model file cannot be provisioned or loaded
     ├── BackendError           the model backend failed
     │   ├── BackendUnavailable the backend cannot be reached (server down)
@@ -25,6 +26,10 @@ class ReasonerError(Exception):
 
 class ConfigError(ReasonerError):
     """A setting or a name given by the user is invalid."""
+
+
+class InvalidRequest(ReasonerError):
+    """The request is malformed: empty question, text over a size limit."""
 
 
 class ModelError(ReasonerError):

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.backends.config import BackendConfig
 from agent.errors import ConfigError
+from memory.config import MemoryConfig
+from retrieval.config import RetrievalConfig
 
 ENV_PREFIX = "REASON_"
 
@@ -53,6 +55,12 @@ class Settings(BaseSettings):
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Default sampling temperature")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus sampling mass")
     max_tokens: int = Field(512, ge=1, le=32768, description="Default length cap per path")
+    memory: MemoryConfig = Field(
+        default_factory=MemoryConfig, description="Memory store and write-back thresholds"
+    )
+    retrieval: RetrievalConfig = Field(
+        default_factory=RetrievalConfig, description="Embedding model and FAISS index"
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated API keys the service accepts; empty = open",

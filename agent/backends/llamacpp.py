@@ -97,7 +97,8 @@ class LlamaCppBackend:
         params.n_ctx = config.n_ctx
         params.n_batch = config.n_batch
         params.n_ubatch = config.n_batch
-        params.n_seq_max = config.max_n
+        # One extra sequence keeps the last prompt's KV cells for reuse by the next call.
+        params.n_seq_max = config.max_n + 1
         params.kv_unified = True  # all sequences share one KV buffer: the prompt is stored once
         params.n_threads = config.threads
         params.n_threads_batch = config.threads
@@ -108,6 +109,8 @@ class LlamaCppBackend:
         self._batch = llama_cpp.llama_batch_init(max(config.n_batch, config.max_n), 0, 1)
         self._n_vocab = self._model.n_vocab()
         self._formatter = self._chat_formatter()
+        self._cache_seq = config.max_n
+        self._cached_prompt: list[int] = []
         self._piece_buf = ctypes.create_string_buffer(256)
 
     # -- prompt ---------------------------------------------------------------------------
@@ -184,11 +187,29 @@ class LlamaCppBackend:
         if llama_cpp.llama_decode(self._ctx.ctx, b) != 0:
             raise BackendError("llama_decode failed (KV cache full?)")
 
-    def _eval_prompt(self, prompt: list[int]) -> int:
-        """Evaluate the prompt on sequence 0; return the batch row holding its last logits."""
+    def _eval_prompt(self, prompt: list[int]) -> tuple[int, int]:
+        """Put the prompt on sequence 0; return (batch row of its last logits, tokens reused).
+
+        The KV cells of the previous call's prompt stay on a reserved sequence, so a call
+        whose prompt starts the same way (adaptive rounds, the same question again, a shared
+        system prompt) evaluates only the new tail.
+        """
+        cache = self._cache_seq
+        reused = 0
+        for old, new in zip(self._cached_prompt, prompt, strict=False):
+            if old != new:
+                break
+            reused += 1
+        reused = min(reused, len(prompt) - 1)  # the last token is re-run for its logits
+        for i in range(cache):
+            llama_cpp.llama_memory_seq_rm(self._mem, i, -1, -1)
+        llama_cpp.llama_memory_seq_rm(self._mem, cache, reused, -1)
+        if reused:
+            llama_cpp.llama_memory_seq_cp(self._mem, cache, 0, 0, reused)
+        self._cached_prompt = prompt[:reused]
         step = self.config.n_batch
         b = self._batch
-        for start in range(0, len(prompt), step):
+        for start in range(reused, len(prompt), step):
             chunk = prompt[start : start + step]
             b.n_tokens = len(chunk)
             for j, token in enumerate(chunk):
@@ -199,7 +220,9 @@ class LlamaCppBackend:
                 b.logits[j] = start + j == len(prompt) - 1
             if llama_cpp.llama_decode(self._ctx.ctx, b) != 0:
                 raise BackendError("llama_decode failed while evaluating the prompt")
-        return (len(prompt) - 1) % step
+        llama_cpp.llama_memory_seq_cp(self._mem, 0, cache, reused, -1)
+        self._cached_prompt = list(prompt)
+        return (len(prompt) - 1 - reused) % step, reused
 
     def _check_limits(self, prompt_len: int, n: int, max_tokens: int) -> int:
         if n < 1 or n > self.config.max_n:
@@ -248,10 +271,9 @@ class LlamaCppBackend:
             raise RequestTooLarge("every prefix must be non-empty when prefixes are given")
         max_tokens = self._check_limits(len(prompt) + longest, req.n, req.max_tokens)
         req = dataclasses.replace(req, max_tokens=max_tokens)
-        llama_cpp.llama_memory_clear(self._mem, True)
         llama_cpp.llama_perf_context_reset(self._ctx.ctx)
         t0 = time.perf_counter()
-        row = self._eval_prompt(prompt)
+        row, reused = self._eval_prompt(prompt)
         t_prompt = time.perf_counter() - t0
         for i in range(1, req.n):
             llama_cpp.llama_memory_seq_cp(self._mem, 0, i, -1, -1)
@@ -296,12 +318,13 @@ class LlamaCppBackend:
                 llama_cpp.llama_sampler_free(s.sampler)
             perf = llama_cpp.llama_perf_context(self._ctx.ctx)
             self.last_stats = GenerationStats(
-                prompt_tokens_evaluated=len(prompt),
+                prompt_tokens_evaluated=len(prompt) - reused,
                 completion_tokens=sum(len(s.tokens) for s in seqs),
                 prompt_seconds=t_prompt,
                 generate_seconds=time.perf_counter() - t0 - t_prompt,
                 extra={
                     "n": float(req.n),
+                    "prompt_tokens_reused": float(reused),
                     "tokens_fed_after_prompt": float(fed),
                     # llama.cpp's own count of tokens it ran through the model
                     "llama_tokens_decoded": float(perf.n_p_eval + perf.n_eval),
@@ -339,7 +362,9 @@ class LlamaCppBackend:
             seqs: list[_Seq] = []
             for _ in self._decode(req, seqs):
                 pass  # generate() wants whole texts; stream() consumes the deltas
-            prompt_tokens = self.last_stats.prompt_tokens_evaluated
+            prompt_tokens = self.last_stats.prompt_tokens_evaluated + int(
+                self.last_stats.extra["prompt_tokens_reused"]
+            )
         return [
             Completion(
                 text=s.text,

@@ -17,8 +17,9 @@ CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
 def test_n_paths_come_from_one_batch_with_prompt_evaluated_once(
     llamacpp_backend: LlamaCppBackend,
 ) -> None:
-    prompt_len = len(llamacpp_backend.tokenize_chat(CHAT))
-    comps = llamacpp_backend.generate(CHAT, n=4, temperature=1.0, max_tokens=24, seed=7)
+    fresh = [{"role": "user", "content": "Describe a dog named Rex in a few words."}]
+    prompt_len = len(llamacpp_backend.tokenize_chat(fresh))
+    comps = llamacpp_backend.generate(fresh, n=4, temperature=1.0, max_tokens=24, seed=7)
     stats = llamacpp_backend.last_stats
     assert len(comps) == 4
     assert len({c.text for c in comps}) >= 3, [c.text for c in comps]
@@ -118,3 +119,16 @@ def test_prefixes_force_the_start_of_each_reply(llamacpp_backend: LlamaCppBacken
     assert comps[0].text.startswith("Once")
     assert comps[1].text.startswith("The")
     assert comps[0].text != comps[1].text
+
+
+def test_repeated_prompt_reuses_its_kv_cache(llamacpp_backend: LlamaCppBackend) -> None:
+    chat = [{"role": "user", "content": "Name three colours of the rainbow."}]
+    prompt_len = len(llamacpp_backend.tokenize_chat(chat))
+    first = llamacpp_backend.generate(chat, n=2, temperature=0.8, max_tokens=12, seed=1)
+    second = llamacpp_backend.generate(chat, n=2, temperature=0.8, max_tokens=12, seed=1)
+    stats = llamacpp_backend.last_stats
+    assert stats.extra["prompt_tokens_reused"] == prompt_len - 1
+    assert stats.prompt_tokens_evaluated == 1
+    assert [c.prompt_tokens for c in second] == [prompt_len, prompt_len]
+    # reusing the cached prompt changes nothing in what is sampled
+    assert [c.text for c in first] == [c.text for c in second]

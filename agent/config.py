@@ -1,0 +1,125 @@
+"""Graph configurations: every technique is a switch, and named configurations compare them.
+
+One graph serves "greedy", "cot", "sc@8", "adaptive@8", "cot-decoding@8", "stepback+sc",
+"retrieval+sc", "ensemble" and "full": each is a ``GraphConfig``; the graph reads the switches
+and skips what is off. ``reason eval`` runs several on the same questions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from agent.errors import ConfigError
+from agent.extract import TaskKind
+from agent.strategies import STRATEGIES, VoteConfig
+
+PromptStyle = Literal["cot", "analogical", "plain"]
+Sampling = Literal["fixed", "adaptive", "cot_decoding"]
+
+
+class GraphConfig(BaseModel):
+    """Which nodes run and with what budget."""
+
+    name: str = Field("custom", description="Name shown in traces and eval tables")
+    task: TaskKind = Field("math", description="Answer kind: math, choice, yesno or text")
+    step_back: bool = Field(False, description="Ask for the principle behind the question first")
+    retrieval: bool = Field(False, description="Recall analogous solved problems and principles")
+    k_analogs: int = Field(3, ge=0, le=10, description="Worked analogs put in the prompt")
+    k_principles: int = Field(2, ge=0, le=10, description="Stored principles put in the prompt")
+    min_score: float = Field(0.45, ge=-1, le=1, description="Cosine floor for recalled analogs")
+    prompt: PromptStyle = Field(
+        "cot",
+        description="cot: step-by-step instruction; analogical: the model recalls related "
+        "problems itself when memory has none; plain: the bare question, no instruction",
+    )
+    empty_memory_prompt: Literal["cot", "analogical"] = Field(
+        "cot",
+        description="Prompt style when retrieval is on but recalled nothing: plain CoT, or "
+        "analogical prompting (the model recalls related problems itself)",
+    )
+    sampling: Sampling = Field(
+        "fixed",
+        description="fixed: n paths in one batch; adaptive: rounds until the vote is decided; "
+        "cot_decoding: branch on the top-k first tokens, continue each greedily",
+    )
+    n: int = Field(8, ge=1, le=64, description="Paths (or CoT-decoding branches) at most")
+    temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass")
+    max_tokens: int = Field(400, ge=16, le=8192, description="Length cap per path")
+    seed: int = Field(0, description="Seed of the first path; path i uses seed + i")
+    think_first: bool = Field(
+        False, description="Draw one path first and answer at once when it is confident"
+    )
+    confidence: bool = Field(
+        False, description="Ask for token log-probs and compute each path's answer confidence"
+    )
+    vote: VoteConfig = Field(default_factory=VoteConfig, description="Aggregation strategy")
+    ensemble: dict[str, float] = Field(
+        default_factory=dict,
+        description="Extra models and their vote weights; their paths join the vote",
+    )
+    checks: bool = Field(True, description="Recompute arithmetic claims in the winning path")
+    verifier: bool = Field(
+        False, description="Let the model score the top candidates (P(Yes)); off by default"
+    )
+    write_back: bool = Field(True, description="Offer verified answers to memory")
+    deadline_s: float | None = Field(
+        None, gt=0, description="Stop sampling at this wall time and answer with what exists"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GraphConfig:
+        if self.vote.strategy not in STRATEGIES:
+            known = ", ".join(sorted(STRATEGIES))
+            raise ValueError(f"unknown vote strategy {self.vote.strategy!r}; known: {known}")
+        if self.vote.n != self.n:
+            update = {"n": self.n, "min_n": min(self.vote.min_n, self.n)}
+            self.vote = self.vote.model_copy(update=update)
+        return self
+
+
+def _sc(n: int, **kw: object) -> dict[str, object]:
+    return {"n": n, "temperature": 0.7, **kw}
+
+
+_NAMED: dict[str, dict[str, object]] = {
+    # One greedy answer to the bare question: the model alone.
+    "greedy": {"prompt": "plain", "n": 1, "temperature": 0.0, "write_back": False},
+    # One greedy chain of thought with the answer format instruction.
+    "cot": {"n": 1, "temperature": 0.0, "write_back": False},
+    # CoT-decoding: no instruction, top-8 first tokens, greedy continuations, confidence vote.
+    "cot-decoding@8": {
+        "prompt": "plain", "sampling": "cot_decoding", "n": 8, "temperature": 0.0,
+        "confidence": True, "vote": {"strategy": "cot_decoding"}, "write_back": False,
+    },
+    "sc@8": _sc(8, write_back=False),
+    "adaptive@8": _sc(
+        8, sampling="adaptive", write_back=False,
+        vote={"stop_rule": "beta", "beta_threshold": 0.9, "min_n": 3, "round_size": 1},
+    ),
+    "ensemble": _sc(8, ensemble={"qwen2.5-0.5b": 0.5}, vote={"strategy": "ensemble"},
+                    write_back=False),
+    "stepback+sc": _sc(8, step_back=True, write_back=False),
+    "retrieval+sc": _sc(8, retrieval=True, write_back=False),
+    "full": _sc(
+        8, step_back=True, retrieval=True, sampling="adaptive", think_first=True,
+        confidence=True,
+        vote={"strategy": "weighted", "stop_rule": "beta", "beta_threshold": 0.9, "min_n": 3,
+              "think_threshold": 0.9},
+    ),
+}
+
+NAMED_CONFIGS: tuple[str, ...] = tuple(_NAMED)
+
+
+def named_config(name: str, **overrides: object) -> GraphConfig:
+    """Build a named configuration, optionally overriding fields (e.g. ``n``, ``seed``)."""
+    try:
+        base = _NAMED[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown graph configuration {name!r}; known: {', '.join(NAMED_CONFIGS)}"
+        ) from None
+    return GraphConfig(name=name, **{**base, **overrides})  # type: ignore[arg-type]

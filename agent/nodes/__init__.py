@@ -1,0 +1,1 @@
+"""Graph nodes: one step each, returning partial state updates."""

@@ -1,0 +1,46 @@
+"""sample: draw reasoning paths (fixed n in one batch, adaptive rounds, or CoT-decoding)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.deps import AgentDeps
+from agent.nodes._timing import timed
+from agent.sampling import Draws, Sampler
+from agent.state import AgentState
+
+
+@timed("sample")
+def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    """Draw paths and extract each one's final answer (extraction happens per path here,
+    because adaptive stopping needs the answers between rounds)."""
+    deps = runtime.context
+    cfg = deps.config
+    sampling = dict(state.get("sampling") or {})
+    started = sampling.get("started", time.monotonic())
+    deadline = started + cfg.deadline_s if cfg.deadline_s else None
+
+    def progress(draws: Draws) -> None:
+        runtime.stream_writer(
+            {"type": "paths", "done": len(draws.paths), "of": cfg.n,
+             "answers": [p.answer for p in draws.paths]}
+        )
+
+    draws = Sampler(
+        deps.backend, cfg, state["prompt"], ensemble=deps.ensemble, deadline=deadline,
+        progress=progress,
+    ).run()
+    usage = dict(state.get("usage") or {})
+    usage["prompt_tokens"] = usage.get("prompt_tokens", 0) + draws.prompt_tokens
+    usage["completion_tokens"] = usage.get("completion_tokens", 0) + draws.completion_tokens
+    sampling.update(draws.log)
+    sampling.update({"paths": len(draws.paths), "calls": draws.calls})
+    return {
+        "paths": draws.paths,
+        "sampling": sampling,
+        "usage": usage,
+        "timings": {"model": draws.model_seconds},
+    }

@@ -1,0 +1,81 @@
+"""verify: gather evidence about the verdict; decide whether it counts as verified.
+
+Evidence, not self-praise: vote share, number of independent agreeing paths, answer
+confidence from log-probs, and deterministic arithmetic checks of the winning path. The
+optional generative verifier adds P("Yes") for each distinct candidate (best-of-n).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.checks import check_arithmetic
+from agent.deps import AgentDeps
+from agent.nodes._timing import timed
+from agent.paths import ReasoningPath, Verdict
+from agent.state import AgentState
+from agent.verifier import p_yes
+
+# An answer is "verified" when most voting paths agree on it and its arithmetic holds.
+MIN_SHARE = 0.5
+
+
+def winning_path(paths: list[ReasoningPath], verdict: Verdict) -> ReasoningPath | None:
+    """The path shown as the rationale: the strategy's choice, else the first agreeing one."""
+    by_index = {p.index: p for p in paths}
+    if verdict.chosen is not None and verdict.chosen in by_index:
+        return by_index[verdict.chosen]
+    for i in verdict.agreeing:
+        if i in by_index:
+            return by_index[i]
+    return None
+
+
+@timed("verify")
+def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    """Collect evidence for the verdict and decide ``verified``."""
+    deps = runtime.context
+    cfg = deps.config
+    verdict = state.get("verdict")
+    paths = state.get("paths") or []
+    if verdict is None or verdict.answer is None:
+        return {"verification": {"verified": False, "reason": "no path produced an answer"}}
+    best = winning_path(paths, verdict)
+    agreeing = [p for p in paths if p.index in set(verdict.agreeing)]
+    confidences = [p.confidence for p in agreeing if p.confidence is not None]
+    evidence: dict[str, Any] = {
+        "vote_share": round(verdict.share, 4),
+        "agreeing_paths": len(agreeing),
+        "total_paths": verdict.n_paths,
+        "abstentions": verdict.abstentions,
+        "confidence": round(sum(confidences) / len(confidences), 4) if confidences else None,
+        "winning_path": best.index if best else None,
+    }
+    timings: dict[str, float] = {}
+    checks_ok = True
+    if cfg.checks and best is not None:
+        report = check_arithmetic(best.text)
+        checks_ok = report.ok
+        evidence["checks"] = {"total": report.total, "passed": report.passed,
+                              "failed": list(report.failed)}
+    if cfg.verifier and best is not None:
+        t0 = time.perf_counter()
+        scores: dict[str, float | None] = {}
+        for answer in verdict.votes:
+            rep = next((p for p in paths if p.answer == answer), best)
+            scores[answer], _ = p_yes(deps.backend, state["question"], rep.text, answer)
+        timings["model"] = time.perf_counter() - t0
+        evidence["verifier_p_yes"] = scores
+        scored = {a: v for a, v in scores.items() if v is not None}
+        if scored:
+            # Best-of-n: the candidate the verifier likes most (ties: vote order).
+            evidence["answer"] = max(scored, key=lambda a: scored[a])
+    evidence["verified"] = bool(verdict.share > MIN_SHARE and checks_ok and len(agreeing) >= 2)
+    evidence["reason"] = (
+        "paths agree and checks pass" if evidence["verified"]
+        else "too little agreement" if checks_ok else "an arithmetic claim failed"
+    )
+    return {"verification": evidence, "timings": timings}

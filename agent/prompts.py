@@ -1,0 +1,75 @@
+"""Prompt texts and the functions that assemble chat messages from them.
+
+Short and explicit, for small models: one instruction, worked analogs as earlier chat turns
+(few-shot from memory), and a fixed answer format so extraction is reliable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agent.extract import TaskKind
+
+ANSWER_FORMAT: dict[TaskKind, str] = {
+    "math": "End with the final answer as \\boxed{ANSWER}, where ANSWER is only the number.",
+    "choice": "End with the final answer as \\boxed{LETTER}.",
+    "yesno": "End with the final answer as \\boxed{yes} or \\boxed{no}.",
+    "text": "End with the final answer as \\boxed{ANSWER}.",
+}
+
+COT_SYSTEM = "You are a careful problem solver. Reason step by step. {format}"
+
+ANALOGICAL_SYSTEM = (
+    "You are a careful problem solver. First recall two related problems you know and how "
+    "they are solved (briefly). Then solve the new problem step by step. {format}"
+)
+
+STEP_BACK_PROMPT = (
+    "Before solving, step back: what general principle, formula or concept is needed to solve "
+    "this problem? Answer in one sentence, without solving it.\n\nProblem: {question}"
+)
+
+VERIFIER_PROMPT = (
+    "Problem: {question}\n\nProposed solution:\n{path}\n\n"
+    "Is the final answer {answer} correct? Answer Yes or No."
+)
+
+# Paths stop when they start a new question instead of finishing (small models ramble on).
+STOP_SEQUENCES: tuple[str, ...] = ("\n\nProblem:", "\n\nQuestion:", "\nHuman:", "\nUser:")
+
+
+def system_prompt(style: str, task: TaskKind, principles: Sequence[str] = ()) -> str | None:
+    """The system message for a prompt style, with recalled principles appended."""
+    if style == "plain":
+        return None
+    template = ANALOGICAL_SYSTEM if style == "analogical" else COT_SYSTEM
+    text = template.format(format=ANSWER_FORMAT[task])
+    if principles:
+        listed = "\n".join(f"- {p}" for p in principles)
+        text += f"\n\nPrinciples that may help:\n{listed}"
+    return text
+
+
+def build_messages(
+    question: str,
+    *,
+    style: str,
+    task: TaskKind,
+    principle: str | None = None,
+    principles: Sequence[str] = (),
+    analogs: Sequence[dict[str, Any]] = (),
+    history: Sequence[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """Chat messages: system instruction, worked analogs, earlier turns, then the question."""
+    messages: list[dict[str, str]] = []
+    shown = [principle, *principles] if principle else list(principles)
+    system = system_prompt(style, task, [p for p in shown if p])
+    if system:
+        messages.append({"role": "system", "content": system})
+    for analog in analogs:
+        messages.append({"role": "user", "content": analog["question"]})
+        messages.append({"role": "assistant", "content": analog["path"]})
+    messages.extend(history)
+    messages.append({"role": "user", "content": question})
+    return messages

@@ -1,0 +1,233 @@
+"""The one entry point the ways in (CLI, API, Slack, batch, eval) use to answer a question.
+
+``Reasoner.solve`` runs the graph for a configuration and returns an ``Answer`` with its
+trace; ``Reasoner.feedback`` confirms or rejects an answer given earlier. Threads: a
+``thread_id`` maps to LangGraph's SQLite checkpointer, so follow-ups see the conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.backends.base import Backend
+from agent.config import GraphConfig, named_config
+from agent.deps import AgentDeps
+from agent.errors import ConfigError, InvalidRequest
+from agent.graph import build_graph
+from agent.nodes.verify import winning_path
+from agent.trace import build_trace
+
+if TYPE_CHECKING:
+    from memory import MemoryStore, WriteBackThresholds
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+EventSink = Callable[[Event], None]
+RECENT_ANSWERS = 2000  # answers kept for feedback by id
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the service answers, with the evidence behind it."""
+
+    id: str
+    question: str
+    answer: str | None
+    content: str
+    verified: bool
+    config: str
+    usage: dict[str, int]
+    seconds: float
+    trace: dict[str, Any] = field(default_factory=dict)
+    rationale: str = ""
+
+
+class Reasoner:
+    """Runs the reasoning graph over one backend and (optionally) one memory store."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        memory: MemoryStore | None = None,
+        thresholds: WriteBackThresholds | None = None,
+        checkpointer: BaseCheckpointSaver[str] | None = None,
+        backend_factory: Callable[[str], Backend] | None = None,
+        default_config: str = "full",
+        max_question_chars: int = 8000,
+        source: str = "agent",
+    ) -> None:
+        """Hold the long-lived objects; graphs are compiled per configuration on first use."""
+        self.backend = backend
+        self.memory = memory
+        self.thresholds = thresholds
+        self.checkpointer = checkpointer
+        self.backend_factory = backend_factory
+        self.default_config = default_config
+        self.max_question_chars = max_question_chars
+        self.source = source
+        self._graphs: dict[tuple[str, bool], Any] = {}
+        self._extra_backends: dict[str, Backend] = {}
+        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def config(self, config: GraphConfig | str | None) -> GraphConfig:
+        """A configuration object from a name (or the default)."""
+        if isinstance(config, GraphConfig):
+            return config
+        return named_config(config or self.default_config)
+
+    def _graph(self, config: GraphConfig, threaded: bool) -> Any:
+        key = (config.model_dump_json(), threaded)
+        with self._lock:
+            if key not in self._graphs:
+                self._graphs[key] = build_graph(
+                    config, checkpointer=self.checkpointer if threaded else None
+                )
+            return self._graphs[key]
+
+    def _ensemble(self, config: GraphConfig) -> dict[str, Backend]:
+        out = {}
+        for name in config.ensemble:
+            if name not in self._extra_backends:
+                if self.backend_factory is None:
+                    raise ConfigError(f"configuration {config.name} needs model {name}, "
+                                      "but no backend factory was given")
+                self._extra_backends[name] = self.backend_factory(name)
+            out[name] = self._extra_backends[name]
+        return out
+
+    def solve(
+        self,
+        question: str,
+        config: GraphConfig | str | None = None,
+        *,
+        thread_id: str | None = None,
+        ground_truth: str | None = None,
+        on_event: EventSink | None = None,
+        source: str | None = None,
+    ) -> Answer:
+        """Answer one question; stream progress events to ``on_event`` as they happen.
+
+        Raises:
+            InvalidRequest: Empty or oversized question.
+            BackendError: The model failed (nothing is written to memory then).
+        """
+        if not isinstance(question, str):
+            raise InvalidRequest("the question must be text")
+        cfg = self.config(config)
+        if thread_id is not None and self.checkpointer is None:
+            raise ConfigError("threads need a checkpointer")
+        deps = AgentDeps(
+            backend=self.backend,
+            config=cfg,
+            memory=self.memory if (cfg.retrieval or cfg.write_back) else None,
+            thresholds=self.thresholds,
+            ensemble=self._ensemble(cfg),
+            max_question_chars=self.max_question_chars,
+            source=source or self.source,
+        )
+        graph = self._graph(cfg, thread_id is not None)
+        run_config = {"configurable": {"thread_id": thread_id}} if thread_id else None
+        payload: dict[str, Any] = {"question": question, "ground_truth": ground_truth}
+        t0 = time.perf_counter()
+        state: dict[str, Any] = {}
+        for mode, chunk in graph.stream(
+            payload, run_config, context=deps, stream_mode=["custom", "values"]
+        ):
+            if mode == "custom":
+                if on_event is not None:
+                    on_event(chunk)
+            else:
+                state = chunk
+        seconds = time.perf_counter() - t0
+        answer_id = f"ans-{uuid.uuid4().hex[:16]}"
+        trace = build_trace(state, cfg, seconds)
+        verdict = state.get("verdict")
+        best = winning_path(state.get("paths") or [], verdict) if verdict else None
+        answer = Answer(
+            id=answer_id,
+            question=state.get("question", question),
+            answer=state.get("answer"),
+            content=state.get("content", ""),
+            verified=bool((state.get("verification") or {}).get("verified")),
+            config=cfg.name,
+            usage=dict(state.get("usage") or {}),
+            seconds=seconds,
+            trace=trace,
+            rationale=best.text if best else "",
+        )
+        self._remember(answer, state)
+        logger.info(
+            "answered id=%s config=%s paths=%d answer=%r verified=%s %.1fs",
+            answer_id, cfg.name, len(state.get("paths") or []), answer.answer,
+            answer.verified, seconds,
+        )
+        return answer
+
+    def _remember(self, answer: Answer, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._recent[answer.id] = {
+                "question": answer.question,
+                "answer": answer.answer,
+                "path": answer.rationale,
+                "principle": state.get("principle"),
+                "memory_id": (state.get("memory") or {}).get("id"),
+                "evidence": state.get("verification") or {},
+            }
+            while len(self._recent) > RECENT_ANSWERS:
+                self._recent.popitem(last=False)
+
+    def feedback(
+        self, answer_id: str, correct: bool, true_answer: str | None = None
+    ) -> dict[str, Any]:
+        """Confirm or reject an earlier answer; a confirmed, unstored answer is stored.
+
+        Raises:
+            InvalidRequest: Unknown answer id, or no memory to record feedback in.
+        """
+        from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
+
+        if self.memory is None:
+            raise InvalidRequest("feedback needs memory, and this service runs without it")
+        with self._lock:
+            known = self._recent.get(answer_id)
+        if known is None:
+            raise InvalidRequest(f"unknown answer id {answer_id!r} (too old, or never given)")
+        memory_id = known["memory_id"]
+        if memory_id is not None:
+            self.memory.confirm(memory_id, correct, true_answer)
+            return {"answer_id": answer_id, "memory_id": memory_id,
+                    "action": "confirmed" if correct else "rejected"}
+        if not correct or known["answer"] is None:
+            return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
+        ev = known["evidence"]
+        evidence = Evidence(
+            question=known["question"], answer=known["answer"], path=known["path"],
+            principle=known["principle"], vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"), total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"), ground_truth=true_answer or known["answer"],
+            ground_truth_match=True, source="feedback", model=self.backend.model_name,
+        )
+        decision = decide(evidence, self.thresholds or WriteBackThresholds())
+        if not isinstance(decision, VerifiedPath):
+            return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
+        result = self.memory.add_problem(decision)
+        with self._lock:
+            known["memory_id"] = result.id
+        return {"answer_id": answer_id, "memory_id": result.id, "action": "stored"}
+
+    def close(self) -> None:
+        """Release the backends (the memory store is closed by its owner)."""
+        for backend in self._extra_backends.values():
+            backend.close()

@@ -1,0 +1,177 @@
+"""Drawing reasoning paths from the backend: fixed n, adaptive rounds, CoT-decoding branches.
+
+Paths are drawn in a fixed order with seeds ``seed + i``, so that any prefix of the draws is
+exactly what a smaller budget would have drawn (the evaluation derives sc@k and adaptive
+stopping from the same draws). Multi-model ensembles draw each model's share in its own call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from agent.backends.base import Backend, Completion
+from agent.checks import check_arithmetic
+from agent.config import GraphConfig
+from agent.extract import extract_answer
+from agent.paths import ReasoningPath, from_completion
+from agent.prompts import STOP_SEQUENCES
+from agent.strategies import decide
+from agent.strategies.adaptive import should_stop
+
+logger = logging.getLogger(__name__)
+
+TOP_LOGPROBS = 5  # alternatives per token: enough for the top-1/top-2 margin
+
+
+@dataclass
+class Draws:
+    """Paths drawn so far and what they cost."""
+
+    paths: list[ReasoningPath] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    model_seconds: float = 0.0
+    log: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, comps: list[Completion], seconds: float) -> None:
+        """Count one backend call's tokens and time."""
+        self.calls += 1
+        self.model_seconds += seconds
+        if comps:
+            self.prompt_tokens += comps[0].prompt_tokens
+        self.completion_tokens += sum(c.completion_tokens for c in comps)
+
+
+Progress = Callable[[Draws], None]
+
+
+class Sampler:
+    """Draws paths for one question according to a ``GraphConfig``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        config: GraphConfig,
+        messages: list[dict[str, str]],
+        *,
+        ensemble: dict[str, Backend] | None = None,
+        deadline: float | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Prepare to sample ``messages``; ``deadline`` is a ``time.monotonic()`` instant."""
+        self.backend = backend
+        self.config = config
+        self.messages = messages
+        self.ensemble = ensemble or {}
+        self.deadline = deadline
+        self.progress = progress or (lambda d: None)
+        self.extractor = partial(extract_answer, kind=config.task)
+        self.draws = Draws()
+
+    def _call(self, backend: Backend, count: int, start: int, weight: float = 1.0) -> None:
+        cfg = self.config
+        t0 = time.perf_counter()
+        comps = backend.generate(
+            self.messages,  # type: ignore[arg-type]
+            n=count,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens,
+            stop=STOP_SEQUENCES,
+            seed=cfg.seed + start,
+            logprobs=TOP_LOGPROBS if cfg.confidence else None,
+        )
+        self.draws.record(comps, time.perf_counter() - t0)
+        base = len(self.draws.paths)
+        self.draws.paths.extend(
+            from_completion(c, base + i, self.extractor, weight=weight, model=backend.model_name)
+            for i, c in enumerate(comps)
+        )
+        self.progress(self.draws)
+
+    def _past_deadline(self) -> bool:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.draws.log["deadline_hit"] = True
+            return True
+        return False
+
+    def run(self) -> Draws:
+        """Draw paths; return them with their cost and a log of the decisions taken."""
+        cfg = self.config
+        if cfg.sampling == "cot_decoding":
+            self._cot_decoding()
+            return self.draws
+        budget = cfg.n
+        if cfg.think_first:
+            self._call(self.backend, 1, 0)
+            first = self.draws.paths[0]
+            decision = decide(first, cfg.vote, checks=check_arithmetic(first.text))
+            self.draws.log["think"] = {"answer_now": decision.answer_now, "reason": decision.reason}
+            if decision.answer_now or budget == 1:
+                return self.draws
+        if cfg.sampling == "adaptive":
+            self._adaptive(budget)
+        else:
+            self._fixed(budget)
+        return self.draws
+
+    def _fixed(self, budget: int) -> None:
+        remaining = budget - len(self.draws.paths)
+        if remaining <= 0 or self._past_deadline():
+            return
+        # An ensemble splits the budget: the main model keeps the larger share.
+        extras = list(self.config.ensemble.items())
+        shares = {name: remaining // (len(extras) + 1) for name, _ in extras}
+        main = remaining - sum(shares.values())
+        self._call(self.backend, main, len(self.draws.paths))
+        for name, weight in extras:
+            if shares[name] and not self._past_deadline():
+                self._call(self.ensemble[name], shares[name], len(self.draws.paths), weight)
+
+    def _adaptive(self, budget: int) -> None:
+        vote = self.config.vote
+        rounds = 0
+        while not should_stop(
+            self.draws.paths, budget, vote.stop_rule, threshold=vote.beta_threshold,
+            min_n=vote.min_n,
+        ):
+            if self._past_deadline():
+                break
+            drawn = len(self.draws.paths)
+            size = max(vote.min_n - drawn, vote.round_size) if rounds == 0 else vote.round_size
+            self._call(self.backend, min(size, budget - drawn), drawn)
+            rounds += 1
+        self.draws.log["rounds"] = rounds
+        self.draws.log["stopped_early"] = len(self.draws.paths) < budget
+
+    def _cot_decoding(self) -> None:
+        """Branch on the top-k first tokens, continue each greedily, all k in one batch."""
+        cfg = self.config
+        k = cfg.n
+        t0 = time.perf_counter()
+        (first,) = self.backend.generate(
+            self.messages,  # type: ignore[arg-type]
+            n=1, temperature=0.0, max_tokens=1, logprobs=k,
+        )
+        self.draws.record([first], time.perf_counter() - t0)
+        top = first.logprobs[0].top if first.logprobs else ()
+        prefixes = [tok for tok, _ in top if tok.strip() or tok][:k] or [first.text]
+        self.draws.log["branches"] = prefixes
+        t0 = time.perf_counter()
+        comps = self.backend.generate(
+            self.messages,  # type: ignore[arg-type]
+            n=len(prefixes), temperature=0.0, max_tokens=cfg.max_tokens, stop=STOP_SEQUENCES,
+            logprobs=2, prefixes=prefixes,
+        )
+        self.draws.record(comps, time.perf_counter() - t0)
+        self.draws.paths.extend(
+            from_completion(c, i, self.extractor, model=self.backend.model_name)
+            for i, c in enumerate(comps)
+        )
+        self.progress(self.draws)
