@@ -6,9 +6,11 @@ to stdout; progress and reasoning go to stderr. User errors exit non-zero with o
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -25,8 +27,18 @@ from rich.table import Table
 from agent.backends import Backend, build_backend
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
+from agent.config import NAMED_CONFIGS, named_config
+from agent.draw_cache import CachingBackend
 from agent.errors import ConfigError, ReasonerError
+from agent.eval import DEFAULT_CONFIGS, run_eval
+from agent.reasoner import Reasoner
+from api.cli_memory import memory_app
 from api.settings import Settings, load_settings
+from memory import EVAL_SEEDS, MemoryStoreError, ReservedSeedError
+from retrieval import RetrievalError
+
+if TYPE_CHECKING:
+    from memory import MemoryStore
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +52,11 @@ models_app = typer.Typer(help="List and pull model files.", no_args_is_help=True
 bench_app = typer.Typer(help="Run benchmarks (never part of CI).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
+app.add_typer(memory_app, name="memory")
+
+RESULTS_DIR = Path("benchmarks/results")
+# Every sampled path of every evaluation, keyed by prompt, model, settings and seed.
+DRAW_CACHE = RESULTS_DIR / "cache" / "draws.db"
 
 err = Console(stderr=True)
 out = Console()
@@ -47,10 +64,6 @@ out = Console()
 SAMPLE_QUESTION = (
     "A baker makes 24 muffins per tray and bakes 7 trays. He sells all but 15 muffins. "
     "How many muffins does he sell?"
-)
-COT_SYSTEM = (
-    "You are a careful problem solver. Reason step by step, then give the final answer "
-    "as \\boxed{ANSWER}."
 )
 
 
@@ -102,35 +115,210 @@ def open_backend(settings: Settings, model: str | None = None) -> Backend:
         return build_backend(config, progress=report)
 
 
+def open_memory(settings: Settings) -> MemoryStore:
+    """The memory store in the data directory."""
+    from memory import open_store
+
+    return open_store(settings.data_dir, settings.memory, settings.retrieval)
+
+
+def open_reasoner(
+    settings: Settings, *, model: str | None = None, memory: bool = True, cache: Path | None = None
+) -> Reasoner:
+    """A Reasoner on the configured backend (and memory), for the CLI commands."""
+    backend: Backend = open_backend(settings, model)
+    if cache is not None:
+        backend = CachingBackend(backend, cache)  # type: ignore[assignment]
+    config = settings.backend_config()
+
+    def extra_backend(name: str) -> Backend:
+        return build_backend(config.model_copy(update={"model": name}))
+
+    return Reasoner(
+        backend,
+        memory=open_memory(settings) if memory else None,
+        thresholds=settings.memory.writeback,
+        backend_factory=extra_backend,
+        source="cli",
+    )
+
+
+def _print_event(event: dict[str, object]) -> None:
+    kind = event.get("type")
+    if kind == "principle":
+        err.print(f"[dim]principle: {event['principle']}[/dim]")
+    elif kind == "retrieved":
+        err.print(
+            f"[dim]recalled {len(event['analogs'])} analog(s), "  # type: ignore[arg-type]
+            f"{len(event['principles'])} principle(s)[/dim]"
+        )  # type: ignore[arg-type]
+    elif kind == "paths":
+        answers = ", ".join(str(a) for a in event["answers"])  # type: ignore[attr-defined]
+        err.print(f"[dim]paths {event['done']}/{event['of']}: {answers}[/dim]")
+    elif kind == "stored":
+        err.print(f"[dim]stored in memory as #{event['id']} ({event['action']})[/dim]")
+
+
 @app.command()
 def ask(
     ctx: typer.Context,
     question: str = typer.Argument(SAMPLE_QUESTION, help="The question to answer."),
+    config: str = typer.Option(
+        "full", "--config", "-c", help=f"Graph configuration: {', '.join(NAMED_CONFIGS)}."
+    ),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
-    max_tokens: int | None = typer.Option(None, help="Length cap of the answer."),
-    temperature: float = typer.Option(0.0, help="Sampling temperature (0 = greedy)."),
-    seed: int = typer.Option(0, help="Sampling seed."),
+    n: int | None = typer.Option(None, help="Reasoning paths at most (default: the config's)."),
+    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
+    trace: bool = typer.Option(False, "--trace", help="Print the full trace as JSON."),
+    no_memory: bool = typer.Option(False, "--no-memory", help="Run without the memory store."),
 ) -> None:
-    """Answer one question with a streamed chain of thought."""
+    """Answer a question with the reasoning graph; progress on stderr, answer on stdout."""
     settings = settings_of(ctx)
-    if not question.strip():
-        raise ConfigError("the question is empty")
-    backend = open_backend(settings, model)
-    err.print(f"[dim]{backend.model_name}: {question}[/dim]")
-    messages = [
-        {"role": "system", "content": COT_SYSTEM},
-        {"role": "user", "content": question},
-    ]
-    for delta in backend.stream(
-        messages,  # type: ignore[arg-type]
-        temperature=temperature,
-        max_tokens=max_tokens or settings.max_tokens,
-        seed=seed,
-    ):
-        sys.stdout.write(delta)
-        sys.stdout.flush()
-    sys.stdout.write("\n")
-    backend.close()
+    overrides = {k: v for k, v in {"n": n, "max_tokens": max_tokens}.items() if v is not None}
+    cfg = named_config(config, **overrides)
+    reasoner = open_reasoner(settings, model=model, memory=not no_memory)
+    err.print(f"[dim]{reasoner.backend.model_name} / {cfg.name}: {question}[/dim]")
+    answer = reasoner.solve(question, cfg, on_event=_print_event)
+    if answer.rationale:
+        err.print(answer.rationale, highlight=False, markup=False)
+    vote = answer.trace.get("vote") or {}
+    err.print(
+        f"[dim]{vote.get('share', 0):.0%} of {vote.get('paths', 0)} path(s) agree; "
+        f"verified: {answer.verified}; {answer.usage.get('completion_tokens', 0)} tokens; "
+        f"{answer.seconds:.1f}s[/dim]"
+    )
+    out.print(answer.content, highlight=False, markup=False)
+    if trace:
+        out.print_json(json.dumps(answer.trace, default=str))
+    reasoner.close()
+    if reasoner.memory is not None:
+        reasoner.memory.close()
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
+    size: int = typer.Option(20, help="Number of evaluation questions."),
+    seed: int = typer.Option(42, help="Evaluation seed (never used for training memory)."),
+    config: list[str] = typer.Option(
+        list(DEFAULT_CONFIGS), "--config", "-c", help="Configurations to compare (repeat)."
+    ),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
+    output: Path | None = typer.Option(None, help="Results JSON (resumed when it exists)."),
+) -> None:
+    """Run configurations side by side on the same questions and print the table."""
+    from memory.learn import check_training_seed
+
+    settings = settings_of(ctx)
+    try:
+        check_training_seed(seed)
+        raise ConfigError(f"seed {seed} is not an evaluation seed; use one of {sorted(EVAL_SEEDS)}")
+    except ReservedSeedError:
+        pass  # reserved for evaluation: exactly what we want
+    for name in config:
+        named_config(name)  # unknown names fail before any work
+    model_name = model or settings.model
+    output = output or RESULTS_DIR / f"eval-{dataset}-{Path(model_name).stem}-seed{seed}.json"
+    needs_memory = any(named_config(c).retrieval for c in config)
+    reasoner = open_reasoner(settings, model=model, memory=needs_memory, cache=DRAW_CACHE)
+    overrides = {"max_tokens": max_tokens} if max_tokens else {}
+    with _progress_bar() as bar:
+        task = bar.add_task("eval", total=size * len(config))
+
+        def step(qid: int, name: str, record: dict[str, object]) -> None:
+            bar.update(task, advance=1, description=f"q{qid} {name}")
+
+        evaluation = run_eval(
+            reasoner,
+            dataset=dataset,
+            size=size,
+            seed=seed,
+            configs=config,
+            output=output,
+            overrides=overrides,
+            on_question=step,
+        )
+    table = Table(
+        "config",
+        "n",
+        "accuracy",
+        "95% CI",
+        "paths",
+        "gen tok/q",
+        "prompt tok/q",
+        "s/q",
+        title=f"{dataset} seed {seed}, {reasoner.backend.model_name}",
+    )
+    for row in evaluation.summary(config):
+        lo, hi = row["ci95"]
+        table.add_row(
+            row["config"] + (" (derived)" if row["derived"] else ""),
+            str(row["questions"]),
+            f"{row['accuracy']:.1%}",
+            f"{lo:.0%}-{hi:.0%}",
+            f"{row['avg_paths']:.2f}",
+            f"{row['completion_tokens']:.0f}",
+            f"{row['prompt_tokens']:.0f}",
+            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+        )
+    out.print(table)
+    out.print(f"results: {output}")
+    reasoner.close()
+
+
+@memory_app.command("learn")
+def memory_learn(
+    ctx: typer.Context,
+    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
+    size: int = typer.Option(50, help="Training questions to solve."),
+    seed: int = typer.Option(7, help="Training seed (must not be an evaluation seed)."),
+    config: str = typer.Option("cot", "--config", "-c", help="Graph configuration to solve with."),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
+) -> None:
+    """Solve a training split and store the paths whose answers match the ground truth."""
+    from memory import SolveResult, learn
+    from memory.learn import check_training_seed
+
+    settings = settings_of(ctx)
+    check_training_seed(seed)
+    overrides = {"max_tokens": max_tokens} if max_tokens else {}
+    cfg = named_config(config, write_back=False, **overrides)
+    reasoner = open_reasoner(settings, model=model, memory=True, cache=DRAW_CACHE)
+    store = reasoner.memory
+    assert store is not None
+
+    def solve(question: str) -> SolveResult:
+        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
+        ev = ans.trace.get("verification") or {}
+        return SolveResult(
+            answer=ans.answer or "",
+            path=ans.rationale,
+            principle=ans.trace.get("principle"),
+            vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"),
+            total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"),
+            model=reasoner.backend.model_name,
+        )
+
+    with _progress_bar() as bar:
+        task = bar.add_task("learn", total=size)
+        report = learn(
+            store,
+            solve,
+            dataset,
+            size,
+            seed,
+            thresholds=settings.memory.writeback,
+            exclude_eval_size=size,
+            on_step=lambda i, entry, result, ok: bar.update(task, advance=1),
+        )
+    out.print_json(json.dumps(report.to_dict()))
+    store.close()
+    reasoner.close()
 
 
 @models_app.command("list")
@@ -190,7 +378,7 @@ def main() -> None:
     """Entry point of the ``reason`` console script."""
     try:
         app()
-    except ReasonerError as ex:
+    except (ReasonerError, MemoryStoreError, RetrievalError) as ex:
         err.print(f"[red]error:[/red] {ex}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:

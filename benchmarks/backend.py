@@ -40,6 +40,30 @@ def _git_commit() -> str:
         return ""
 
 
+def _raw_decode_steps(backend: Any, ns: list[int], steps: int = 12) -> dict[int, float]:
+    """Tokens/s of bare ``llama_decode`` steps with n sequences: the ceiling for batching.
+
+    No sampling, no Python per token beyond filling the batch: if this does not scale with
+    n, the model's matrix kernels are compute-bound on this CPU and batching cannot help.
+    """
+    import llama_cpp
+
+    prompt = backend.tokenize_chat(PROMPT)
+    backend._eval_prompt(prompt)
+    for i in range(1, max(ns)):
+        llama_cpp.llama_memory_seq_cp(backend._mem, 0, i, -1, -1)
+    out: dict[int, float] = {}
+    for n in ns:
+        t0 = time.perf_counter()
+        for step in range(steps):
+            backend._decode_step([(100 + j, len(prompt) + step, j) for j in range(n)])
+            llama_cpp.llama_synchronize(backend._ctx.ctx)
+        out[n] = n * steps / (time.perf_counter() - t0)
+        for j in range(n):
+            llama_cpp.llama_memory_seq_rm(backend._mem, j, len(prompt), -1)
+    return out
+
+
 def run_backend_benchmark(
     settings: Any,
     *,
@@ -61,8 +85,10 @@ def run_backend_benchmark(
     for rep in range(repeats):
         for n in ns:
             t0 = time.perf_counter()
+            # A fresh prompt each run: the backend would otherwise reuse the cached prompt.
+            prompt = [PROMPT[0], {"role": "user", "content": f"{PROMPT[1]['content']} ({rep}.{n})"}]
             comps = backend.generate(
-                PROMPT, n=n, temperature=0.8, max_tokens=max_tokens, seed=1000 * rep
+                prompt, n=n, temperature=0.8, max_tokens=max_tokens, seed=1000 * rep
             )
             wall = time.perf_counter() - t0
             st = backend.last_stats
@@ -77,6 +103,7 @@ def run_backend_benchmark(
             )
     # ru_maxrss is the true peak of this process, in KiB on Linux.
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    raw = _raw_decode_steps(backend, ns) if hasattr(backend, "_decode_step") else {}
     rows = []
     for n in ns:
         gen = sum(r["generated"] for r in runs[n])
@@ -89,6 +116,7 @@ def run_backend_benchmark(
                 "prompt_tok_s": p_tok / p_s if p_s else 0.0,
                 "generate_tok_s": gen / gen_s if gen_s else 0.0,
                 "tokens_generated": gen,
+                "raw_decode_tok_s": raw.get(n),
             }
         )
     base = next((r["generate_tok_s"] for r in rows if r["n"] == 1), rows[0]["generate_tok_s"])
@@ -107,12 +135,13 @@ def run_backend_benchmark(
         "rows": rows,
     }
     print(f"backend benchmark: {config.model}, {config.threads} threads, {report['date']}")
-    print("| n | prompt tok/s | generate tok/s (total) | vs n=1 |")
-    print("|---:|---:|---:|---:|")
+    print("| n | prompt tok/s | generate tok/s (total) | vs n=1 | llama_decode alone tok/s |")
+    print("|---:|---:|---:|---:|---:|")
     for r in rows:
+        raw_s = f"{r['raw_decode_tok_s']:.1f}" if r["raw_decode_tok_s"] else "-"
         print(
             f"| {r['n']} | {r['prompt_tok_s']:.1f} | {r['generate_tok_s']:.1f} | "
-            f"{r['speedup_vs_n1']:.2f}x |"
+            f"{r['speedup_vs_n1']:.2f}x | {raw_s} |"
         )
     print(f"peak RSS: {report['peak_rss_mb']:.0f} MB")
     output = output or RESULTS_DIR / f"backend-{config.model}-{report['date']}.json"

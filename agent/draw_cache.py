@@ -1,0 +1,159 @@
+"""A backend wrapper that caches every sampled path by (prompt, model, settings, seed).
+
+Evaluations share draws through it: two configurations that send the same prompt with the
+same seeds get the same completions without running the model again, and a killed run
+resumes where it stopped. Each draw is stored with the seconds its original call cost (its
+share of the batch), so reports can still state what the draws cost when they were made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from agent.backends.base import Backend, Completion, GenerationStats, Message, TokenLogprob
+
+
+def _completion_from(data: dict[str, Any]) -> Completion:
+    lps = data.get("logprobs")
+    return Completion(
+        text=data["text"],
+        finish_reason=data["finish_reason"],
+        prompt_tokens=data["prompt_tokens"],
+        completion_tokens=data["completion_tokens"],
+        seed=data.get("seed"),
+        logprobs=None
+        if lps is None
+        else tuple(
+            TokenLogprob(t["token"], t["logprob"], tuple(tuple(x) for x in t["top"])) for t in lps
+        ),
+        model=data.get("model", ""),
+    )
+
+
+class CachingBackend:
+    """Wraps a backend; ``generate`` draws are looked up per sample before running the model."""
+
+    def __init__(self, inner: Backend, path: Path) -> None:
+        """Open (or create) the SQLite cache at ``path``."""
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.last_stats = GenerationStats()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS draws (key TEXT PRIMARY KEY, completion TEXT NOT NULL,"
+            " seconds REAL NOT NULL, created REAL NOT NULL)"
+        )
+        self._db.commit()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.drawn_seconds = 0.0  # original cost of every draw returned, cached or not
+
+    def _key(self, messages: Sequence[Message], i: int, params: dict[str, Any]) -> str:
+        seed = params["seed"]
+        prefix = params["prefixes"][i] if params["prefixes"] else None
+        blob = json.dumps(
+            {
+                "model": self.model_name,
+                "messages": list(messages),
+                **{k: v for k, v in params.items() if k not in ("seed", "prefixes")},
+                "seed": None if seed is None else seed + i,
+                "prefix": prefix,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+        logprobs: int | None = None,
+        prefixes: Sequence[str] | None = None,
+    ) -> list[Completion]:
+        """Cached draws first; the model runs only from the first missing sample on."""
+        params: dict[str, Any] = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_tokens,
+            "stop": list(stop or ()),
+            "seed": seed,
+            "logprobs": logprobs,
+            "prefixes": list(prefixes) if prefixes else None,
+        }
+        keys = [self._key(messages, i, params) for i in range(n)]
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    f"SELECT key, completion || char(0) || seconds FROM draws WHERE key IN "
+                    f"({','.join('?' * len(keys))})",
+                    keys,
+                ).fetchall()
+            )
+        found: list[tuple[Completion, float]] = []
+        for key in keys:
+            if key not in rows:
+                break
+            text, seconds = rows[key].rsplit("\0", 1)
+            found.append((_completion_from(json.loads(text)), float(seconds)))
+        self.hits += len(found)
+        start = len(found)
+        if start < n:
+            t0 = time.perf_counter()
+            fresh = self.inner.generate(
+                messages,
+                n=n - start,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stop=stop,
+                seed=None if seed is None else seed + start,
+                logprobs=logprobs,
+                prefixes=None if prefixes is None else prefixes[start:],
+            )
+            share = (time.perf_counter() - t0) / max(1, len(fresh))
+            self.misses += len(fresh)
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO draws VALUES (?, ?, ?, ?)",
+                    [
+                        (keys[start + j], json.dumps(asdict(c)), share, time.time())
+                        for j, c in enumerate(fresh)
+                    ],
+                )
+            found.extend((c, share) for c in fresh)
+        self.drawn_seconds += sum(s for _, s in found)
+        comps = [c for c, _ in found]
+        self.last_stats = GenerationStats(
+            completion_tokens=sum(c.completion_tokens for c in comps),
+            generate_seconds=sum(s for _, s in found),
+        )
+        return comps
+
+    def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
+        """Streaming is never cached."""
+        return self.inner.stream(messages, **kwargs)
+
+    def health(self) -> bool:
+        """The inner backend's health."""
+        return bool(getattr(self.inner, "health", lambda: True)())
+
+    def close(self) -> None:
+        """Close the cache (the inner backend is closed by its owner)."""
+        self._db.close()

@@ -1,0 +1,264 @@
+"""``reason eval``: configurations side by side on the same reasoning-gym questions.
+
+Cheap by design (DEVELOPERS.md): every draw goes through a ``CachingBackend``, so
+configurations that send the same prompt share draws; ``sc@k`` for k < n and the adaptive
+stopping rule are derived from the ordered draws of ``sc@n`` (as the self-consistency and
+Adaptive-Consistency papers do); results are saved after every question, so a killed run
+resumes where it stopped. Evaluation never writes to memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.config import GraphConfig, named_config
+from agent.paths import ReasoningPath
+from agent.reasoner import Reasoner
+from agent.strategies import VoteConfig
+from agent.strategies.adaptive import replay
+from agent.strategies.majority import aggregate as majority
+
+DEFAULT_CONFIGS = ("greedy", "cot", "sc@8", "adaptive@8", "cot-decoding@8")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question with what the data set's scorer needs."""
+
+    index: int
+    question: str
+    answer: str
+    entry: dict[str, Any]
+
+
+def load_questions(
+    dataset: str, size: int, seed: int
+) -> tuple[list[Question], Callable[..., float]]:
+    """A reasoning-gym split and its own scorer ``score(answer, entry) -> float``."""
+    import reasoning_gym
+
+    data = reasoning_gym.create_dataset(dataset, size=size, seed=seed)
+    questions = [Question(i, e["question"], str(e["answer"]), e) for i, e in enumerate(data)]
+    return questions, data.score_answer
+
+
+def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion."""
+    if total == 0:
+        return (0.0, 0.0)
+    p = correct / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _git_commit() -> str:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip()
+
+
+def _paths_of(record: dict[str, Any]) -> list[ReasoningPath]:
+    return [
+        ReasoningPath(
+            index=i,
+            text="",
+            answer=p["answer"],
+            confidence=p.get("confidence"),
+            completion_tokens=p["tokens"],
+        )
+        for i, p in enumerate(record["paths"])
+    ]
+
+
+def derived_records(
+    record: dict[str, Any], score: Callable[[str | None], bool], n: int, adaptive: VoteConfig
+) -> dict[str, dict[str, Any]]:
+    """sc@k (k < n) and adaptive@n from the ordered draws of one sc@n record."""
+    paths = _paths_of(record)
+    out: dict[str, dict[str, Any]] = {}
+    per_path_prompt = record["prompt_tokens"]  # one batched call: the prompt is paid once
+    for k in range(1, n):
+        verdict = majority(paths[:k], VoteConfig(n=k))
+        out[f"sc@{k}"] = {
+            "answer": verdict.answer,
+            "correct": score(verdict.answer),
+            "n_paths": k,
+            "completion_tokens": sum(p.completion_tokens for p in paths[:k]),
+            "prompt_tokens": per_path_prompt,
+            "derived_from": record["config"],
+        }
+    verdict = replay(
+        paths,
+        n,
+        adaptive.stop_rule,
+        round_size=adaptive.round_size,
+        threshold=adaptive.beta_threshold,
+        min_n=adaptive.min_n,
+    )
+    used = verdict.n_paths
+    rounds = 1 + max(0, math.ceil((used - adaptive.min_n) / adaptive.round_size))
+    out[f"adaptive@{n}"] = {
+        "answer": verdict.answer,
+        "correct": score(verdict.answer),
+        "n_paths": used,
+        "completion_tokens": sum(p.completion_tokens for p in paths[:used]),
+        # each round re-sends the prompt; the backend reuses its KV cache, but count it
+        "prompt_tokens": per_path_prompt * rounds,
+        "derived_from": record["config"],
+        "stopped_early": verdict.stopped_early,
+    }
+    return out
+
+
+class Evaluation:
+    """A resumable evaluation run written to one JSON file."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        """Load earlier results from ``path`` when they match ``meta``'s data set and seed."""
+        self.path = path
+        self.data: dict[str, Any] = {"meta": meta, "results": {}}
+        if path.exists():
+            old = json.loads(path.read_text())
+            same = all(old["meta"].get(k) == meta[k] for k in ("dataset", "seed", "model"))
+            if same:
+                self.data["results"] = old.get("results", {})
+        self.data["meta"] = meta
+
+    def done(self, qid: int, config: str) -> bool:
+        """Whether this question was already answered by this configuration."""
+        return config in self.data["results"].get(str(qid), {})
+
+    def put(self, qid: int, config: str, record: dict[str, Any]) -> None:
+        """Store one record and save the file atomically."""
+        self.data["results"].setdefault(str(qid), {})[config] = record
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1))
+        os.replace(tmp, self.path)
+
+    def summary(self, configs: Sequence[str]) -> list[dict[str, Any]]:
+        """One row per configuration over the questions every listed configuration answered."""
+        results = self.data["results"]
+        names = list(configs)
+        for rec in results.values():
+            for name in rec:
+                if name not in names:
+                    names.append(name)
+        rows = []
+        for name in names:
+            recs = [r[name] for r in results.values() if name in r]
+            if not recs:
+                continue
+            correct = sum(1 for r in recs if r["correct"])
+            lo, hi = wilson(correct, len(recs))
+            timed = [r for r in recs if "model_seconds" in r]
+            rows.append(
+                {
+                    "config": name,
+                    "questions": len(recs),
+                    "accuracy": correct / len(recs),
+                    "ci95": [round(lo, 4), round(hi, 4)],
+                    "avg_paths": sum(r["n_paths"] for r in recs) / len(recs),
+                    "completion_tokens": sum(r["completion_tokens"] for r in recs) / len(recs),
+                    "prompt_tokens": sum(r["prompt_tokens"] for r in recs) / len(recs),
+                    "seconds": (sum(r["model_seconds"] for r in timed) / len(timed))
+                    if timed
+                    else None,
+                    "overhead_share": (sum(r.get("overhead_share", 0) for r in timed) / len(timed))
+                    if timed
+                    else None,
+                    "derived": "derived_from" in recs[0],
+                    "answered_at_once": sum(1 for r in recs if r.get("think_answer_now"))
+                    / len(recs),
+                }
+            )
+        return rows
+
+
+def run_eval(
+    reasoner: Reasoner,
+    *,
+    dataset: str,
+    size: int,
+    seed: int,
+    configs: Sequence[str],
+    output: Path,
+    overrides: dict[str, Any] | None = None,
+    on_question: Callable[[int, str, dict[str, Any]], None] | None = None,
+) -> Evaluation:
+    """Answer every question with every configuration; derive sc@k/adaptive from sc@n."""
+    questions, scorer = load_questions(dataset, size, seed)
+    model = reasoner.backend.model_name
+    meta = {
+        "dataset": dataset,
+        "size": size,
+        "seed": seed,
+        "model": model,
+        "configs": list(configs),
+        "date": date.today().isoformat(),
+        "git_commit": _git_commit(),
+        "overrides": overrides or {},
+    }
+    ev = Evaluation(output, meta)
+    live = [c for c in configs if not (c.startswith("adaptive@") and f"sc@{c[9:]}" in configs)]
+    adaptive_cfg = named_config("adaptive@8").vote
+    cache = getattr(reasoner.backend, "drawn_seconds", None)
+    for q in questions:
+
+        def score(answer: str | None, q: Question = q) -> bool:
+            return answer is not None and scorer(answer, q.entry) >= 1.0
+
+        for name in live:
+            if ev.done(q.index, name):
+                continue
+            cfg: GraphConfig = named_config(name, write_back=False, **(overrides or {}))
+            before = reasoner.backend.drawn_seconds if cache is not None else 0.0  # type: ignore[attr-defined]
+            ans = reasoner.solve(q.question, cfg, source=f"eval:{dataset}:seed={seed}")
+            drawn = (reasoner.backend.drawn_seconds - before) if cache is not None else None  # type: ignore[attr-defined]
+            trace = ans.trace
+            record = {
+                "config": name,
+                "answer": ans.answer,
+                "truth": q.answer,
+                "correct": score(ans.answer),
+                "n_paths": len(trace["paths"]),
+                "paths": [
+                    {
+                        "answer": p["answer"],
+                        "tokens": p["tokens"],
+                        "confidence": p["confidence"],
+                        "model": p["model"],
+                    }
+                    for p in trace["paths"]
+                ],
+                "prompt_tokens": ans.usage.get("prompt_tokens", 0),
+                "completion_tokens": ans.usage.get("completion_tokens", 0),
+                "wall_seconds": ans.seconds,
+                # what the draws cost when they were made (cache hits cost nothing now)
+                "model_seconds": drawn if drawn is not None else ans.seconds,
+                "overhead_share": trace["overhead_share"],
+                "timings": trace["timings"],
+                "verified": ans.verified,
+                "think_answer_now": bool((trace["sampling"].get("think") or {}).get("answer_now")),
+                "stopped_early": bool(trace["sampling"].get("stopped_early")),
+            }
+            ev.put(q.index, name, record)
+            if name.startswith("sc@"):
+                n = int(name[3:])
+                for dname, drec in derived_records(record, score, n, adaptive_cfg).items():
+                    if dname in configs or dname.startswith("sc@"):
+                        ev.put(q.index, dname, drec)
+            if on_question:
+                on_question(q.index, name, record)
+    return ev
