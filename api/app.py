@@ -1,0 +1,164 @@
+"""The FastAPI app: ``create_app(settings, reasoner)``, health probes, limits, Slack mount.
+
+Routes::
+
+    POST   /v1/chat/completions    OpenAI-compatible (stream or not)
+    GET    /v1/models              the graph configurations served as models
+    POST   /v1/feedback            confirm / reject an earlier answer
+    GET    /v1/memory/stats | /v1/memory/search?q=&k=   DELETE /v1/memory/{id} (admin)
+    GET    /healthz  /readyz  /metrics                  (no key needed)
+    POST   /slack/events           when REASON_SLACK_SIGNING_SECRET is set
+
+``reason serve`` runs it under uvicorn (``serve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent.reasoner import Reasoner
+from api.errors import error_body, error_response, install_error_handlers
+from api.metrics import install_metrics
+from api.openai_routes import router
+from api.queue import WorkQueue
+from api.service import Service, build_service
+from api.settings import Settings
+from memory import MemoryStoreError
+
+logger = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_S = 5.0
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        """Wrap an ASGI app."""
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length first, then count the bytes as they arrive."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = error_response(
+                    413, f"request body of {int(value)} bytes is over the limit of "
+                    f"{self.limit} bytes", "invalid_request_error", "request_too_large",
+                )
+                await response(scope, receive, send)
+                return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(
+                        413, f"request body is over the limit of {self.limit} bytes"
+                    )
+            return message
+
+        await self.app(scope, counting, send)
+
+
+def _as_service(settings: Settings, reasoner: Reasoner | Service | None) -> tuple[Service, bool]:
+    if reasoner is None:
+        return build_service(settings), True
+    if isinstance(reasoner, Service):
+        return reasoner, False
+    queue = WorkQueue(settings.max_concurrency, settings.queue_size)
+    return Service(reasoner, queue, settings.graph), False
+
+
+def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -> FastAPI:
+    """Build the app around a reasoner (or a whole service; None builds one from settings).
+
+    A service built here is closed when the app shuts down; one passed in belongs to the
+    caller.
+    """
+    service, owned = _as_service(settings, reasoner)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            service.close()
+
+    app = FastAPI(
+        title="reason",
+        version="0.1.0",
+        summary="A retrieval-augmented reasoning agent behind an OpenAI-compatible API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    install_error_handlers(app)
+    service.metrics = install_metrics(app, service)
+    app.include_router(router)
+    _health_routes(app)
+    if settings.slack_signing_secret is not None:
+        from api.slack_app import mount_slack
+
+        mount_slack(app, settings, service)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", summary="The process is up", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers as long as the process serves requests."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", summary="Model loaded, memory open, backend reachable", tags=["health"],
+        responses={503: {"description": "Not ready; the failing checks are listed"}},
+    )
+    async def readyz(request: Request) -> Any:
+        """Readiness: 200 when every check passes, 503 naming the ones that fail."""
+        service: Service = request.app.state.service
+        checks: dict[str, str] = {"model": f"loaded ({service.backend.model_name})"}
+        store = service.memory
+        if store is None:
+            checks["memory"] = "disabled"
+        else:
+            try:
+                checks["memory"] = f"open ({await run_in_threadpool(store.count)} problems)"
+            except MemoryStoreError as ex:
+                checks["memory"] = f"error: {ex}"
+        try:
+            healthy = await asyncio.wait_for(
+                run_in_threadpool(service.backend_healthy), HEALTH_TIMEOUT_S
+            )
+        except TimeoutError:
+            healthy = False
+        checks["backend"] = "reachable" if healthy else "unreachable"
+        failing = [k for k, v in checks.items() if v.startswith(("error", "unreachable"))]
+        if failing:
+            body = error_body(f"not ready: {', '.join(failing)}", "server_error", "not_ready")
+            return JSONResponse({**body, "checks": checks}, status_code=503)
+        return {"status": "ready", "checks": checks}
+
+
+def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> None:
+    """Load the model and memory, then serve the app with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,230 @@
+"""The /v1 routes: OpenAI-compatible chat completions and models, feedback, memory.
+
+Every route only translates: it checks the request, hands the question to the service's
+work queue, and shapes the answer. Streaming sends graph progress as
+``delta.reasoning_content`` chunks, then the answer, then ``data: [DONE]``; when the client
+goes away the run is cancelled at its next graph event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from agent.reasoner import Answer
+from api.auth import require_admin, require_key
+from api.errors import ApiError, describe
+from api.queue import Cancellation
+from api.schemas import (
+    ChatCompletionRequest,
+    FeedbackRequest,
+    RunSpec,
+    completion_body,
+    model_ids,
+    ranked_answers,
+    run_spec,
+    usage_body,
+)
+from api.service import Service, progress_text
+
+logger = logging.getLogger(__name__)
+
+ERROR_SCHEMA = {"content": {"application/json": {"example": {"error": {
+    "message": "...", "type": "invalid_request_error", "param": None, "code": None}}}}}
+ERRORS = {
+    status: {"description": text, **ERROR_SCHEMA}
+    for status, text in {
+        400: "Malformed request", 401: "Missing or wrong API key", 404: "Unknown model",
+        413: "Body too large", 422: "Invalid field", 429: "Queue full (see Retry-After)",
+        503: "Backend or memory unavailable",
+    }.items()
+}
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=ERRORS)
+
+
+def service_of(request: Request) -> Service:
+    """The service the app was created with."""
+    service: Service = request.app.state.service
+    return service
+
+
+def _spec(body: ChatCompletionRequest, thread_id: str | None) -> RunSpec:
+    try:
+        return run_spec(body, thread_id)
+    except ValidationError as ex:  # an override the configuration refuses
+        first = ex.errors()[0]
+        param = ".".join(str(p) for p in first.get("loc", ()))
+        raise ApiError(422, f"{param}: {first.get('msg')}", param=param) from None
+
+
+@router.get("/models", summary="List the graph configurations served as models")
+async def list_models() -> dict[str, Any]:
+    """OpenAI's model list: one model per named graph configuration."""
+    now = int(time.time())
+    return {
+        "object": "list",
+        "data": [{"id": m, "object": "model", "created": now, "owned_by": "reason"}
+                 for m in model_ids()],
+    }
+
+
+@router.post(
+    "/chat/completions",
+    summary="Answer the last user message with the reasoning graph",
+    responses={200: {"description": "A chat.completion, or an SSE stream of chunks when "
+                     "stream is true", "content": {"text/event-stream": {}}}},
+)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    x_thread_id: str | None = Header(None, max_length=128, description="Conversation id"),
+) -> Any:
+    """OpenAI-compatible chat completion; the trace is under ``x_trace``."""
+    service = service_of(request)
+    spec = _spec(body, x_thread_id)
+    logger.info("chat model=%s paths=%d stream=%s user=%s thread=%s",
+                spec.model, spec.config.n, body.stream, body.user, spec.thread_id)
+    cancellation = Cancellation()
+    if body.stream:
+        return _stream(service, spec, body, cancellation)
+    answer = await service.queue.run(
+        service.solve, spec.question, spec.config, cancellation=cancellation,
+        thread_id=spec.thread_id, history=spec.history, source="api",
+    )
+    return completion_body(answer, spec.model, body.n)
+
+
+def _chunk(answer_id: str, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
+    body = {"id": answer_id, "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model, "choices": choices, **extra}
+    return f"data: {json.dumps(body, default=str)}\n\n"
+
+
+def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
+
+
+def _stream(
+    service: Service, spec: RunSpec, body: ChatCompletionRequest, cancellation: Cancellation
+) -> StreamingResponse:
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def put(item: dict[str, Any] | None) -> None:
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, item)
+        except RuntimeError:  # the loop is gone: nobody is listening any more
+            cancellation.cancel()
+
+    # Admission happens here, before the response starts, so a full queue is a real 429.
+    future: Future[Answer] = service.queue.submit(
+        service.solve, spec.question, spec.config, cancellation=cancellation, on_event=put,
+        thread_id=spec.thread_id, history=spec.history, source="api",
+    )
+    future.add_done_callback(lambda _f: put(None))
+    stream_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    async def chunks() -> AsyncIterator[str]:
+        try:
+            yield _chunk(stream_id, spec.model, [_delta(0, {"role": "assistant", "content": ""})])
+            while (event := await events.get()) is not None:
+                text = progress_text(event)
+                if text:
+                    yield _chunk(stream_id, spec.model,
+                                 [_delta(0, {"reasoning_content": text + "\n"})])
+            try:
+                answer = future.result()
+            except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
+                _, error = describe(ex)
+                yield f"data: {json.dumps(error)}\n\n"
+                yield "data: [DONE]\n\n"
+                return
+            for i, (content, _share) in enumerate(ranked_answers(answer, body.n)):
+                delta = {"content": content} if i == 0 else {"role": "assistant",
+                                                              "content": content}
+                yield _chunk(stream_id, spec.model, [_delta(i, delta)])
+                yield _chunk(stream_id, spec.model, [_delta(i, {}, "stop")],
+                             **({"x_answer_id": answer.id, "x_trace": answer.trace}
+                                if i == 0 else {}))
+            if include_usage:
+                yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))
+            yield "data: [DONE]\n\n"
+        finally:
+            if not future.done() and not future.cancel():
+                cancellation.cancel()  # client gone: stop at the next graph event
+
+    return StreamingResponse(
+        chunks(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/feedback", summary="Confirm or reject an earlier answer")
+async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+    """Feed memory's confirm/reject with the verdict on an answer (by ``x_answer_id``)."""
+    reasoner = service_of(request).reasoner
+    return await run_in_threadpool(
+        reasoner.feedback, body.answer_id, body.correct, body.true_answer
+    )
+
+
+def _memory(request: Request) -> Any:
+    store = service_of(request).memory
+    if store is None:
+        raise ApiError(503, "this service runs without memory", type="server_error",
+                       code="memory_disabled")
+    return store
+
+
+@router.get("/memory/stats", summary="Counts of stored problems and principles")
+async def memory_stats(request: Request) -> dict[str, Any]:
+    """Counts by status and domain, embedding model, index sizes."""
+    store = _memory(request)
+    stats = await run_in_threadpool(store.stats)
+    return dict(stats.to_dict())
+
+
+@router.get("/memory/search", summary="Stored problems similar to a query")
+async def memory_search(
+    request: Request,
+    q: str = Query(min_length=1, max_length=4000, description="Query text"),
+    k: int = Query(5, ge=1, le=50, description="How many results"),
+) -> dict[str, Any]:
+    """Nearest stored problems by embedding similarity."""
+    store = _memory(request)
+    hits = await run_in_threadpool(store.search_problems, q, k)
+    return {
+        "object": "list",
+        "data": [
+            {"id": h.record.id, "score": round(h.score, 4), "question": h.record.question,
+             "answer": h.record.answer, "verified": h.record.verified,
+             "principle": h.record.principle, "source": h.record.source}
+            for h in hits
+        ],
+    }
+
+
+@router.delete(
+    "/memory/{problem_id}", summary="Delete a stored problem (admin key)",
+    dependencies=[Depends(require_admin)],
+)
+async def memory_delete(
+    request: Request, problem_id: int = Path(ge=1, le=2**62, description="Problem id")
+) -> dict[str, Any]:
+    """Remove a problem from memory and its index."""
+    store = _memory(request)
+    await run_in_threadpool(store.delete, problem_id)
+    return {"id": problem_id, "object": "memory.problem", "deleted": True}

@@ -1,0 +1,224 @@
+"""Request and response shapes of the OpenAI-compatible API, and the translation to a run.
+
+``ChatCompletionRequest`` accepts what OpenAI clients send; ``run_spec`` turns it into the
+question, earlier turns, thread id and graph configuration; ``completion_body`` turns an
+``Answer`` into a ``chat.completion`` object. The batch runner uses the same two functions,
+so an OpenAI Batch line gets exactly what the endpoint would answer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.config import NAMED_CONFIGS, GraphConfig, named_config
+from agent.reasoner import Answer
+from api.errors import ApiError
+
+# Friendly model ids -> named graph configurations; the raw names are accepted as well.
+MODEL_ALIASES: dict[str, str] = {
+    "reason-full": "full",
+    "reason-sc": "sc@8",
+    "reason-greedy": "greedy",
+    "reason-cot": "cot",
+    "reason-adaptive": "adaptive@8",
+}
+MAX_CHOICES = 8
+MAX_TOKENS = 8192
+MIN_TOKENS = 16
+
+
+def model_ids() -> list[str]:
+    """Every model id the API accepts, aliases first."""
+    return list(MODEL_ALIASES) + [n for n in NAMED_CONFIGS if n not in MODEL_ALIASES]
+
+
+def resolve_model(model: str) -> str:
+    """The named configuration behind a model id; unknown ids raise a 404 listing the known."""
+    if model in MODEL_ALIASES:
+        return MODEL_ALIASES[model]
+    if model in NAMED_CONFIGS:
+        return model
+    raise ApiError(
+        404,
+        f"The model {model!r} does not exist; available models: {', '.join(model_ids())}",
+        code="model_not_found",
+        param="model",
+    )
+
+
+class TextPart(BaseModel):
+    """A text part of a message (OpenAI's content-part form)."""
+
+    type: Literal["text"] = Field(description="Only text parts are supported")
+    text: str = Field(description="The text")
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation."""
+
+    role: Literal["system", "developer", "user", "assistant"] = Field(
+        description="Who wrote the message"
+    )
+    content: str | list[TextPart] | None = Field(None, description="Text, or text parts")
+    name: str | None = Field(None, description="Optional author name (ignored)")
+
+    def text(self) -> str:
+        """The message's text, parts joined."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class StreamOptions(BaseModel):
+    """Options of a streamed response."""
+
+    include_usage: bool = Field(False, description="Send a last chunk with the token usage")
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat completion request, as far as this service honours it.
+
+    Unknown fields that OpenAI clients send (``stop``, ``presence_penalty``...) are ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description="A graph configuration, e.g. reason-full (see /v1/models)")
+    messages: list[ChatMessage] = Field(
+        min_length=1, max_length=200, description="The conversation; the last one is a user turn"
+    )
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature")
+    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling mass")
+    max_tokens: int | None = Field(
+        None, ge=MIN_TOKENS, le=MAX_TOKENS, description="Length cap per reasoning path"
+    )
+    max_completion_tokens: int | None = Field(
+        None, ge=MIN_TOKENS, le=MAX_TOKENS, description="Same as max_tokens (newer name)"
+    )
+    n: int = Field(
+        1, ge=1, le=MAX_CHOICES, description="Choices to return: the top distinct voted answers"
+    )
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Seed of the first path")
+    stream: bool = Field(False, description="Stream progress and the answer as SSE chunks")
+    stream_options: StreamOptions | None = Field(None, description="Streaming options")
+    user: str | None = Field(None, max_length=256, description="End-user id (logged)")
+    metadata: dict[str, str] | None = Field(
+        None, description="Free key/values; metadata.thread_id continues a conversation"
+    )
+    reasoning_paths: int | None = Field(
+        None, ge=1, le=64, description="Extension: reasoning paths to sample (default: model's)"
+    )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What one chat request asks the reasoner to do."""
+
+    question: str
+    history: list[dict[str, str]]
+    thread_id: str | None
+    config: GraphConfig
+    model: str
+
+
+def run_spec(request: ChatCompletionRequest, thread_id: str | None = None) -> RunSpec:
+    """Translate a chat request: last user message = question, earlier turns = history.
+
+    With a thread id the checkpointer holds the conversation, so earlier messages in the
+    request are not replayed. System messages are not used (the graph has its own prompt).
+    """
+    name = resolve_model(request.model)
+    last = request.messages[-1]
+    if last.role != "user":
+        raise ApiError(400, "the last message must come from the user", param="messages")
+    question = last.text()
+    if not question.strip():
+        raise ApiError(400, "the last user message is empty", param="messages")
+    thread = thread_id or (request.metadata or {}).get("thread_id") or None
+    history = [] if thread else [
+        {"role": m.role, "content": m.text()}
+        for m in request.messages[:-1]
+        if m.role in ("user", "assistant") and m.text()
+    ]
+    overrides: dict[str, Any] = {}
+    if request.temperature is not None:
+        overrides["temperature"] = request.temperature
+    if request.top_p is not None:
+        overrides["top_p"] = request.top_p
+    cap = request.max_completion_tokens or request.max_tokens
+    if cap is not None:
+        overrides["max_tokens"] = cap
+    if request.seed is not None:
+        overrides["seed"] = request.seed
+    if request.reasoning_paths is not None:
+        overrides["n"] = request.reasoning_paths
+    return RunSpec(question, history, thread, named_config(name, **overrides), request.model)
+
+
+def ranked_answers(answer: Answer, n: int) -> list[tuple[str, float | None]]:
+    """The winning content, then other distinct voted answers by weight, at most ``n``."""
+    out: list[tuple[str, float | None]] = []
+    vote = answer.trace.get("vote") or {}
+    votes: dict[str, float] = vote.get("votes") or {}
+    total = sum(votes.values()) or 0.0
+    share = vote.get("share")
+    out.append((answer.content, share))
+    for other, weight in sorted(votes.items(), key=lambda kv: -kv[1]):
+        if len(out) >= n:
+            break
+        if other == answer.answer:
+            continue
+        out.append((other, weight / total if total else None))
+    return out
+
+
+def usage_body(answer: Answer) -> dict[str, int]:
+    """OpenAI's usage object from the run's real token counts."""
+    prompt = int(answer.usage.get("prompt_tokens", 0))
+    completion = int(answer.usage.get("completion_tokens", 0))
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def completion_id(answer: Answer) -> str:
+    """The chat completion id for an answer."""
+    return "chatcmpl-" + answer.id.removeprefix("ans-")
+
+
+def completion_body(answer: Answer, model: str, n: int = 1) -> dict[str, Any]:
+    """A ``chat.completion`` object; the trace rides along under ``x_trace``."""
+    choices = []
+    for i, (content, share) in enumerate(ranked_answers(answer, n)):
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if i == 0 and answer.rationale:
+            message["reasoning_content"] = answer.rationale
+        choices.append({
+            "index": i, "message": message, "finish_reason": "stop", "logprobs": None,
+            "x_vote_share": share,
+        })
+    return {
+        "id": completion_id(answer),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+        "usage": usage_body(answer),
+        "system_fingerprint": None,
+        "x_answer_id": answer.id,
+        "x_verified": answer.verified,
+        "x_trace": answer.trace,
+    }
+
+
+class FeedbackRequest(BaseModel):
+    """Whether an earlier answer was right."""
+
+    answer_id: str = Field(min_length=1, max_length=64, description="x_answer_id of the answer")
+    correct: bool = Field(description="True when the answer was right")
+    true_answer: str | None = Field(None, max_length=2000, description="The right answer")

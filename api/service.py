@@ -1,0 +1,190 @@
+"""The long-lived objects behind every way in, built once from ``Settings``.
+
+``Service`` holds the ``Reasoner`` (backend + memory + thread checkpointer) and the
+``WorkQueue`` that admits work to the model. ``reason serve``, ``reason slack`` and
+``reason batch`` each build one with ``build_service``; tests build one around their own
+backend with ``Service(reasoner, ...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.backends import Backend, build_backend
+from agent.config import GraphConfig
+from agent.reasoner import Answer, EventSink, Reasoner
+from api.queue import Cancellation, Cancelled, WorkQueue
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.metrics import ReasonMetrics
+    from memory import MemoryStore
+
+logger = logging.getLogger(__name__)
+
+THREADS_DB = "threads.db"
+
+
+@dataclass
+class Service:
+    """What the API, the Slack bot and the batch runner share."""
+
+    reasoner: Reasoner
+    queue: WorkQueue = field(default_factory=WorkQueue)
+    default_graph: str = "full"
+    _closers: list[Any] = field(default_factory=list)
+    metrics: ReasonMetrics | None = None
+
+    @property
+    def memory(self) -> MemoryStore | None:
+        """The memory store, when the service runs with one."""
+        return self.reasoner.memory
+
+    @property
+    def backend(self) -> Backend:
+        """The main model backend."""
+        return self.reasoner.backend
+
+    def backend_healthy(self) -> bool:
+        """Whether the backend answers (a backend without ``health`` counts as healthy)."""
+        health = getattr(self.backend, "health", None)
+        return bool(health()) if callable(health) else True
+
+    def solve(
+        self,
+        question: str,
+        config: GraphConfig | str | None = None,
+        *,
+        cancellation: Cancellation | None = None,
+        on_event: EventSink | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """Run ``Reasoner.solve`` (in a worker thread), stopping at an event once cancelled.
+
+        Extra keyword arguments (``thread_id``, ``history``, ``ground_truth``, ``source``)
+        go to ``Reasoner.solve``. Metrics and the queue's latency estimate are updated.
+        """
+        cfg = self.reasoner.config(config or self.default_graph)
+
+        def forward(event: dict[str, Any]) -> None:
+            if cancellation is not None:
+                cancellation.check()
+            if on_event is not None:
+                on_event(event)
+
+        if cancellation is not None:
+            cancellation.check()
+        try:
+            answer = self.reasoner.solve(question, cfg, on_event=forward, **kwargs)
+        except Cancelled:
+            logger.info("cancelled a %s run", cfg.name)
+            if self.metrics is not None:
+                self.metrics.observe_failure(cfg.name, "cancelled")
+            raise
+        except Exception:
+            if self.metrics is not None:
+                self.metrics.observe_failure(cfg.name, "error")
+            raise
+        self.queue.record(answer.seconds)
+        if self.metrics is not None:
+            self.metrics.observe(answer, cfg.n)
+        return answer
+
+    def close(self) -> None:
+        """Stop the workers and release the model, memory and checkpointer."""
+        self.queue.shutdown()
+        self.reasoner.close()
+        for closer in reversed(self._closers):
+            closer()
+        self._closers.clear()
+
+
+def open_checkpointer(data_dir: Path) -> tuple[Any, sqlite3.Connection]:
+    """LangGraph's SQLite checkpointer on ``data_dir/threads.db`` (shared across threads)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(data_dir / THREADS_DB, check_same_thread=False)
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver, conn
+
+
+def build_service(
+    settings: Settings,
+    *,
+    memory: bool = True,
+    threads: bool = True,
+    backend: Backend | None = None,
+    source: str = "api",
+) -> Service:
+    """Open the backend, memory and checkpointer described by the settings.
+
+    Args:
+        settings: The service settings.
+        memory: Open the memory store (retrieval, write-back, feedback).
+        threads: Open the conversation checkpointer.
+        backend: Use this backend instead of building the configured one.
+        source: Recorded with paths written back to memory.
+    """
+    closers: list[Any] = []
+    backend_config = settings.backend_config()
+    main = backend if backend is not None else build_backend(backend_config)
+    store = None
+    if memory:
+        from memory import open_store
+
+        store = open_store(settings.data_dir, settings.memory, settings.retrieval)
+        closers.append(store.close)
+    checkpointer = None
+    if threads:
+        checkpointer, conn = open_checkpointer(settings.data_dir)
+        closers.append(conn.close)
+    if backend is None:
+        closers.append(main.close)
+
+    def extra_backend(name: str) -> Backend:
+        return build_backend(backend_config.model_copy(update={"model": name}))
+
+    reasoner = Reasoner(
+        main,
+        memory=store,
+        thresholds=settings.memory.writeback,
+        checkpointer=checkpointer,
+        backend_factory=extra_backend,
+        default_config=settings.graph,
+        source=source,
+    )
+    logger.info(
+        "service ready: model=%s memory=%s threads=%s graph=%s",
+        main.model_name, store is not None, checkpointer is not None, settings.graph,
+    )
+    return Service(
+        reasoner,
+        WorkQueue(settings.max_concurrency, settings.queue_size),
+        settings.graph,
+        closers,
+    )
+
+
+def progress_text(event: dict[str, Any]) -> str | None:
+    """One human line for a graph event, or None for events not worth showing."""
+    kind = event.get("type")
+    if kind == "principle":
+        return f"Principle: {event.get('principle')}"
+    if kind == "retrieved":
+        analogs, principles = event.get("analogs") or [], event.get("principles") or []
+        return f"Recalled {len(analogs)} solved problem(s) and {len(principles)} principle(s)"
+    if kind == "paths":
+        answers = ", ".join("-" if a is None else str(a) for a in event.get("answers") or [])
+        return f"Paths {event.get('done')} of {event.get('of')} done: {answers}"
+    if kind == "vote":
+        share = float(event.get("share") or 0.0)
+        return f"Vote: {event.get('answer')} ({share:.0%} of {event.get('paths')} paths)"
+    if kind == "stored":
+        return f"Stored in memory as #{event.get('id')} ({event.get('action')})"
+    return None
