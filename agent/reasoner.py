@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +116,12 @@ class Reasoner:
         ground_truth: str | None = None,
         on_event: EventSink | None = None,
         source: str | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
     ) -> Answer:
         """Answer one question; stream progress events to ``on_event`` as they happen.
+
+        ``history`` (earlier user/assistant turns) gives a conversation without a thread;
+        with a ``thread_id`` the checkpointer already holds the earlier turns.
 
         Raises:
             InvalidRequest: Empty or oversized question.
@@ -140,6 +144,8 @@ class Reasoner:
         graph = self._graph(cfg, thread_id is not None)
         run_config = {"configurable": {"thread_id": thread_id}} if thread_id else None
         payload: dict[str, Any] = {"question": question, "ground_truth": ground_truth}
+        if history:
+            payload["history"] = [{"role": m["role"], "content": m["content"]} for m in history]
         t0 = time.perf_counter()
         state: dict[str, Any] = {}
         for mode, chunk in graph.stream(

@@ -31,13 +31,13 @@ class InputState(TypedDict, total=False):
     """The user's question (the last user message)."""
     ground_truth: str | None
     """The known right answer, when the caller has one (labelled batch, learning)."""
+    history: Annotated[list[dict[str, str]], operator.add]
+    """Earlier turns as chat messages: kept by the checkpointer in a thread, or passed in."""
 
 
 class AgentState(InputState, total=False):
     """Everything the nodes know about the current question."""
 
-    history: Annotated[list[dict[str, str]], operator.add]
-    """Earlier turns of this thread as chat messages (kept by the checkpointer)."""
     principle: str | None
     """The principle the step-back call named, or None when step-back is off."""
     analogs: list[dict[str, Any]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.backends.config import BackendConfig
@@ -66,7 +66,37 @@ class Settings(BaseSettings):
         description="Comma-separated API keys the service accepts; empty = open",
     )
 
-    @field_validator("api_keys", mode="before")
+    admin_api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys allowed to delete memory; empty = any valid key",
+    )
+    graph: str = Field(
+        "full", description="Graph configuration used by Slack and batch when none is given"
+    )
+    queue_size: int = Field(
+        8, ge=0, le=10000, description="Requests that may wait for the model; more get 429"
+    )
+    max_concurrency: int = Field(
+        1, ge=1, le=64, description="Questions answered at the same time (the model is shared)"
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest HTTP request body accepted; larger get 413"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack signing secret; when set, Slack events are served at /slack/events"
+    )
+    slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...)")
+    slack_app_token: SecretStr | None = Field(
+        None, description="Slack app-level token (xapp-...) for Socket Mode (`reason slack`)"
+    )
+    slack_api_url: str | None = Field(
+        None, description="Slack Web API base URL (default https://slack.com/api/; tests)"
+    )
+    batch_concurrency: int = Field(
+        1, ge=1, le=64, description="Questions in flight at once in `reason batch`"
+    )
+
+    @field_validator("api_keys", "admin_api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
