@@ -35,7 +35,7 @@ class Service:
 
     reasoner: Reasoner
     queue: WorkQueue = field(default_factory=WorkQueue)
-    default_graph: str = "full"
+    default_graph: str | GraphConfig = "full"
     _closers: list[Any] = field(default_factory=list)
     metrics: ReasonMetrics | None = None
 
