@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import typer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -162,3 +163,29 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
 
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on.", envvar="REASON_HOST"),
+    port: int = typer.Option(8000, help="Port to listen on.", envvar="REASON_PORT"),
+) -> None:
+    """Serve the OpenAI-compatible API (and Slack events when a signing secret is set)."""
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    serve(settings, host, port)
+
+
+def slack_command(ctx: typer.Context) -> None:
+    """Run the Slack bot over Socket Mode (REASON_SLACK_APP_TOKEN, REASON_SLACK_BOT_TOKEN)."""
+    try:
+        from api.slack_app import run_socket_mode
+    except ImportError as ex:
+        raise typer.BadParameter(f"{ex}; install the slack extra: pip install '.[slack]'") from ex
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    service = build_service(settings, source="slack")
+    try:
+        run_socket_mode(settings, service)
+    finally:
+        service.close()

@@ -32,6 +32,8 @@ from agent.draw_cache import CachingBackend
 from agent.errors import ConfigError, ReasonerError
 from agent.eval import DEFAULT_CONFIGS, run_eval
 from agent.reasoner import Reasoner
+from api.app import serve_command, slack_command
+from api.batch import batch_command
 from api.cli_memory import memory_app
 from api.settings import Settings, load_settings
 from memory import EVAL_SEEDS, MemoryStoreError, ReservedSeedError
@@ -53,6 +55,10 @@ bench_app = typer.Typer(help="Run benchmarks (never part of CI).", no_args_is_he
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.add_typer(memory_app, name="memory")
+# The ways in (api/app.py, api/batch.py): serve, slack, batch.
+app.command("serve")(serve_command)
+app.command("slack")(slack_command)
+app.command("batch")(batch_command)
 
 RESULTS_DIR = Path("benchmarks/results")
 # Every sampled path of every evaluation, keyed by prompt, model, settings and seed.

@@ -319,3 +319,4 @@ def run_socket_mode(settings: Settings, service: Service) -> None:
         raise ConfigError("Socket Mode needs REASON_SLACK_APP_TOKEN and REASON_SLACK_BOT_TOKEN")
     bolt = build_bolt_app(settings, service, http=False)
     SocketModeHandler(bolt, app_token).start()
+

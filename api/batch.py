@@ -1,0 +1,364 @@
+"""Batch question answering over JSONL: ``reason batch IN.jsonl -o OUT.jsonl``.
+
+Input lines are either simple ``{"id", "question", "answer"?}`` objects or OpenAI Batch API
+request lines (``custom_id``, ``method``, ``url``, ``body``); each gets one output line in
+the matching shape (OpenAI batch output lines for the latter). A bad line gets an error
+record; the rest are answered.
+
+Resumable: every output line is written with one ``write`` of a complete line to a file
+opened unbuffered in append mode, so a killed run loses at most the lines in flight and never
+leaves half a line; a rerun truncates a trailing partial line (should one exist), skips the
+ids already written and answers the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import typer
+from pydantic import ValidationError
+
+from agent.config import GraphConfig
+from agent.extract import same_answer
+from agent.reasoner import Answer
+from api.errors import ApiError, describe
+from api.queue import Cancellation
+from api.schemas import ChatCompletionRequest, completion_body, run_spec
+from api.service import Service
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["simple", "openai"]
+CHAT_URL = "/v1/chat/completions"
+
+
+@dataclass
+class Item:
+    """One input line, parsed (or the reason it could not be)."""
+
+    key: str
+    kind: Kind
+    line: int
+    question: str = ""
+    label: str | None = None
+    config: GraphConfig | None = None
+    model: str = ""
+    n: int = 1
+    history: list[dict[str, str]] = field(default_factory=list)
+    error: tuple[int, dict[str, Any]] | None = None
+
+
+@dataclass
+class BatchReport:
+    """What a run did; ``accuracy`` covers every labelled line in the output file."""
+
+    total: int = 0
+    skipped: int = 0
+    answered: int = 0
+    errors: int = 0
+    labelled: int = 0
+    correct: int = 0
+    interrupted: bool = False
+
+    @property
+    def accuracy(self) -> float | None:
+        """Share of labelled lines answered correctly, or None without labels."""
+        return self.correct / self.labelled if self.labelled else None
+
+
+def _error(status: int, message: str, code: str) -> tuple[int, dict[str, Any]]:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def parse_line(text: str, line: int, default: GraphConfig, kind_hint: Kind) -> Item:
+    """Parse one input line; problems become an ``Item`` carrying an error."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as ex:
+        return Item(f"line-{line}", kind_hint, line, error=_error(400, f"invalid JSON: {ex}",
+                                                                  "invalid_json"))
+    if not isinstance(obj, dict):
+        return Item(f"line-{line}", kind_hint, line,
+                    error=_error(400, "a line must be a JSON object", "invalid_line"))
+    if "custom_id" in obj:
+        return _parse_openai(obj, line)
+    key = obj.get("id")
+    key = f"line-{line}" if key is None else str(key)
+    question, label = obj.get("question"), obj.get("answer")
+    if not isinstance(question, str) or not question.strip():
+        return Item(key, "simple", line,
+                    error=_error(400, "'question' must be non-empty text", "invalid_question"))
+    return Item(key, "simple", line, question=question,
+                label=None if label is None else str(label), config=default,
+                model=default.name)
+
+
+def _parse_openai(obj: dict[str, Any], line: int) -> Item:
+    key = str(obj["custom_id"])
+    if obj.get("method", "POST") != "POST" or obj.get("url") != CHAT_URL:
+        return Item(key, "openai", line, error=_error(
+            400, f"only POST {CHAT_URL} is supported", "unsupported_url"))
+    try:
+        request = ChatCompletionRequest.model_validate(obj.get("body") or {})
+        spec = run_spec(request)
+    except ValidationError as ex:
+        first = ex.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return Item(key, "openai", line, error=_error(422, f"{where}: {first['msg']}",
+                                                      "invalid_value"))
+    except ApiError as ex:
+        return Item(key, "openai", line, error=describe(ex))
+    return Item(key, "openai", line, question=spec.question, config=spec.config,
+                model=spec.model, n=request.n, history=spec.history)
+
+
+def output_line(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None
+                ) -> dict[str, Any]:
+    """The output record for an item: OpenAI batch output, or the simple shape."""
+    if item.kind == "openai":
+        if answer is not None:
+            response = {"status_code": 200, "request_id": answer.id,
+                        "body": completion_body(answer, item.model, item.n)}
+        else:
+            assert error is not None
+            response = {"status_code": error[0], "request_id": f"req-{item.line}",
+                        "body": error[1]}
+        return {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": item.key,
+                "response": response, "error": None}
+    record: dict[str, Any] = {"id": item.key, "question": item.question or None}
+    if answer is None:
+        assert error is not None
+        record.update(answer=None, expected=item.label, correct=None, error=error[1]["error"])
+        return record
+    ev = answer.trace.get("verification") or {}
+    vote = answer.trace.get("vote") or {}
+    record.update(
+        answer=answer.answer, content=answer.content, expected=item.label,
+        correct=None if item.label is None else same_answer(answer.answer, item.label),
+        verified=answer.verified, confidence=ev.get("confidence", vote.get("share")),
+        votes=vote.get("votes"), paths=vote.get("paths"), config=answer.config,
+        answer_id=answer.id, usage=answer.usage, seconds=round(answer.seconds, 3), error=None,
+    )
+    return record
+
+
+def done_keys(path: Path) -> set[str]:
+    """Keys already written to ``path``; a trailing partial line is cut off first."""
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        logger.warning("cutting a partial last line (%d bytes) off %s", len(data) - keep, path)
+        with path.open("r+b") as f:
+            f.truncate(keep)
+        data = data[:keep]
+    keys = set()
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        key = record.get("custom_id", record.get("id"))
+        if key is not None:
+            keys.add(str(key))
+    return keys
+
+
+def score(path: Path) -> tuple[int, int]:
+    """(labelled, correct) over the simple records of an output file."""
+    labelled = correct = 0
+    if path.exists():
+        for raw in path.read_bytes().splitlines():
+            record = json.loads(raw)
+            if record.get("expected") is not None:
+                labelled += 1
+                correct += bool(record.get("correct"))
+    return labelled, correct
+
+
+def _items(path: Path, default: GraphConfig) -> Iterator[Item]:
+    kind: Kind = "simple"
+    seen: set[str] = set()
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            item = parse_line(text, number, default, kind)
+            kind = item.kind
+            if item.key in seen:
+                item = Item(f"line-{number}", item.kind, number, error=_error(
+                    400, f"duplicate id {item.key!r}", "duplicate_id"))
+            seen.add(item.key)
+            yield item
+
+
+def count_lines(path: Path) -> int:
+    """Non-blank lines of the input (for the progress bar)."""
+    with path.open("rb") as f:
+        return sum(1 for raw in f if raw.strip())
+
+
+def run_batch(
+    service: Service,
+    source: Path,
+    output: Path,
+    config: GraphConfig,
+    *,
+    concurrency: int = 1,
+    learn: bool = False,
+    on_line: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchReport:
+    """Answer every line of ``source`` not yet in ``output``; Ctrl-C stops cleanly.
+
+    Args:
+        service: Reasoner and memory to answer with.
+        source: Input JSONL.
+        output: Output JSONL (appended to; created when missing).
+        config: Configuration for simple lines (OpenAI lines name their own model).
+        concurrency: Questions in flight at once.
+        learn: Pass labels as ground truth, so verified paths that match go to memory.
+        on_line: Called with each record after it is written (progress).
+    """
+    report = BatchReport()
+    done = done_keys(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    cancellations: dict[Future[Answer], Cancellation] = {}
+    pending: dict[Future[Answer], Item] = {}
+
+    def write(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None
+              ) -> None:
+        record = output_line(item, answer, error)
+        data = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
+        os.write(fd, data)  # one write of one whole line: never a partial line
+        if error is not None:
+            report.errors += 1
+        else:
+            report.answered += 1
+        if on_line is not None:
+            on_line(record)
+
+    def collect(futures: set[Future[Answer]]) -> None:
+        for future in futures:
+            item = pending.pop(future)
+            cancellations.pop(future, None)
+            try:
+                write(item, future.result(), None)
+            except Exception as ex:  # noqa: BLE001 - any failure becomes this line's error
+                write(item, None, describe(ex))
+
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="reason-batch")
+    try:
+        for item in _items(source, config):
+            report.total += 1
+            if item.key in done:
+                report.skipped += 1
+                continue
+            if item.error is not None:
+                write(item, None, item.error)
+                continue
+            while len(pending) >= concurrency * 2:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                collect(finished)
+            cancel = Cancellation()
+            future = pool.submit(
+                service.solve, item.question, item.config, cancellation=cancel,
+                history=item.history or None, source="batch",
+                ground_truth=item.label if learn else None,
+            )
+            pending[future] = item
+            cancellations[future] = cancel
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            collect(finished)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        for future, cancel in cancellations.items():
+            future.cancel()
+            cancel.cancel()  # running questions stop at their next graph event
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        os.close(fd)
+    report.labelled, report.correct = score(output)
+    return report
+
+
+def batch_command(
+    ctx: typer.Context,
+    source: Path = typer.Argument(..., exists=True, dir_okay=False, help="Input JSONL."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output JSONL (resumed if present)."),
+    config: str | None = typer.Option(
+        None, "--config", "-c", help="Graph configuration for simple lines (REASON_GRAPH)."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-k", min=1, max=64,
+        help="Questions in flight at once (REASON_BATCH_CONCURRENCY).",
+    ),
+    learn: bool = typer.Option(
+        False, "--learn", help="Use the labels as ground truth: verified paths go to memory."
+    ),
+    max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
+    paths: int | None = typer.Option(None, "--paths", min=1, help="Reasoning paths at most."),
+) -> None:
+    """Answer the questions of a JSONL file; rerun the same command to resume."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from agent.config import named_config
+    from api.service import build_service
+    from api.settings import Settings
+
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    overrides: dict[str, Any] = {"write_back": True} if learn else {}
+    if max_tokens is not None:
+        overrides["max_tokens"] = max_tokens
+    if paths is not None:
+        overrides["n"] = paths
+    cfg = named_config(config or settings.graph, **overrides)
+    k = concurrency or settings.batch_concurrency
+    err, out = Console(stderr=True), Console()
+    service = build_service(settings, memory=learn or cfg.retrieval, threads=False,
+                            source="batch")
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=err,
+    )
+    total = count_lines(source)
+    with progress:
+        task = progress.add_task("batch", total=total, rate="")
+        progress.update(task, completed=len(done_keys(output)))
+
+        def step(record: dict[str, Any]) -> None:
+            progress.advance(task)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:.2f} q/s" if speed else "")
+
+        report = run_batch(service, source, output, cfg, concurrency=k, learn=learn,
+                           on_line=step)
+    service.close()
+    err.print(f"{report.answered} answered, {report.errors} error(s), "
+              f"{report.skipped} already done; output: {output}")
+    if report.accuracy is not None:
+        out.print(f"accuracy: {report.correct}/{report.labelled} = {report.accuracy:.1%}")
+    if report.interrupted:
+        err.print("interrupted; run the same command again to resume")
+        raise typer.Exit(130)
