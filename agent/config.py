@@ -91,23 +91,40 @@ _NAMED: dict[str, dict[str, object]] = {
     "cot": {"n": 1, "temperature": 0.0, "write_back": False},
     # CoT-decoding: no instruction, top-8 first tokens, greedy continuations, confidence vote.
     "cot-decoding@8": {
-        "prompt": "plain", "sampling": "cot_decoding", "n": 8, "temperature": 0.0,
-        "confidence": True, "vote": {"strategy": "cot_decoding"}, "write_back": False,
+        "prompt": "plain",
+        "sampling": "cot_decoding",
+        "n": 8,
+        "temperature": 0.0,
+        "confidence": True,
+        "vote": {"strategy": "cot_decoding"},
+        "write_back": False,
     },
     "sc@8": _sc(8, write_back=False),
     "adaptive@8": _sc(
-        8, sampling="adaptive", write_back=False,
+        8,
+        sampling="adaptive",
+        write_back=False,
         vote={"stop_rule": "beta", "beta_threshold": 0.9, "min_n": 3, "round_size": 1},
     ),
-    "ensemble": _sc(8, ensemble={"qwen2.5-0.5b": 0.5}, vote={"strategy": "ensemble"},
-                    write_back=False),
+    "ensemble": _sc(
+        8, ensemble={"qwen2.5-0.5b": 0.5}, vote={"strategy": "ensemble"}, write_back=False
+    ),
     "stepback+sc": _sc(8, step_back=True, write_back=False),
     "retrieval+sc": _sc(8, retrieval=True, write_back=False),
     "full": _sc(
-        8, step_back=True, retrieval=True, sampling="adaptive", think_first=True,
+        8,
+        step_back=True,
+        retrieval=True,
+        sampling="adaptive",
+        think_first=True,
         confidence=True,
-        vote={"strategy": "weighted", "stop_rule": "beta", "beta_threshold": 0.9, "min_n": 3,
-              "think_threshold": 0.9},
+        vote={
+            "strategy": "weighted",
+            "stop_rule": "beta",
+            "beta_threshold": 0.9,
+            "min_n": 3,
+            "think_threshold": 0.9,
+        },
     ),
 }
 

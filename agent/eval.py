@@ -255,8 +255,7 @@ def run_eval(
             }
             ev.put(q.index, name, record)
             if name.startswith("sc@"):
-                n = int(name[3:])
-                for dname, drec in derived_records(record, score, n, adaptive_cfg).items():
+                for dname, drec in derived_records(record, score, cfg.n, adaptive_cfg).items():
                     if dname in configs or dname.startswith("sc@"):
                         ev.put(q.index, dname, drec)
             if on_question:

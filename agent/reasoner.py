@@ -101,8 +101,10 @@ class Reasoner:
         for name in config.ensemble:
             if name not in self._extra_backends:
                 if self.backend_factory is None:
-                    raise ConfigError(f"configuration {config.name} needs model {name}, "
-                                      "but no backend factory was given")
+                    raise ConfigError(
+                        f"configuration {config.name} needs model {name}, "
+                        "but no backend factory was given"
+                    )
                 self._extra_backends[name] = self.backend_factory(name)
             out[name] = self._extra_backends[name]
         return out
@@ -176,8 +178,12 @@ class Reasoner:
         self._remember(answer, state)
         logger.info(
             "answered id=%s config=%s paths=%d answer=%r verified=%s %.1fs",
-            answer_id, cfg.name, len(state.get("paths") or []), answer.answer,
-            answer.verified, seconds,
+            answer_id,
+            cfg.name,
+            len(state.get("paths") or []),
+            answer.answer,
+            answer.verified,
+            seconds,
         )
         return answer
 
@@ -213,17 +219,27 @@ class Reasoner:
         memory_id = known["memory_id"]
         if memory_id is not None:
             self.memory.confirm(memory_id, correct, true_answer)
-            return {"answer_id": answer_id, "memory_id": memory_id,
-                    "action": "confirmed" if correct else "rejected"}
+            return {
+                "answer_id": answer_id,
+                "memory_id": memory_id,
+                "action": "confirmed" if correct else "rejected",
+            }
         if not correct or known["answer"] is None:
             return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
         ev = known["evidence"]
         evidence = Evidence(
-            question=known["question"], answer=known["answer"], path=known["path"],
-            principle=known["principle"], vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"), total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"), ground_truth=true_answer or known["answer"],
-            ground_truth_match=True, source="feedback", model=self.backend.model_name,
+            question=known["question"],
+            answer=known["answer"],
+            path=known["path"],
+            principle=known["principle"],
+            vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"),
+            total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"),
+            ground_truth=true_answer or known["answer"],
+            ground_truth_match=True,
+            source="feedback",
+            model=self.backend.model_name,
         )
         decision = decide(evidence, self.thresholds or WriteBackThresholds())
         if not isinstance(decision, VerifiedPath):

@@ -96,6 +96,9 @@ class Sampler:
         self.progress(self.draws)
 
     def _past_deadline(self) -> bool:
+        # The first draw always happens: a deadline answers with what exists, never nothing.
+        if not self.draws.paths:
+            return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.draws.log["deadline_hit"] = True
             return True
@@ -138,7 +141,10 @@ class Sampler:
         vote = self.config.vote
         rounds = 0
         while not should_stop(
-            self.draws.paths, budget, vote.stop_rule, threshold=vote.beta_threshold,
+            self.draws.paths,
+            budget,
+            vote.stop_rule,
+            threshold=vote.beta_threshold,
             min_n=vote.min_n,
         ):
             if self._past_deadline():
@@ -157,7 +163,10 @@ class Sampler:
         t0 = time.perf_counter()
         (first,) = self.backend.generate(
             self.messages,  # type: ignore[arg-type]
-            n=1, temperature=0.0, max_tokens=1, logprobs=k,
+            n=1,
+            temperature=0.0,
+            max_tokens=1,
+            logprobs=k,
         )
         self.draws.record([first], time.perf_counter() - t0)
         top = first.logprobs[0].top if first.logprobs else ()
@@ -166,8 +175,12 @@ class Sampler:
         t0 = time.perf_counter()
         comps = self.backend.generate(
             self.messages,  # type: ignore[arg-type]
-            n=len(prefixes), temperature=0.0, max_tokens=cfg.max_tokens, stop=STOP_SEQUENCES,
-            logprobs=2, prefixes=prefixes,
+            n=len(prefixes),
+            temperature=0.0,
+            max_tokens=cfg.max_tokens,
+            stop=STOP_SEQUENCES,
+            logprobs=2,
+            prefixes=prefixes,
         )
         self.draws.record(comps, time.perf_counter() - t0)
         self.draws.paths.extend(

@@ -17,6 +17,7 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
     external = sum(timings.get(k, 0.0) for k in EXTERNAL)
     return {
         "config": config.name,
+        "history_turns": len(state.get("history") or []) // 2,
         "principle": state.get("principle"),
         "retrieved": {
             "analogs": [{"id": a["id"], "score": a["score"]} for a in state.get("analogs") or []],
@@ -37,7 +38,9 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
             }
             for p in state.get("paths") or []
         ],
-        "vote": None if verdict is None else {
+        "vote": None
+        if verdict is None
+        else {
             "strategy": verdict.strategy,
             "answer": verdict.answer,
             "votes": verdict.votes,

@@ -20,9 +20,16 @@ def p_yes(
 ) -> tuple[float | None, Completion]:
     """P("Yes") / (P("Yes") + P("No")) for the first answer token, or None if neither appears."""
     (c,) = backend.generate(
-        [{"role": "user", "content": VERIFIER_PROMPT.format(question=question, path=path,
-                                                            answer=answer)}],
-        n=1, temperature=0.0, max_tokens=1, logprobs=TOP,
+        [
+            {
+                "role": "user",
+                "content": VERIFIER_PROMPT.format(question=question, path=path, answer=answer),
+            }
+        ],
+        n=1,
+        temperature=0.0,
+        max_tokens=1,
+        logprobs=TOP,
     )
     if not c.logprobs:
         return None, c

@@ -226,7 +226,8 @@ def eval_command(
     for name in config:
         named_config(name)  # unknown names fail before any work
     model_name = model or settings.model
-    output = output or RESULTS_DIR / f"eval-{dataset}-{Path(model_name).stem}-seed{seed}.json"
+    model_tag = Path(model_name).name.removesuffix(".gguf")
+    output = output or RESULTS_DIR / f"eval-{dataset}-{model_tag}-seed{seed}.json"
     needs_memory = any(named_config(c).retrieval for c in config)
     reasoner = open_reasoner(settings, model=model, memory=needs_memory, cache=DRAW_CACHE)
     overrides = {"max_tokens": max_tokens} if max_tokens else {}

@@ -19,7 +19,12 @@ def aggregate(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     paths = state.get("paths") or []
     verdict = get_strategy(cfg.vote.strategy)(paths, cfg.vote)
     runtime.stream_writer(
-        {"type": "vote", "answer": verdict.answer, "votes": verdict.votes,
-         "share": verdict.share, "paths": verdict.n_paths}
+        {
+            "type": "vote",
+            "answer": verdict.answer,
+            "votes": verdict.votes,
+            "share": verdict.share,
+            "paths": verdict.n_paths,
+        }
     )
     return {"verdict": verdict}

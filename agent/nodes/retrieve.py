@@ -24,25 +24,36 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         return {"analogs": [], "principles": []}
     t0 = time.perf_counter()
     question = state["question"]
-    analogs = [
-        {
-            "id": hit.record.id,
-            "question": hit.record.question,
-            "answer": hit.record.answer,
-            "path": hit.record.path,
-            "score": round(hit.score, 4),
-        }
-        for hit in deps.memory.search_problems(question, cfg.k_analogs, min_score=cfg.min_score)
-        if hit.record.question.strip() != question  # never show the question its own answer
-    ] if cfg.k_analogs else []
+    analogs = (
+        [
+            {
+                "id": hit.record.id,
+                "question": hit.record.question,
+                "answer": hit.record.answer,
+                "path": hit.record.path,
+                "score": round(hit.score, 4),
+            }
+            for hit in deps.memory.search_problems(question, cfg.k_analogs, min_score=cfg.min_score)
+            if hit.record.question.strip() != question  # never show the question its own answer
+        ]
+        if cfg.k_analogs
+        else []
+    )
     query = state.get("principle") or question
-    principles = [
-        {"id": hit.record.id, "text": hit.record.text, "score": round(hit.score, 4)}
-        for hit in deps.memory.search_principles(query, cfg.k_principles)
-    ] if cfg.k_principles else []
+    principles = (
+        [
+            {"id": hit.record.id, "text": hit.record.text, "score": round(hit.score, 4)}
+            for hit in deps.memory.search_principles(query, cfg.k_principles)
+        ]
+        if cfg.k_principles
+        else []
+    )
     runtime.stream_writer(
-        {"type": "retrieved", "analogs": [a["id"] for a in analogs],
-         "principles": [p["id"] for p in principles]}
+        {
+            "type": "retrieved",
+            "analogs": [a["id"] for a in analogs],
+            "principles": [p["id"] for p in principles],
+        }
     )
     return {
         "analogs": analogs,

@@ -25,12 +25,20 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
 
     def progress(draws: Draws) -> None:
         runtime.stream_writer(
-            {"type": "paths", "done": len(draws.paths), "of": cfg.n,
-             "answers": [p.answer for p in draws.paths]}
+            {
+                "type": "paths",
+                "done": len(draws.paths),
+                "of": cfg.n,
+                "answers": [p.answer for p in draws.paths],
+            }
         )
 
     draws = Sampler(
-        deps.backend, cfg, state["prompt"], ensemble=deps.ensemble, deadline=deadline,
+        deps.backend,
+        cfg,
+        state["prompt"],
+        ensemble=deps.ensemble,
+        deadline=deadline,
         progress=progress,
     ).run()
     usage = dict(state.get("usage") or {})

@@ -22,7 +22,10 @@ def step_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     t0 = time.perf_counter()
     (c,) = backend.generate(
         [{"role": "user", "content": STEP_BACK_PROMPT.format(question=state["question"])}],
-        n=1, temperature=0.0, max_tokens=MAX_PRINCIPLE_TOKENS, stop=["\n\n"],
+        n=1,
+        temperature=0.0,
+        max_tokens=MAX_PRINCIPLE_TOKENS,
+        stop=["\n\n"],
     )
     model_s = time.perf_counter() - t0
     principle = " ".join(c.text.split()) or None

@@ -59,8 +59,11 @@ def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     if cfg.checks and best is not None:
         report = check_arithmetic(best.text)
         checks_ok = report.ok
-        evidence["checks"] = {"total": report.total, "passed": report.passed,
-                              "failed": list(report.failed)}
+        evidence["checks"] = {
+            "total": report.total,
+            "passed": report.passed,
+            "failed": list(report.failed),
+        }
     if cfg.verifier and best is not None:
         t0 = time.perf_counter()
         scores: dict[str, float | None] = {}
@@ -75,7 +78,10 @@ def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
             evidence["answer"] = max(scored, key=lambda a: scored[a])
     evidence["verified"] = bool(verdict.share > MIN_SHARE and checks_ok and len(agreeing) >= 2)
     evidence["reason"] = (
-        "paths agree and checks pass" if evidence["verified"]
-        else "too little agreement" if checks_ok else "an arithmetic claim failed"
+        "paths agree and checks pass"
+        if evidence["verified"]
+        else "too little agreement"
+        if checks_ok
+        else "an arithmetic claim failed"
     )
     return {"verification": evidence, "timings": timings}
