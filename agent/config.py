@@ -140,3 +140,16 @@ def named_config(name: str, **overrides: object) -> GraphConfig:
             f"unknown graph configuration {name!r}; known: {', '.join(NAMED_CONFIGS)}"
         ) from None
     return GraphConfig(name=name, **{**base, **overrides})  # type: ignore[arg-type]
+
+
+def with_defaults(config: GraphConfig, defaults: dict[str, float | int | None]) -> GraphConfig:
+    """Apply service-wide sampling defaults (REASON_N, REASON_TEMPERATURE, ...) to a config.
+
+    ``max_tokens`` applies to every configuration; ``n``, ``temperature`` and ``top_p`` only
+    to configurations that sample (n > 1), so "greedy" and "cot" stay single greedy paths.
+    """
+    update = {"max_tokens": defaults.get("max_tokens")}
+    if config.n > 1 and config.sampling != "cot_decoding":
+        update |= {k: defaults.get(k) for k in ("n", "temperature", "top_p")}
+    update = {k: v for k, v in update.items() if v is not None}
+    return GraphConfig(**{**config.model_dump(), **update}) if update else config

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.backends.base import Backend
-from agent.config import GraphConfig, named_config
+from agent.config import GraphConfig, named_config, with_defaults
 from agent.deps import AgentDeps
 from agent.errors import ConfigError, InvalidRequest
 from agent.graph import build_graph
@@ -66,6 +66,7 @@ class Reasoner:
         default_config: str = "full",
         max_question_chars: int = 8000,
         source: str = "agent",
+        sampling_defaults: dict[str, float | int | None] | None = None,
     ) -> None:
         """Hold the long-lived objects; graphs are compiled per configuration on first use."""
         self.backend = backend
@@ -76,16 +77,17 @@ class Reasoner:
         self.default_config = default_config
         self.max_question_chars = max_question_chars
         self.source = source
+        self.sampling_defaults = sampling_defaults or {}
         self._graphs: dict[tuple[str, bool], Any] = {}
         self._extra_backends: dict[str, Backend] = {}
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def config(self, config: GraphConfig | str | None) -> GraphConfig:
-        """A configuration object from a name (or the default)."""
+        """A configuration object from a name (or the default), with the sampling defaults."""
         if isinstance(config, GraphConfig):
             return config
-        return named_config(config or self.default_config)
+        return with_defaults(named_config(config or self.default_config), self.sampling_defaults)
 
     def _graph(self, config: GraphConfig, threaded: bool) -> Any:
         key = (config.model_dump_json(), threaded)

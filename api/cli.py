@@ -27,7 +27,7 @@ from rich.table import Table
 from agent.backends import Backend, build_backend
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
-from agent.config import NAMED_CONFIGS, named_config
+from agent.config import NAMED_CONFIGS, GraphConfig, named_config
 from agent.draw_cache import CachingBackend
 from agent.errors import ConfigError, ReasonerError
 from agent.eval import DEFAULT_CONFIGS, run_eval
@@ -145,6 +145,8 @@ def open_reasoner(
         memory=open_memory(settings) if memory else None,
         thresholds=settings.memory.writeback,
         backend_factory=extra_backend,
+        default_config=settings.graph,
+        sampling_defaults=settings.sampling_defaults(),
         source="cli",
     )
 
@@ -169,8 +171,11 @@ def _print_event(event: dict[str, object]) -> None:
 def ask(
     ctx: typer.Context,
     question: str = typer.Argument(SAMPLE_QUESTION, help="The question to answer."),
-    config: str = typer.Option(
-        "full", "--config", "-c", help=f"Graph configuration: {', '.join(NAMED_CONFIGS)}."
+    config: str | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help=f"Graph configuration (REASON_GRAPH, default full): {', '.join(NAMED_CONFIGS)}.",
     ),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     n: int | None = typer.Option(None, help="Reasoning paths at most (default: the config's)."),
@@ -180,9 +185,11 @@ def ask(
 ) -> None:
     """Answer a question with the reasoning graph; progress on stderr, answer on stdout."""
     settings = settings_of(ctx)
-    overrides = {k: v for k, v in {"n": n, "max_tokens": max_tokens}.items() if v is not None}
-    cfg = named_config(config, **overrides)
     reasoner = open_reasoner(settings, model=model, memory=not no_memory)
+    cfg = reasoner.config(config)
+    overrides = {k: v for k, v in {"n": n, "max_tokens": max_tokens}.items() if v is not None}
+    if overrides:
+        cfg = GraphConfig(**{**cfg.model_dump(), **overrides})
     err.print(f"[dim]{reasoner.backend.model_name} / {cfg.name}: {question}[/dim]")
     answer = reasoner.solve(question, cfg, on_event=_print_event)
     if answer.rationale:

@@ -51,10 +51,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("indexes"), description="Memory database, FAISS indexes and model files"
     )
-    n: int = Field(8, ge=1, le=64, description="Default number of reasoning paths")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Default sampling temperature")
-    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus sampling mass")
-    max_tokens: int = Field(512, ge=1, le=32768, description="Default length cap per path")
+    n: int | None = Field(
+        None, ge=1, le=64, description="Paths for sampling configurations (default: theirs, 8)"
+    )
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, description="Temperature of sampling configurations (0.7)"
+    )
+    top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling mass (0.95)")
+    max_tokens: int | None = Field(
+        None, ge=16, le=8192, description="Length cap per path (default: the config's, 400)"
+    )
     memory: MemoryConfig = Field(
         default_factory=MemoryConfig, description="Memory store and write-back thresholds"
     )
@@ -107,9 +113,18 @@ class Settings(BaseSettings):
     def _check_backend(self) -> Settings:
         if self.backend == "openai" and not self.backend_url:
             raise ValueError("REASON_BACKEND_URL is required when REASON_BACKEND=openai")
-        if self.n > self.max_n:
+        if self.n is not None and self.n > self.max_n:
             raise ValueError(f"REASON_N={self.n} is above REASON_MAX_N={self.max_n}")
         return self
+
+    def sampling_defaults(self) -> dict[str, float | int | None]:
+        """The sampling settings that override graph configurations when set."""
+        return {
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
 
     @property
     def models_dir(self) -> Path:

@@ -41,13 +41,17 @@ def test_every_command_has_help(args: list[str]) -> None:
     assert "Usage" in result.stdout
 
 
-def test_ask_streams_an_answer_from_the_model(small_model_path: Path) -> None:
+def test_ask_answers_with_the_graph_and_prints_the_trace(
+    small_model_path: Path, tmp_path: Path
+) -> None:
     result = _run(
-        ["ask", "What is 17*23?", "--max-tokens", "24"],
-        env={"REASON_MODEL": str(small_model_path)},
+        ["ask", "What is 17*23?", "--config", "sc@8", "--n", "2", "--max-tokens", "24",
+         "--trace"],
+        env={"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.strip()) > 0
+    assert "paths 2/8" in result.stderr or "paths 2/2" in result.stderr
+    assert '"config": "sc@8"' in result.stdout
 
 
 def test_invalid_setting_fails_with_one_line(small_model_path: Path) -> None:
