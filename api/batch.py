@@ -144,7 +144,8 @@ def output_line(item: Item, answer: Answer | None, error: tuple[int, dict[str, A
     record.update(
         answer=answer.answer, content=answer.content, expected=item.label,
         correct=None if item.label is None else same_answer(answer.answer, item.label),
-        verified=answer.verified, confidence=ev.get("confidence", vote.get("share")),
+        verified=answer.verified,
+        confidence=ev["confidence"] if ev.get("confidence") is not None else vote.get("share"),
         votes=vote.get("votes"), paths=vote.get("paths"), config=answer.config,
         answer_id=answer.id, usage=answer.usage, seconds=round(answer.seconds, 3), error=None,
     )
