@@ -25,9 +25,10 @@ from agent.errors import ConfigError, InvalidRequest
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.trace import build_trace
+from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
 
 if TYPE_CHECKING:
-    from memory import MemoryStore, WriteBackThresholds
+    from memory import MemoryStore
 
 logger = logging.getLogger(__name__)
 
@@ -210,8 +211,6 @@ class Reasoner:
         Raises:
             InvalidRequest: Unknown answer id, or no memory to record feedback in.
         """
-        from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
-
         if self.memory is None:
             raise InvalidRequest("feedback needs memory, and this service runs without it")
         with self._lock:

@@ -15,8 +15,11 @@ from agent.state import AgentState
 
 @timed("sample")
 def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-    """Draw paths and extract each one's final answer (extraction happens per path here,
-    because adaptive stopping needs the answers between rounds)."""
+    """Draw paths and extract each one's final answer.
+
+    Extraction happens here, per path, because adaptive stopping needs the answers between
+    rounds; the DESIGN's separate "extract" step is folded into sampling for that reason.
+    """
     deps = runtime.context
     cfg = deps.config
     sampling = dict(state.get("sampling") or {})

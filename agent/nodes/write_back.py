@@ -17,13 +17,12 @@ from agent.extract import same_answer
 from agent.nodes._timing import timed
 from agent.nodes.verify import winning_path
 from agent.state import AgentState
+from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
 
 
 @timed("write_back")
 def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     """Store the answer when the policy accepts the evidence."""
-    from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
-
     deps = runtime.context
     verdict = state.get("verdict")
     ev = state.get("verification") or {}
