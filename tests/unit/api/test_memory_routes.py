@@ -1,0 +1,59 @@
+"""Feedback and memory routes over a real store (hashing embedder, tmp_path SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agent.reasoner import Reasoner
+from api.app import create_app
+from api.queue import WorkQueue
+from api.service import Service
+from api.settings import Settings
+from memory import MemoryConfig, open_store
+from retrieval import RetrievalConfig
+
+ASK = {"model": "sc@8", "messages": [{"role": "user", "content": "What is 6 * 7?"}]}
+
+
+@pytest.fixture
+async def mem_client(tmp_path: Path, backend: Any, settings: Settings
+                     ) -> AsyncIterator[httpx.AsyncClient]:
+    store = open_store(tmp_path, MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
+    service = Service(Reasoner(backend, memory=store), WorkQueue(1, 2), "sc@8")
+    app = create_app(settings, service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as c:
+        yield c
+    service.queue.shutdown()
+    store.close()
+
+
+async def test_feedback_stores_a_confirmed_answer_and_search_finds_it(
+    mem_client: httpx.AsyncClient,
+) -> None:
+    answer = (await mem_client.post("/v1/chat/completions", json=ASK)).json()
+    r = await mem_client.post("/v1/feedback", json={"answer_id": answer["x_answer_id"],
+                                                    "correct": True, "true_answer": "42"})
+    assert r.status_code == 200 and r.json()["memory_id"] is not None
+    stats = (await mem_client.get("/v1/memory/stats")).json()
+    assert stats["problems"] >= 1
+    hits = (await mem_client.get("/v1/memory/search", params={"q": "6 * 7", "k": 3})).json()
+    assert hits["data"][0]["answer"] == "42"
+    memory_id = r.json()["memory_id"]
+    assert (await mem_client.delete(f"/v1/memory/{memory_id}")).status_code == 200
+    assert (await mem_client.delete(f"/v1/memory/{memory_id}")).status_code == 404
+
+
+async def test_feedback_on_an_unknown_answer_is_a_400(mem_client: httpx.AsyncClient) -> None:
+    r = await mem_client.post("/v1/feedback", json={"answer_id": "ans-nope", "correct": False})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+
+
+async def test_memory_routes_without_memory_are_503(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/memory/stats")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "memory_disabled"
