@@ -322,7 +322,7 @@ def batch_command(
         TimeRemainingColumn,
     )
 
-    from agent.config import named_config
+    from agent.config import named_config, with_defaults
     from api.service import build_service
     from api.settings import Settings
 
@@ -333,7 +333,8 @@ def batch_command(
         overrides["max_tokens"] = max_tokens
     if paths is not None:
         overrides["n"] = paths
-    cfg = named_config(config or settings.graph, **overrides)
+    base = with_defaults(named_config(config or settings.graph), settings.sampling_defaults())
+    cfg = GraphConfig(**{**base.model_dump(), **overrides})
     k = concurrency or settings.batch_concurrency
     err, out = Console(stderr=True), Console()
     service = build_service(settings, memory=learn or cfg.retrieval, threads=False,

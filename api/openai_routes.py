@@ -60,9 +60,9 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def _spec(body: ChatCompletionRequest, thread_id: str | None) -> RunSpec:
+def _spec(request: Request, body: ChatCompletionRequest, thread_id: str | None) -> RunSpec:
     try:
-        return run_spec(body, thread_id)
+        return run_spec(body, thread_id, request.app.state.settings.sampling_defaults())
     except ValidationError as ex:  # an override the configuration refuses
         first = ex.errors()[0]
         param = ".".join(str(p) for p in first.get("loc", ()))
@@ -93,7 +93,7 @@ async def chat_completions(
 ) -> Any:
     """OpenAI-compatible chat completion; the trace is under ``x_trace``."""
     service = service_of(request)
-    spec = _spec(body, x_thread_id)
+    spec = _spec(request, body, x_thread_id)
     logger.info("chat model=%s paths=%d stream=%s user=%s thread=%s",
                 spec.model, spec.config.n, body.stream, body.user, spec.thread_id)
     cancellation = Cancellation()

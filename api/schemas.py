@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import NAMED_CONFIGS, GraphConfig, named_config
+from agent.config import NAMED_CONFIGS, GraphConfig, named_config, with_defaults
 from agent.reasoner import Answer
 from api.errors import ApiError
 
@@ -127,8 +127,14 @@ class RunSpec:
     model: str
 
 
-def run_spec(request: ChatCompletionRequest, thread_id: str | None = None) -> RunSpec:
+def run_spec(
+    request: ChatCompletionRequest,
+    thread_id: str | None = None,
+    defaults: dict[str, float | int | None] | None = None,
+) -> RunSpec:
     """Translate a chat request: last user message = question, earlier turns = history.
+
+    ``defaults`` are the service's sampling settings (REASON_N...); request fields win.
 
     With a thread id the checkpointer holds the conversation, so earlier messages in the
     request are not replayed. System messages are not used (the graph has its own prompt).
@@ -158,7 +164,9 @@ def run_spec(request: ChatCompletionRequest, thread_id: str | None = None) -> Ru
         overrides["seed"] = request.seed
     if request.reasoning_paths is not None:
         overrides["n"] = request.reasoning_paths
-    return RunSpec(question, history, thread, named_config(name, **overrides), request.model)
+    base = with_defaults(named_config(name), defaults or {})
+    config = GraphConfig(**{**base.model_dump(), **overrides})
+    return RunSpec(question, history, thread, config, request.model)
 
 
 def ranked_answers(answer: Answer, n: int) -> list[tuple[str, float | None]]:

@@ -158,6 +158,7 @@ def build_service(
         backend_factory=extra_backend,
         default_config=settings.graph,
         source=source,
+        sampling_defaults=settings.sampling_defaults(),
     )
     logger.info(
         "service ready: model=%s memory=%s threads=%s graph=%s",
