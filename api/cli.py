@@ -36,6 +36,7 @@ from api.app import serve_command, slack_command
 from api.batch import batch_command
 from api.cli_memory import memory_app
 from api.settings import Settings, load_settings
+from benchmarks.report import report_command
 from memory import EVAL_SEEDS, MemoryStoreError, ReservedSeedError
 from retrieval import RetrievalError
 
@@ -59,6 +60,8 @@ app.add_typer(memory_app, name="memory")
 app.command("serve")(serve_command)
 app.command("slack")(slack_command)
 app.command("batch")(batch_command)
+# The benchmark report (benchmarks/report.py): reason bench report.
+bench_app.command("report")(report_command)
 
 RESULTS_DIR = Path("benchmarks/results")
 # Every sampled path of every evaluation, keyed by prompt, model, settings and seed.

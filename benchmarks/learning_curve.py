@@ -1,0 +1,172 @@
+"""The memory learning curve: evaluation accuracy as memory grows from a training stream.
+
+For each size N, a fresh memory data directory learns the first N questions of a training
+split (seed from outside ``EVAL_SEEDS``, questions that also occur in the evaluation split
+skipped), then the same evaluation questions are answered by each configuration with the
+same sampling budget. Relearning every size from scratch costs little: the solver's draws
+come from the draw cache, so only embedding and storing are paid again, and each size stays
+exactly "the first N training questions" rather than depending on an earlier run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.backends.base import Backend
+from agent.config import named_config
+from agent.eval import run_eval
+from agent.reasoner import Reasoner
+from memory import MemoryConfig, SolveResult, learn, open_store
+from memory.learn import check_training_seed
+from retrieval import RetrievalConfig
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def memory_dir(work_dir: Path, size: int) -> Path:
+    """The data directory that holds memory learned from ``size`` training questions."""
+    return work_dir / "memory" / f"size-{size}"
+
+
+def _solver(reasoner: Reasoner, dataset: str, seed: int, config: str, overrides: dict[str, Any]):
+    cfg = named_config(config, write_back=False, **overrides)
+
+    def solve(question: str) -> SolveResult:
+        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
+        ev = ans.trace.get("verification") or {}
+        return SolveResult(
+            answer=ans.answer or "",
+            path=ans.rationale,
+            principle=ans.trace.get("principle"),
+            vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"),
+            total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"),
+            model=reasoner.backend.model_name,
+        )
+
+    return solve
+
+
+def build_memory(
+    backend: Backend,
+    data_dir: Path,
+    *,
+    dataset: str,
+    size: int,
+    train_seed: int,
+    eval_size: int,
+    learn_config: str,
+    overrides: dict[str, Any],
+) -> dict[str, Any]:
+    """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
+
+    Returns:
+        The learn report, with the number of stored problems, as saved in ``learned.json``.
+    """
+    marker = data_dir / "learned.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    check_training_seed(train_seed)
+    store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
+    try:
+        report: dict[str, Any] = {"dataset": dataset, "seed": train_seed, "attempted": 0}
+        if size > 0:
+            solver = Reasoner(backend, memory=None)
+            solve = _solver(solver, dataset, train_seed, learn_config, overrides)
+            report = learn(
+                store, solve, dataset, size, train_seed, exclude_eval_size=eval_size
+            ).to_dict()
+        report["stored"] = store.count()
+        report["learn_config"] = learn_config
+    finally:
+        store.close()
+    marker.write_text(json.dumps(report, indent=1))
+    return report
+
+
+def run_learning_curve(
+    backend: Backend,
+    work_dir: Path,
+    *,
+    sizes: Sequence[int],
+    dataset: str,
+    task: str,
+    eval_size: int,
+    eval_seed: int,
+    train_seed: int,
+    configs: Sequence[str],
+    overrides: dict[str, Any],
+    learn_config: str = "cot",
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``configs`` on one evaluation split at every memory size.
+
+    Args:
+        backend: The (caching) backend every size shares.
+        work_dir: Where the memory directories and per-size evaluation files go.
+        sizes: Training questions learned before each evaluation (0 = empty memory).
+        dataset: reasoning-gym data set of both streams.
+        task: Answer kind for the graph (math, choice, yesno, text).
+        eval_size: Evaluation questions.
+        eval_seed: Evaluation seed (one of ``EVAL_SEEDS``).
+        train_seed: Training seed (not one of ``EVAL_SEEDS``).
+        configs: Configurations compared, e.g. ``retrieval+sc`` and ``full``.
+        overrides: GraphConfig overrides shared by learning and evaluation (max_tokens).
+        learn_config: Configuration that solves the training questions.
+        on_progress: Called with a short line per step.
+
+    Returns:
+        ``{"dataset", "sizes", "configs", "rows": [...], "learned": {size: report}}``.
+    """
+    rows: list[dict[str, Any]] = []
+    learned: dict[str, Any] = {}
+    for size in sizes:
+        data_dir = memory_dir(work_dir, size)
+        if on_progress:
+            on_progress(f"learning curve: memory of {size} training question(s)")
+        learned[str(size)] = report = build_memory(
+            backend,
+            data_dir,
+            dataset=dataset,
+            size=size,
+            train_seed=train_seed,
+            eval_size=eval_size,
+            learn_config=learn_config,
+            overrides={**overrides, "task": task},
+        )
+        store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
+        try:
+            if on_progress:
+                on_progress(f"learning curve: evaluating at memory size {size}")
+            ev = run_eval(
+                Reasoner(backend, memory=store),
+                dataset=dataset,
+                size=eval_size,
+                seed=eval_seed,
+                configs=list(configs),
+                output=work_dir / f"lc-{dataset}-size{size}.json",
+                overrides={**overrides, "task": task},
+            )
+        finally:
+            store.close()
+        for row in ev.summary(configs):
+            if row["config"] in configs:
+                rows.append({"size": size, "stored": report.get("stored", 0), **row})
+    logger.info("learning curve %s: %d rows", dataset, len(rows))
+    return {
+        "dataset": dataset,
+        "eval_seed": eval_seed,
+        "train_seed": train_seed,
+        "learn_config": learn_config,
+        "sizes": list(sizes),
+        "configs": list(configs),
+        "rows": rows,
+        "learned": learned,
+    }

@@ -1,0 +1,1 @@
+"""Peer systems run against the same model for the benchmark report."""

@@ -1,0 +1,226 @@
+"""optillm as a peer: its approaches in front of the same model, scored by the same scorer.
+
+Two processes: ``python -m llama_cpp.server`` serves the GGUF our backend runs in-process,
+and optillm (its own venv, ``benchmarks/peers/setup_optillm.sh``) proxies it. Each request
+names the approach with ``extra_body={"optillm_approach": ...}``. optillm flattens the chat
+into ``User: ...`` text, and approaches that send no temperature / max_tokens get the
+server's defaults (llama_cpp.server: temperature 0.8, no length cap) -- recorded in
+``settings`` beside the scores. Failures are recorded per question, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent.eval import Question
+from agent.extract import extract_answer
+from agent.prompts import system_prompt
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+OPTILLM_VENV = ROOT / ".venv-optillm"
+#: Approach names as optillm 0.4.0 spells them.
+DEFAULT_APPROACHES = ("self_consistency", "re2", "cot_reflection")
+
+
+class PeerUnavailable(RuntimeError):
+    """optillm or the model server cannot be started here; the reason is the message."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-800:]
+            raise PeerUnavailable(f"{proc.args!r} exited with {proc.returncode}: {tail}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise PeerUnavailable(f"{url} not ready after {timeout:.0f}s")
+
+
+@contextmanager
+def _process(cmd: list[str], log: Path, ready_url: str, timeout: float, env: dict[str, str]):
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
+        try:
+            _wait_ready(ready_url, proc, log, timeout)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def optillm_proxy(
+    gguf: Path, work_dir: Path, *, threads: int = 2, n_ctx: int = 4096, venv: Path = OPTILLM_VENV
+) -> Iterator[str]:
+    """Start llama_cpp.server on ``gguf`` and optillm in front of it; yield optillm's URL.
+
+    Raises:
+        PeerUnavailable: optillm is not installed, or a server did not start.
+    """
+    binary = venv / "bin" / "optillm"
+    if not binary.exists():
+        raise PeerUnavailable(f"{binary} missing: run benchmarks/peers/setup_optillm.sh")
+    model_port, proxy_port = _free_port(), _free_port()
+    env = {**os.environ, "OPENAI_API_KEY": "none"}
+    server = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+        "--model_alias", "peer", "--port", str(model_port), "--host", "127.0.0.1",
+        "--n_threads", str(threads), "--n_ctx", str(n_ctx),
+    ]  # fmt: skip
+    proxy = [
+        str(binary), "--base-url", f"http://127.0.0.1:{model_port}/v1",
+        "--port", str(proxy_port), "--host", "127.0.0.1",
+    ]  # fmt: skip
+    with (
+        _process(server, work_dir / "llama_server.log", f"http://127.0.0.1:{model_port}/v1/models",
+                 120, env),
+        _process(proxy, work_dir / "optillm.log", f"http://127.0.0.1:{proxy_port}/health",
+                 300, env),
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{proxy_port}/v1"
+
+
+def ask(
+    client: Any, approach: str, question: str, *, task: str, max_tokens: int, temperature: float
+) -> dict[str, Any]:
+    """One question through one approach: the reply text, usage and seconds."""
+    t0 = time.perf_counter()
+    reply = client.chat.completions.create(
+        model="peer",
+        messages=[
+            {"role": "system", "content": system_prompt("cot", task)},  # same instruction as ours
+            {"role": "user", "content": question},
+        ],
+        max_tokens=max_tokens,
+        temperature=temperature,
+        extra_body={"optillm_approach": approach},
+    )
+    seconds = time.perf_counter() - t0
+    usage = reply.usage
+    return {
+        "text": reply.choices[0].message.content or "",
+        "prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "completion_tokens": getattr(usage, "completion_tokens", None),
+        "seconds": round(seconds, 3),
+    }
+
+
+def run_peer(
+    base_url: str,
+    questions: Sequence[Question],
+    score: Callable[[str | None, Question], bool],
+    output: Path,
+    *,
+    dataset: str,
+    task: str,
+    approaches: Sequence[str] = DEFAULT_APPROACHES,
+    max_tokens: int = 400,
+    temperature: float = 0.7,
+    timeout_s: float = 600,
+    on_question: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Answer ``questions`` with every approach; resumable through ``output`` (JSON).
+
+    Records per question: answer, correct, tokens, seconds, or the error that stopped it.
+    """
+    from openai import APIError, OpenAI
+
+    data: dict[str, Any] = {"results": {}}
+    if output.exists():
+        data = json.loads(output.read_text())
+    data["meta"] = {
+        "peer": "optillm==0.4.0",
+        "dataset": dataset,
+        "settings": {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "note": "optillm flattens the chat; approaches that drop max_tokens/temperature "
+            "get llama_cpp.server defaults (temperature 0.8, no length cap); "
+            "requests for n>1 get one choice from llama_cpp.server",
+        },
+    }
+    client = OpenAI(base_url=base_url, api_key="none", timeout=timeout_s, max_retries=0)
+    for approach in approaches:
+        done = data["results"].setdefault(approach, {})
+        for q in questions:
+            if str(q.index) in done:
+                continue
+            try:
+                record = ask(
+                    client, approach, q.question,
+                    task=task, max_tokens=max_tokens, temperature=temperature,
+                )  # fmt: skip
+                found = extract_answer(record["text"], task)  # type: ignore[arg-type]
+                answer = found.canonical if found else None
+                record.update(answer=answer, correct=score(answer, q), truth=q.answer)
+            except (APIError, httpx.HTTPError) as ex:  # recorded: the report says why
+                record = {"error": f"{type(ex).__name__}: {ex}"[:500], "correct": False}
+            record["text"] = record.get("text", "")[-600:]  # the tail holds the answer
+            done[str(q.index)] = record
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(data, indent=1))
+            if on_question:
+                on_question(approach, q.index)
+    return data
+
+
+def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per approach: accuracy, tokens and seconds per question, errors."""
+    from agent.eval import wilson
+
+    rows = []
+    for approach, recs in data.get("results", {}).items():
+        if not recs:
+            continue
+        values = list(recs.values())
+        ok = [r for r in values if "error" not in r]
+        correct = sum(1 for r in values if r.get("correct"))
+        lo, hi = wilson(correct, len(values))
+
+        def mean(key: str, rs: list[dict[str, Any]] = ok) -> float | None:
+            xs = [r[key] for r in rs if r.get(key) is not None]
+            return sum(xs) / len(xs) if xs else None
+
+        rows.append(
+            {
+                "config": f"optillm:{approach}",
+                "questions": len(values),
+                "accuracy": correct / len(values),
+                "ci95": [round(lo, 4), round(hi, 4)],
+                "completion_tokens": mean("completion_tokens"),
+                "prompt_tokens": mean("prompt_tokens"),
+                "seconds": mean("seconds"),
+                "errors": len(values) - len(ok),
+                "first_error": next((r["error"] for r in values if "error" in r), None),
+            }
+        )
+    return rows

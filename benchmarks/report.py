@@ -1,0 +1,380 @@
+"""``reason bench report``: run a suite and write results.json, report.md and the plots.
+
+A suite is data: data sets (with the graph's answer kind), configurations, memory sizes for
+the learning curve, optillm approaches and the throughput settings. The run directory
+``benchmarks/results/<date>-<name>/`` keeps its working files under ``work/`` (per-data-set
+``run_eval`` files, the draw cache, memory directories, peer answers), so ``--resume`` reuses
+everything done; only ``results.json``, ``report.md`` and the PNGs are meant for git.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agent.eval import Evaluation, load_questions, run_eval
+from agent.reasoner import Reasoner
+from benchmarks.learning_curve import memory_dir, run_learning_curve
+from benchmarks.report_md import render
+from memory import EVAL_SEEDS, MemoryConfig, open_store
+from retrieval import RetrievalConfig
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+NODE_EXTERNAL = ("model", "embed_search")  # waits inside nodes, not nodes themselves
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One reasoning-gym data set and the answer kind its questions need."""
+
+    name: str
+    task: str  # GraphConfig.task: math, choice, yesno or text
+    size: int
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Everything one report runs; ``--size`` and ``--max-tokens`` can shrink it."""
+
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    configs: tuple[str, ...]
+    max_tokens: int | None
+    lc_sizes: tuple[int, ...]
+    lc_eval_size: int
+    lc_configs: tuple[str, ...] = ("retrieval+sc", "full")
+    peer_approaches: tuple[str, ...] = ("self_consistency", "re2", "cot_reflection")
+    peer_size: int = 0
+    throughput_size: int = 4
+    concurrencies: tuple[int, ...] = (1, 2, 4)
+    eval_seed: int = 42
+    train_seed: int = 1
+
+
+_ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "adaptive@8", "stepback+sc",
+        "retrieval+sc", "full")  # fmt: skip
+SUITES: dict[str, Suite] = {
+    # ~15-25 min on qwen2.5-1.5b (2 cores): a development check of every part, not a result.
+    "quick": Suite(
+        name="quick",
+        datasets=(
+            DatasetSpec("gsm_symbolic", "math", 4),
+            DatasetSpec("chain_sum", "math", 2),
+            DatasetSpec("leg_counting", "math", 2),
+            DatasetSpec("family_relationships", "text", 2),
+        ),
+        configs=("greedy", "cot", "sc@8", "adaptive@8", "retrieval+sc", "full"),
+        max_tokens=256,
+        lc_sizes=(0, 4),
+        lc_eval_size=2,
+        peer_size=2,
+        throughput_size=2,
+    ),  # fmt: skip
+    # The README run: >= 200 gsm_symbolic questions, every configuration, the full curve.
+    "full": Suite(
+        name="full",
+        datasets=(
+            DatasetSpec("gsm_symbolic", "math", 200),
+            DatasetSpec("chain_sum", "math", 50),
+            DatasetSpec("leg_counting", "math", 50),
+            DatasetSpec("lcm", "math", 50),
+            DatasetSpec("family_relationships", "text", 50),
+            DatasetSpec("syllogism", "yesno", 50),
+        ),
+        configs=_ALL,
+        max_tokens=None,
+        lc_sizes=(0, 50, 100, 200, 400),
+        lc_eval_size=100,
+        peer_size=200,
+        throughput_size=8,
+    ),  # fmt: skip
+}
+
+
+def shrink(
+    suite: Suite, size: int | None, max_tokens: int | None, lc_sizes: tuple[int, ...] | None
+) -> Suite:
+    """The suite with every question count capped at ``size`` and other overrides applied."""
+    if size is not None:
+        suite = replace(
+            suite,
+            datasets=tuple(replace(d, size=min(d.size, size)) for d in suite.datasets),
+            lc_eval_size=min(suite.lc_eval_size, size),
+            peer_size=min(suite.peer_size, size),
+            throughput_size=min(suite.throughput_size, size),
+        )
+    if max_tokens is not None:
+        suite = replace(suite, max_tokens=max_tokens)
+    if lc_sizes is not None:
+        suite = replace(suite, lc_sizes=lc_sizes)
+    return suite
+
+
+def _overrides(suite: Suite, task: str) -> dict[str, Any]:
+    return {"task": task, **({"max_tokens": suite.max_tokens} if suite.max_tokens else {})}
+
+
+def rescore(ev: Evaluation, dataset: str, task: str) -> None:
+    """Re-score yes/no answers in place: extraction says "yes", reasoning-gym wants "Yes"."""
+    if task != "yesno":
+        return
+    meta = ev.data["meta"]
+    questions, scorer = load_questions(dataset, meta["size"], meta["seed"])
+    for qid, recs in ev.data["results"].items():
+        entry = questions[int(qid)].entry
+        for rec in recs.values():
+            ans = rec.get("answer")
+            rec["correct"] = ans is not None and scorer(ans.capitalize(), entry) >= 1.0
+
+
+def frontier(rows: list[dict[str, Any]]) -> list[str]:
+    """Configurations no other row beats on both accuracy and generated tokens."""
+    pts = [r for r in rows if r.get("completion_tokens") is not None]
+    out = []
+    for r in pts:
+        dominated = any(
+            o["completion_tokens"] <= r["completion_tokens"] and o["accuracy"] >= r["accuracy"]
+            and (o["completion_tokens"] < r["completion_tokens"] or o["accuracy"] > r["accuracy"])
+            for o in pts
+        )  # fmt: skip
+        if not dominated:
+            out.append(r["config"])
+    return out
+
+
+def cost_timings(record: dict[str, Any]) -> dict[str, float]:
+    """Node timings with cached draws charged at what they cost when drawn.
+
+    A draw served by the cache takes no time now; ``model_seconds`` keeps its original cost,
+    and the gap is put back on the sampling node so cached and fresh runs compare.
+    """
+    t = dict(record.get("timings") or {})
+    gap = record.get("model_seconds", 0.0) - t.get("model", 0.0)
+    if gap > 0:
+        t["sample"] = t.get("sample", 0.0) + gap
+        t["model"] = t.get("model", 0.0) + gap
+    return t
+
+
+def time_breakdown(datasets: dict[str, Any]) -> dict[str, Any]:
+    """Per-configuration node seconds and tokens per question, and the graph's overhead."""
+    per: dict[str, list[dict[str, Any]]] = {}
+    for ds in datasets.values():
+        for recs in ds["results"].values():
+            for name, rec in recs.items():
+                if "timings" in rec:
+                    per.setdefault(name, []).append(rec)
+    nodes: dict[str, dict[str, float]] = {}
+    detail: dict[str, dict[str, Any]] = {}
+    wall = external = 0.0
+    for name, recs in per.items():
+        sums: dict[str, float] = {}
+        for rec in recs:
+            for k, v in cost_timings(rec).items():
+                sums[k] = sums.get(k, 0.0) + v
+        avg = {k: round(v / len(recs), 4) for k, v in sums.items()}
+        nodes[name] = {k: v for k, v in avg.items() if k not in NODE_EXTERNAL}
+        sampling = sum(sum(p["tokens"] for p in r["paths"]) for r in recs) / len(recs)
+        completion = sum(r["completion_tokens"] for r in recs) / len(recs)
+        node_wall = sum(nodes[name].values())
+        ext = sum(avg.get(k, 0.0) for k in NODE_EXTERNAL)
+        wall, external = wall + node_wall * len(recs), external + ext * len(recs)
+        detail[name] = {
+            "questions": len(recs),
+            "model_seconds": avg.get("model", 0.0),
+            "embed_search_seconds": avg.get("embed_search", 0.0),
+            "sampling_tokens": round(sampling, 1),
+            "other_completion_tokens": round(completion - sampling, 1),  # step-back, verifier
+            "prompt_tokens": round(sum(r["prompt_tokens"] for r in recs) / len(recs), 1),
+            "overhead_percent": round(100 * max(0.0, node_wall - ext) / node_wall, 3)
+            if node_wall
+            else None,
+        }
+    return {
+        "nodes": nodes,
+        "configs": detail,
+        "overhead_percent": round(100 * max(0.0, wall - external) / wall, 3) if wall else None,
+    }
+
+
+def _peers(
+    suite: Suite, backend_name: str, gguf: Path, work: Path, settings: Any, on_progress: Progress
+) -> dict[str, Any]:
+    from benchmarks.peers.optillm import PeerUnavailable, optillm_proxy, run_peer, summarize
+
+    spec = suite.datasets[0]  # the main data set
+    questions, scorer = load_questions(spec.name, suite.peer_size, suite.eval_seed)
+
+    def score(answer: str | None, q: Any) -> bool:
+        return answer is not None and scorer(answer, q.entry) >= 1.0
+
+    out: dict[str, Any] = {"dataset": spec.name, "model": backend_name, "rows": []}
+    try:
+        with optillm_proxy(gguf, work / "peers", threads=settings.threads) as url:
+            on_progress(f"optillm up at {url}")
+            data = run_peer(url, questions, score, work / "peers" / f"{spec.name}.json",
+                            dataset=spec.name, task=spec.task,
+                            approaches=suite.peer_approaches, max_tokens=suite.max_tokens or 400,
+                            on_question=lambda a, i: on_progress(f"optillm {a} q{i}"))  # fmt: skip
+    except PeerUnavailable as ex:
+        logger.warning("optillm not run: %s", ex)
+        out["unavailable"] = str(ex)
+        return out
+    out.update(meta=data["meta"], rows=summarize(data), results=data["results"])
+    return out
+
+
+def run_report(
+    settings: Any,
+    suite: Suite,
+    run_dir: Path,
+    *,
+    model: str | None = None,
+    peers: bool = True,
+    throughput: bool = True,
+    on_progress: Progress = logger.info,
+) -> dict[str, Any]:
+    """Run ``suite`` into ``run_dir`` (resuming whatever is there) and write the report."""
+    from agent.backends.provision import model_path
+    from agent.draw_cache import CachingBackend
+    from api.cli import open_backend
+    from benchmarks.throughput import run_throughput
+
+    started = time.perf_counter()
+    work = run_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    (run_dir / ".gitignore").write_text("work/\n")  # caches, memories, logs stay local
+    inner = open_backend(settings, model)
+    backend = CachingBackend(inner, work / "draws.db")
+    main = suite.datasets[0]
+    curve = run_learning_curve(
+        backend, work, sizes=suite.lc_sizes, dataset=main.name, task=main.task,
+        eval_size=suite.lc_eval_size, eval_seed=suite.eval_seed, train_seed=suite.train_seed,
+        configs=suite.lc_configs, overrides=_overrides(suite, main.task), on_progress=on_progress,
+    )  # fmt: skip
+    # Retrieval configurations in the main tables recall from the largest learned memory.
+    store = open_store(memory_dir(work, max(suite.lc_sizes)), MemoryConfig(), RetrievalConfig())
+    datasets: dict[str, Any] = {}
+    try:
+        for spec in suite.datasets:
+            on_progress(f"evaluating {spec.name} ({spec.size} questions)")
+            ev = run_eval(
+                Reasoner(backend, memory=store), dataset=spec.name, size=spec.size,
+                seed=suite.eval_seed, configs=list(suite.configs),
+                output=work / f"eval-{spec.name}.json", overrides=_overrides(suite, spec.task),
+                on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
+            )  # fmt: skip
+            rescore(ev, spec.name, spec.task)
+            datasets[spec.name] = {
+                "task": spec.task, "meta": ev.data["meta"],
+                "summary": ev.summary(list(suite.configs)), "results": ev.data["results"],
+            }  # fmt: skip
+    finally:
+        store.close()
+    gguf = Path(model or settings.model)
+    if gguf.suffix != ".gguf":
+        gguf = model_path(str(gguf), settings.models_dir)
+    peer = (_peers(suite, inner.model_name, gguf, work, settings, on_progress) if peers
+            else {"rows": [], "unavailable": "skipped (--no-peers)"})  # fmt: skip
+    tput = None
+    if throughput:
+        on_progress("throughput")
+        qs, _ = load_questions(main.name, suite.throughput_size, suite.eval_seed)
+        tput = run_throughput(
+            inner, settings, [{"id": str(q.index), "question": q.question, "answer": q.answer}
+                              for q in qs],
+            work / "throughput", config="sc@8", overrides=_overrides(suite, main.task),
+            concurrencies=suite.concurrencies, n=8, resume=True,
+        )  # fmt: skip
+    results = {
+        "meta": {
+            "suite": asdict(suite), "name": run_dir.name, "date": date.today().isoformat(),
+            "model": inner.model_name, "gguf": gguf.name, "eval_seed": suite.eval_seed,
+            "train_seed": suite.train_seed, "reserved_eval_seeds": sorted(EVAL_SEEDS),
+            "git_commit": next(iter(datasets.values()))["meta"]["git_commit"],
+            "seconds_this_run": round(time.perf_counter() - started, 1),
+            "draw_cache": {"hits": backend.hits, "misses": backend.misses},
+        },
+        "datasets": datasets,
+        "frontier": {},
+        "peers": peer,
+        "learning_curve": curve,
+        "time": time_breakdown(datasets),
+        "throughput": tput,
+    }  # fmt: skip
+    inner.close()
+    write_outputs(results, run_dir)
+    return results
+
+
+def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
+    """Frontier, plots, results.json and report.md from the aggregated results."""
+    from benchmarks import plots  # matplotlib: only when a report is written
+
+    main = next(iter(results["datasets"]))
+    rows_by_ds = {}
+    for name, ds in results["datasets"].items():
+        rows = list(ds["summary"])
+        if name == results["peers"].get("dataset"):
+            rows += results["peers"]["rows"]
+        rows_by_ds[name] = rows
+        results["frontier"][name] = frontier(rows)
+    pictures = {
+        "frontier.png": plots.frontier_plot(rows_by_ds, results["frontier"],
+                                            run_dir / "frontier.png"),
+        "paths.png": plots.paths_plot(results["datasets"][main]["summary"],
+                                      run_dir / "paths.png", f"Accuracy vs paths ({main})"),
+        "learning_curve.png": plots.learning_curve_plot(results["learning_curve"],
+                                                        run_dir / "learning_curve.png"),
+        "time.png": plots.time_plot(results["time"]["nodes"], run_dir / "time.png"),
+    }  # fmt: skip
+    results["plots"] = [name for name, ok in pictures.items() if ok]
+    (run_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    (run_dir / "report.md").write_text(render(results, rows_by_ds))
+
+
+def report_command(
+    ctx: typer.Context,
+    suite: str = typer.Option("quick", help="Suite to run: quick or full."),
+    name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
+    max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
+    lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
+    peers: bool = typer.Option(True, help="Run optillm (needs setup_optillm.sh)."),
+    throughput: bool = typer.Option(True, help="Measure batch throughput."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run directory if present."),
+) -> None:
+    """Run a benchmark suite and write results.json, report.md and plots."""
+    from rich.console import Console
+
+    from agent.errors import ConfigError
+    from api.cli import RESULTS_DIR, settings_of
+
+    if suite not in SUITES:
+        raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    sizes = tuple(int(x) for x in lc_sizes.split(",")) if lc_sizes else None
+    chosen = shrink(SUITES[suite], size, max_tokens, sizes)
+    run_dir = RESULTS_DIR / f"{date.today().isoformat()}-{name or suite}"
+    if (run_dir / "work").exists() and not resume:
+        raise ConfigError(f"{run_dir} exists; pass --resume to continue it or choose --name")
+    err = Console(stderr=True)
+    results = run_report(
+        settings_of(ctx), chosen, run_dir, model=model, peers=peers, throughput=throughput,
+        on_progress=lambda line: err.print(f"[dim]{line}[/dim]"),
+    )  # fmt: skip
+    for ds, info in results["datasets"].items():
+        best = max(info["summary"], key=lambda r: r["accuracy"])
+        typer.echo(f"{ds}: best {best['config']} {best['accuracy']:.1%} "
+                   f"({best['questions']} questions)")  # fmt: skip
+    typer.echo(f"report: {run_dir / 'report.md'}")

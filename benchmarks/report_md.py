@@ -1,0 +1,132 @@
+"""report.md from the aggregated results: one table per part of the report, then the plots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _f(x: float | None, fmt: str) -> str:
+    return "—" if x is None else format(x, fmt)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _accuracy_rows(rows: list[dict[str, Any]], on: set[str]) -> list[list[str]]:
+    out = []
+    for r in rows:
+        lo, hi = r["ci95"]
+        name = r["config"] + (" (derived)" if r.get("derived") else "")
+        out.append([
+            name, str(r["questions"]), f"{r['accuracy']:.1%}", f"{lo:.0%}–{hi:.0%}",
+            _f(r.get("avg_paths"), ".2f"), _f(r.get("completion_tokens"), ".0f"),
+            _f(r.get("prompt_tokens"), ".0f"), _f(r.get("seconds"), ".1f"),
+            "yes" if r["config"] in on else "",
+        ])  # fmt: skip
+    return out
+
+
+def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]]) -> str:
+    """The whole report as Markdown."""
+    meta = results["meta"]
+    suite = meta["suite"]
+    parts = [
+        f"# Benchmark report: {meta['name']} ({meta['date']})",
+        "",
+        f"Model **{meta['model']}** (`{meta['gguf']}`), suite `{suite['name']}`, "
+        f"commit `{meta['git_commit']}`. Evaluation seed {meta['eval_seed']} "
+        f"(reserved evaluation seeds {meta['reserved_eval_seeds']}), training seed "
+        f"{meta['train_seed']}; max tokens per path: {suite['max_tokens'] or 'config default'}. "
+        f"This run took {meta['seconds_this_run']:.0f} s (draw cache: "
+        f"{meta['draw_cache']['hits']} hits, {meta['draw_cache']['misses']} misses).",
+        "",
+        "Tokens are generated tokens per question (the cost that matters on CPU); seconds are "
+        "model seconds per question as first drawn (cached draws are charged at their original "
+        "cost); `derived` rows (sc@k, adaptive@8) are replayed from the ordered draws of sc@8. "
+        "Retrieval configurations recall from the memory learned at the largest curve size.",
+        "",
+        "## Accuracy per data set",
+    ]
+    header = ["config", "n", "accuracy", "95% CI", "paths", "gen tok/q", "prompt tok/q", "s/q",
+              "frontier"]  # fmt: skip
+    for name, rows in rows_by_ds.items():
+        task = results["datasets"][name]["task"]
+        parts += ["", f"### {name} ({task})", ""]
+        parts.append(_table(header, _accuracy_rows(rows, set(results["frontier"][name]))))
+        parts += ["", f"Frontier: {', '.join(results['frontier'][name])}."]
+
+    peer = results["peers"]
+    parts += ["", "## Peer: optillm on the same model", ""]
+    if peer.get("unavailable"):
+        parts.append(f"Not run: {peer['unavailable']}")
+    else:
+        note = (peer.get("meta") or {}).get("settings", {})
+        parts.append(f"Data set {peer['dataset']}, approaches through optillm 0.4.0 in front of "
+                     f"`llama_cpp.server`; settings: {note}.")  # fmt: skip
+        parts += ["", _table(
+            ["approach", "n", "accuracy", "95% CI", "gen tok/q", "prompt tok/q", "s/q", "errors"],
+            [[r["config"], str(r["questions"]), f"{r['accuracy']:.1%}",
+              f"{r['ci95'][0]:.0%}–{r['ci95'][1]:.0%}", _f(r["completion_tokens"], ".0f"),
+              _f(r["prompt_tokens"], ".0f"), _f(r["seconds"], ".1f"),
+              str(r["errors"]) + (f" ({r['first_error'][:120]})" if r["first_error"] else "")]
+             for r in peer["rows"]],
+        )]  # fmt: skip
+
+    curve = results["learning_curve"]
+    parts += ["", f"## Memory learning curve ({curve['dataset']})", "",
+              f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`, "
+              "correct paths stored; evaluation stream: seed "
+              f"{curve['eval_seed']}; every size in its own memory directory.", ""]  # fmt: skip
+    parts.append(_table(
+        ["learned", "stored", "config", "n", "accuracy", "95% CI", "paths", "gen tok/q"],
+        [[str(r["size"]), str(r["stored"]), r["config"], str(r["questions"]),
+          f"{r['accuracy']:.1%}", f"{r['ci95'][0]:.0%}–{r['ci95'][1]:.0%}",
+          f"{r['avg_paths']:.2f}", f"{r['completion_tokens']:.0f}"] for r in curve["rows"]],
+    ))  # fmt: skip
+
+    t = results["time"]
+    nodes = sorted({n for v in t["nodes"].values() for n in v})
+    parts += [
+        "",
+        "## Where the time goes",
+        "",
+        f"Graph overhead (wall time outside model calls and embedding/search): "
+        f"**{_f(t['overhead_percent'], '.2f')}%** of node time over the suite.",
+        "",
+    ]
+    parts.append(_table(
+        ["config", *nodes, "model s", "sampling tok", "other gen tok", "overhead %"],
+        [[c, *(_f(t["nodes"][c].get(n), ".3f") for n in nodes),
+          _f(d["model_seconds"], ".3f"), _f(d["sampling_tokens"], ".0f"),
+          _f(d["other_completion_tokens"], ".0f"), _f(d["overhead_percent"], ".2f")]
+         for c, d in t["configs"].items()],
+    ))  # fmt: skip
+
+    tput = results.get("throughput")
+    parts += ["", "## Throughput", ""]
+    if not tput:
+        parts.append("Not run.")
+    else:
+        parts.append(
+            f"`reason batch` runner, configuration `{tput['config']}`, raw backend (no draw cache)."
+        )
+        parts += ["", _table(
+            ["concurrency", "questions", "errors", "seconds", "questions/min"],
+            [[str(r["concurrency"]), str(r["questions"]), str(r["errors"]),
+              f"{r['seconds']:.1f}", _f(r["questions_per_minute"], ".2f")]
+             for r in tput["batch"]],
+        )]  # fmt: skip
+        p = tput["paths"]
+        parts += ["", f"{p['n']} paths in one batched call vs {p['n']} separate calls "
+                  f"(same seeds, max {p['max_tokens']} tokens):", "", _table(
+            ["mode", "seconds", "gen tokens", "tok/s"],
+            [[m, f"{p[m]['seconds']:.2f}", str(p[m]["completion_tokens"]),
+              _f(p[m]["tokens_per_second"], ".1f")] for m in ("batched", "separate")],
+        ), "", f"Speed-up of batching: {_f(p['speedup'], '.2f')}x tokens/s."]  # fmt: skip
+
+    parts += ["", "## Plots", ""]
+    parts += [f"![{name}]({name})" for name in results.get("plots", [])]
+    return "\n".join(parts) + "\n"
