@@ -24,8 +24,10 @@ PROMPT: list[Message] = [
     {"role": "system", "content": "You are a helpful assistant."},
     {
         "role": "user",
-        "content": "Write a long story about a lighthouse keeper who counts ships. "
-        "Describe every ship in detail and keep going.",
+        # Long, open-ended output, so that no sequence stops early at end-of-text and the
+        # batch keeps n sequences for all max_tokens steps.
+        "content": "List the numbers from 1 to 1000, each on its own line, with its square "
+        "and its cube.",
     },
 ]
 RESULTS_DIR = Path(__file__).parent / "results"
