@@ -10,7 +10,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -35,13 +34,11 @@ from agent.reasoner import Reasoner
 from api.app import serve_command, slack_command
 from api.batch import batch_command
 from api.cli_memory import memory_app
+from api.service import build_service
 from api.settings import Settings, load_settings
 from benchmarks.report import report_command
 from memory import EVAL_SEEDS, MemoryStoreError, ReservedSeedError
 from retrieval import RetrievalError
-
-if TYPE_CHECKING:
-    from memory import MemoryStore
 
 logger = logging.getLogger(__name__)
 
@@ -124,34 +121,16 @@ def open_backend(settings: Settings, model: str | None = None) -> Backend:
         return build_backend(config, progress=report)
 
 
-def open_memory(settings: Settings) -> MemoryStore:
-    """The memory store in the data directory."""
-    from memory import open_store
-
-    return open_store(settings.data_dir, settings.memory, settings.retrieval)
-
-
 def open_reasoner(
     settings: Settings, *, model: str | None = None, memory: bool = True, cache: Path | None = None
 ) -> Reasoner:
-    """A Reasoner on the configured backend (and memory), for the CLI commands."""
+    """A Reasoner for the CLI: the API's service builder on a backend pulled with a progress
+    bar, optionally behind the evaluation's draw cache."""
     backend: Backend = open_backend(settings, model)
     if cache is not None:
         backend = CachingBackend(backend, cache)  # type: ignore[assignment]
-    config = settings.backend_config()
-
-    def extra_backend(name: str) -> Backend:
-        return build_backend(config.model_copy(update={"model": name}))
-
-    return Reasoner(
-        backend,
-        memory=open_memory(settings) if memory else None,
-        thresholds=settings.memory.writeback,
-        backend_factory=extra_backend,
-        default_config=settings.graph,
-        sampling_defaults=settings.sampling_defaults(),
-        source="cli",
-    )
+    service = build_service(settings, memory=memory, threads=False, backend=backend, source="cli")
+    return service.reasoner
 
 
 def _print_event(event: dict[str, object]) -> None:
