@@ -87,3 +87,28 @@ def test_corrupt_model_file_is_pulled_again(small_model_path: Path, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "verified" in result.stdout and "NOT" not in result.stdout
     assert target.read_bytes() == small_model_path.read_bytes()
+
+
+def test_memory_learn_stores_only_right_answers(small_model_path: Path, tmp_path: Path) -> None:
+    import json as _json
+
+    from memory import MemoryConfig, open_store
+    from retrieval import RetrievalConfig
+
+    env = {"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)}
+    result = _run(["memory", "learn", "--size", "3", "--seed", "7", "--max-tokens", "48"], env)
+    assert result.returncode == 0, result.stderr
+    report = _json.loads(result.stdout)
+    assert report["attempted"] == 3 and report["seed"] == 7
+    assert report["added"] + report["merged"] <= report["correct"]
+    with open_store(tmp_path, MemoryConfig(), RetrievalConfig()) as store:
+        for hit in store.search_problems("how many", k=10, min_score=-1.0):
+            assert hit.record.source == "gsm_symbolic:train:seed=7"
+            assert hit.record.answer == hit.record.ground_truth
+
+
+def test_memory_learn_refuses_an_evaluation_seed(small_model_path: Path, tmp_path: Path) -> None:
+    env = {"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)}
+    result = _run(["memory", "learn", "--size", "1", "--seed", "42"], env)
+    assert result.returncode != 0
+    assert "reserved for evaluation" in result.stderr
