@@ -140,6 +140,10 @@ def build_service(
 
         store = open_store(settings.data_dir, settings.memory, settings.retrieval)
         closers.append(store.close)
+        if store.stats().principles == 0:
+            # A new memory starts with the principles we ship, so step-back has something
+            # to match on the very first question.
+            logger.info("seeded %d principles into a new memory", store.seed_principles())
     checkpointer = None
     if threads:
         checkpointer, conn = open_checkpointer(settings.data_dir)
