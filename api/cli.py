@@ -282,7 +282,9 @@ def memory_learn(
     check_training_seed(seed)
     overrides = {"max_tokens": max_tokens} if max_tokens else {}
     cfg = named_config(config, write_back=False, **overrides)
-    reasoner = open_reasoner(settings, model=model, memory=True, cache=DRAW_CACHE)
+    # Training draws are cached beside the memory they feed, not in the committed eval cache.
+    cache = settings.data_dir / "draws.db"
+    reasoner = open_reasoner(settings, model=model, memory=True, cache=cache)
     store = reasoner.memory
     assert store is not None
 
