@@ -67,7 +67,6 @@ class OpenAICompatBackend:
         self.config = config
         self.model_name = config.model
         self.last_stats = GenerationStats()
-        self._prompt_tokens_sent = 0
         # Retries are ours (tenacity), so the client itself must not retry as well.
         self._client = openai.OpenAI(
             base_url=config.url,
@@ -134,7 +133,7 @@ class OpenAICompatBackend:
                 logprobs=logprobs,
             )
         started = time.perf_counter()
-        out = self._generate_once(
+        out, prompt_tokens = self._generate_once(
             messages,
             n=n,
             temperature=temperature,
@@ -145,7 +144,7 @@ class OpenAICompatBackend:
             logprobs=logprobs,
         )
         self.last_stats = GenerationStats(
-            prompt_tokens_evaluated=self._prompt_tokens_sent,
+            prompt_tokens_evaluated=prompt_tokens,
             completion_tokens=sum(c.completion_tokens for c in out),
             generate_seconds=time.perf_counter() - started,
         )
@@ -163,10 +162,13 @@ class OpenAICompatBackend:
         seed: int | None,
         logprobs: int | None,
         extra_body: dict[str, Any] | None = None,
-    ) -> list[Completion]:
-        """Ask for n choices, topping up with more requests until n have come back."""
+    ) -> tuple[list[Completion], int]:
+        """Ask for n choices, topping up with more requests until n have come back.
+
+        Returns the completions and the prompt tokens the server reported over all requests.
+        """
         out: list[Completion] = []
-        self._prompt_tokens_sent = 0
+        sent = 0
         while len(out) < n:
             want = n - len(out)
             call_seed = None if seed is None else seed + len(out)
@@ -189,7 +191,7 @@ class OpenAICompatBackend:
             resp = self._call(**kwargs)
             usage = resp.usage
             prompt_tokens = usage.prompt_tokens if usage else 0
-            self._prompt_tokens_sent += prompt_tokens
+            sent += prompt_tokens
             # Per-choice token counts are not in the OpenAI response; usage covers all.
             per_choice = usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
             for k, choice in enumerate(resp.choices[:want]):
@@ -204,7 +206,7 @@ class OpenAICompatBackend:
                         model=self.model_name,
                     )
                 )
-        return out
+        return out, sent
 
     def _generate_prefixed(
         self,
@@ -221,7 +223,7 @@ class OpenAICompatBackend:
         for i, prefix in enumerate(prefixes):
             chat = [*messages, {"role": "assistant", "content": prefix}]
             seed = kw["seed"]
-            (c,) = self._generate_once(
+            (c,), _ = self._generate_once(
                 chat,
                 n=1,
                 **{**kw, "seed": None if seed is None else seed + i},
