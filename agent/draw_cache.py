@@ -4,6 +4,8 @@ Evaluations share draws through it: two configurations that send the same prompt
 same seeds get the same completions without running the model again, and a killed run
 resumes where it stopped. Each draw is stored with the seconds its original call cost (its
 share of the batch), so reports can still state what the draws cost when they were made.
+New rows are zlib-compressed JSON (token log-probs make a path ~60 KB of text, and the
+cache is committed so later sessions reuse it); rows written as plain JSON still read.
 """
 
 from __future__ import annotations
@@ -13,12 +15,23 @@ import json
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from agent.backends.base import Backend, Completion, GenerationStats, Message, TokenLogprob
+
+
+def _encode(c: Completion) -> bytes:
+    return zlib.compress(json.dumps(asdict(c), separators=(",", ":")).encode(), 6)
+
+
+def _decode(blob: bytes | str) -> dict[str, Any]:
+    if isinstance(blob, bytes):
+        blob = zlib.decompress(blob).decode()
+    return json.loads(blob)
 
 
 def _completion_from(data: dict[str, Any]) -> Completion:
@@ -99,19 +112,20 @@ class CachingBackend:
         }
         keys = [self._key(messages, i, params) for i in range(n)]
         with self._lock:
-            rows = dict(
-                self._db.execute(
-                    f"SELECT key, completion || char(0) || seconds FROM draws WHERE key IN "
+            rows = {
+                key: (blob, seconds)
+                for key, blob, seconds in self._db.execute(
+                    f"SELECT key, completion, seconds FROM draws WHERE key IN "
                     f"({','.join('?' * len(keys))})",
                     keys,
-                ).fetchall()
-            )
+                )
+            }
         found: list[tuple[Completion, float]] = []
         for key in keys:
             if key not in rows:
                 break
-            text, seconds = rows[key].rsplit("\0", 1)
-            found.append((_completion_from(json.loads(text)), float(seconds)))
+            blob, seconds = rows[key]
+            found.append((_completion_from(_decode(blob)), float(seconds)))
         self.hits += len(found)
         start = len(found)
         if start < n:
@@ -133,7 +147,7 @@ class CachingBackend:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO draws VALUES (?, ?, ?, ?)",
                     [
-                        (keys[start + j], json.dumps(asdict(c)), share, time.time())
+                        (keys[start + j], _encode(c), share, time.time())
                         for j, c in enumerate(fresh)
                     ],
                 )

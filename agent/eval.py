@@ -61,10 +61,14 @@ def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _git_commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
+def git_commit() -> str:
+    """The short commit hash results are recorded with ("" outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+    except OSError:  # no git binary
+        return ""
     return out.stdout.strip()
 
 
@@ -135,6 +139,13 @@ class Evaluation:
                 self.data["results"] = old.get("results", {})
         self.data["meta"] = meta
 
+    @classmethod
+    def load(cls, path: Path) -> Evaluation | None:
+        """An earlier run's file as it stands (nothing is run), or None when there is none."""
+        if not path.exists():
+            return None
+        return cls(path, json.loads(path.read_text())["meta"])
+
     def done(self, qid: int, config: str) -> bool:
         """Whether this question was already answered by this configuration."""
         return config in self.data["results"].get(str(qid), {})
@@ -148,8 +159,18 @@ class Evaluation:
         os.replace(tmp, self.path)
 
     def summary(self, configs: Sequence[str]) -> list[dict[str, Any]]:
-        """One row per configuration over the questions every listed configuration answered."""
-        results = self.data["results"]
+        """One row per configuration over the questions every listed configuration answered.
+
+        Comparing on the same questions keeps the table paired when configurations were run
+        to different depths (a resumed run, a configuration added later). Configurations
+        found in the file but not listed get rows over the same questions.
+        """
+        listed = [c for c in configs if any(c in r for r in self.data["results"].values())]
+        results = {
+            qid: rec
+            for qid, rec in self.data["results"].items()
+            if all(c in rec for c in listed)
+        }
         names = list(configs)
         for rec in results.values():
             for name in rec:
@@ -207,7 +228,7 @@ def run_eval(
         "model": model,
         "configs": list(configs),
         "date": date.today().isoformat(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "overrides": overrides or {},
     }
     ev = Evaluation(output, meta)

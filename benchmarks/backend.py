@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import time
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from agent.backends import build_backend
 from agent.backends.base import Message
+from agent.eval import git_commit
 
 PROMPT: list[Message] = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -31,15 +31,6 @@ PROMPT: list[Message] = [
     },
 ]
 RESULTS_DIR = Path(__file__).parent / "results"
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return ""
 
 
 def _raw_decode_steps(backend: Any, ns: list[int], steps: int = 12) -> dict[int, float]:
@@ -127,7 +118,7 @@ def run_backend_benchmark(
     report = {
         "benchmark": "backend",
         "date": date.today().isoformat(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "model": config.model,
         "threads": config.threads,
         "max_tokens": max_tokens,

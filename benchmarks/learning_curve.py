@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.backends.base import Backend
 from agent.config import named_config
-from agent.eval import run_eval
+from agent.eval import Evaluation, run_eval
 from agent.reasoner import Reasoner
 from memory import MemoryConfig, SolveResult, learn, open_store
 from memory.learn import check_training_seed
@@ -76,6 +76,9 @@ def build_memory(
     check_training_seed(train_seed)
     store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
     try:
+        # Size 0 is the product's fresh state: the shipped principles, no solved problems.
+        if store.stats().principles == 0:
+            store.seed_principles()
         report: dict[str, Any] = {"dataset": dataset, "seed": train_seed, "attempted": 0}
         if size > 0:
             solver = Reasoner(backend, memory=None)
@@ -91,6 +94,12 @@ def build_memory(
     return report
 
 
+def learned_report(work_dir: Path, size: int) -> dict[str, Any] | None:
+    """The learn report of the memory of ``size`` questions, or None when it is not built."""
+    marker = memory_dir(work_dir, size) / "learned.json"
+    return json.loads(marker.read_text()) if marker.exists() else None
+
+
 def run_learning_curve(
     backend: Backend,
     work_dir: Path,
@@ -104,6 +113,8 @@ def run_learning_curve(
     configs: Sequence[str],
     overrides: dict[str, Any],
     learn_config: str = "cot",
+    build: bool = True,
+    evaluate: bool = True,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``configs`` on one evaluation split at every memory size.
@@ -120,6 +131,9 @@ def run_learning_curve(
         configs: Configurations compared, e.g. ``retrieval+sc`` and ``full``.
         overrides: GraphConfig overrides shared by learning and evaluation (max_tokens).
         learn_config: Configuration that solves the training questions.
+        build: Learn the memories that are missing (the expensive, once-only part).
+        evaluate: Answer the evaluation split at each built size; when False, rows come
+            from the evaluation files of earlier runs.
         on_progress: Called with a short line per step.
 
     Returns:
@@ -129,33 +143,44 @@ def run_learning_curve(
     learned: dict[str, Any] = {}
     for size in sizes:
         data_dir = memory_dir(work_dir, size)
-        if on_progress:
-            on_progress(f"learning curve: memory of {size} training question(s)")
-        learned[str(size)] = report = build_memory(
-            backend,
-            data_dir,
-            dataset=dataset,
-            size=size,
-            train_seed=train_seed,
-            eval_size=eval_size,
-            learn_config=learn_config,
-            overrides={**overrides, "task": task},
-        )
-        store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
-        try:
+        if build:
             if on_progress:
-                on_progress(f"learning curve: evaluating at memory size {size}")
-            ev = run_eval(
-                Reasoner(backend, memory=store),
+                on_progress(f"learning curve: memory of {size} training question(s)")
+            build_memory(
+                backend,
+                data_dir,
                 dataset=dataset,
-                size=eval_size,
-                seed=eval_seed,
-                configs=list(configs),
-                output=work_dir / f"lc-{dataset}-size{size}.json",
+                size=size,
+                train_seed=train_seed,
+                eval_size=eval_size,
+                learn_config=learn_config,
                 overrides={**overrides, "task": task},
             )
-        finally:
-            store.close()
+        report = learned_report(work_dir, size)
+        if report is None:
+            continue  # not learned yet: a later run with ``build`` fills it in
+        learned[str(size)] = report
+        output = work_dir / f"lc-{dataset}-size{size}.json"
+        if evaluate:
+            store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
+            try:
+                if on_progress:
+                    on_progress(f"learning curve: evaluating at memory size {size}")
+                ev: Evaluation | None = run_eval(
+                    Reasoner(backend, memory=store),
+                    dataset=dataset,
+                    size=eval_size,
+                    seed=eval_seed,
+                    configs=list(configs),
+                    output=output,
+                    overrides={**overrides, "task": task},
+                )
+            finally:
+                store.close()
+        else:
+            ev = Evaluation.load(output)
+        if ev is None:
+            continue
         for row in ev.summary(configs):
             if row["config"] in configs:
                 rows.append({"size": size, "stored": report.get("stored", 0), **row})

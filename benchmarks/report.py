@@ -1,10 +1,13 @@
 """``reason bench report``: run a suite and write results.json, report.md and the plots.
 
 A suite is data: data sets (with the graph's answer kind), configurations, memory sizes for
-the learning curve, optillm approaches and the throughput settings. The run directory
-``benchmarks/results/<date>-<name>/`` keeps its working files under ``work/`` (per-data-set
-``run_eval`` files, the draw cache, memory directories, peer answers), so ``--resume`` reuses
-everything done; only ``results.json``, ``report.md`` and the PNGs are meant for git.
+the learning curve, optillm approaches and the throughput settings. A full suite takes days
+on 2 cores, so it runs in parts (``learn``, ``curve``, ``eval``, ``peers``, ``throughput``)
+over many sessions: the run directory ``benchmarks/results/<date>-<name>/`` keeps the
+resumable record under ``work/`` (per-data-set ``run_eval`` files, learning-curve files, peer
+answers, throughput) and is committed; draws go to the shared committed draw cache, and the
+learned memories (``work/memory/``) are rebuilt from those draws at the cost of embedding.
+Every report assembles all parts that exist, whichever were run this time.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -20,9 +23,10 @@ from typing import Any
 
 import typer
 
-from agent.eval import Evaluation, load_questions, run_eval
+from agent.config import named_config
+from agent.eval import Evaluation, git_commit, load_questions, run_eval
 from agent.reasoner import Reasoner
-from benchmarks.learning_curve import memory_dir, run_learning_curve
+from benchmarks.learning_curve import build_memory, memory_dir, run_learning_curve
 from benchmarks.report_md import render
 from memory import EVAL_SEEDS, MemoryConfig, open_store
 from retrieval import RetrievalConfig
@@ -234,60 +238,126 @@ def _peers(
     return out
 
 
-def run_report(
-    settings: Any,
-    suite: Suite,
-    run_dir: Path,
-    *,
-    model: str | None = None,
-    peers: bool = True,
-    throughput: bool = True,
-    on_progress: Progress = logger.info,
-) -> dict[str, Any]:
-    """Run ``suite`` into ``run_dir`` (resuming whatever is there) and write the report."""
-    from agent.backends.provision import model_path
-    from agent.draw_cache import CachingBackend
-    from api.cli import open_backend
-    from benchmarks.throughput import run_throughput
+def _load_peers(suite: Suite, work: Path) -> dict[str, Any]:
+    """optillm's results from an earlier run, or a row-less entry saying it has not run."""
+    from benchmarks.peers.optillm import summarize
 
-    started = time.perf_counter()
-    work = run_dir / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    (run_dir / ".gitignore").write_text("work/\n")  # caches, memories, logs stay local
-    inner = open_backend(settings, model)
-    backend = CachingBackend(inner, work / "draws.db")
-    main = suite.datasets[0]
-    curve = run_learning_curve(
-        backend, work, sizes=suite.lc_sizes, dataset=main.name, task=main.task,
-        eval_size=suite.lc_eval_size, eval_seed=suite.eval_seed, train_seed=suite.train_seed,
-        configs=suite.lc_configs, overrides=_overrides(suite, main.task), on_progress=on_progress,
-    )  # fmt: skip
-    # Retrieval configurations in the main tables recall from the largest learned memory.
-    store = open_store(memory_dir(work, max(suite.lc_sizes)), MemoryConfig(), RetrievalConfig())
+    spec = suite.datasets[0]
+    data = _load_json(work / "peers" / f"{spec.name}.json")
+    if data is None:
+        return {"dataset": spec.name, "rows": [], "unavailable": "not run yet"}
+    meta = data.get("meta", {})
+    return {"dataset": spec.name, "model": meta.get("model"), "meta": meta,
+            "rows": summarize(data), "results": data["results"]}  # fmt: skip
+
+
+PARTS = ("learn", "curve", "eval", "peers", "throughput")
+
+
+def _eval_part(
+    suite: Suite, backend: Any, work: Path, run: bool, on_progress: Progress
+) -> dict[str, Any]:
+    """Every data set's evaluation: run (resuming) when ``run``, else loaded as it stands."""
     datasets: dict[str, Any] = {}
+    store = None
+    if run and any(named_config(c).retrieval for c in suite.configs):
+        # Retrieval configurations in the main tables recall from the largest learned memory.
+        biggest = max(suite.lc_sizes)
+        main = suite.datasets[0]
+        build_memory(
+            backend, memory_dir(work, biggest), dataset=main.name, size=biggest,
+            train_seed=suite.train_seed, eval_size=suite.lc_eval_size, learn_config="cot",
+            overrides=_overrides(suite, main.task),
+        )  # fmt: skip
+        store = open_store(memory_dir(work, biggest), MemoryConfig(), RetrievalConfig())
     try:
         for spec in suite.datasets:
-            on_progress(f"evaluating {spec.name} ({spec.size} questions)")
-            ev = run_eval(
-                Reasoner(backend, memory=store), dataset=spec.name, size=spec.size,
-                seed=suite.eval_seed, configs=list(suite.configs),
-                output=work / f"eval-{spec.name}.json", overrides=_overrides(suite, spec.task),
-                on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
-            )  # fmt: skip
+            output = work / f"eval-{spec.name}.json"
+            if run:
+                on_progress(f"evaluating {spec.name} ({spec.size} questions)")
+                ev: Evaluation | None = run_eval(
+                    Reasoner(backend, memory=store), dataset=spec.name, size=spec.size,
+                    seed=suite.eval_seed, configs=list(suite.configs), output=output,
+                    overrides=_overrides(suite, spec.task),
+                    on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
+                )  # fmt: skip
+            else:
+                ev = Evaluation.load(output)
+            if ev is None:
+                continue
             rescore(ev, spec.name, spec.task)
             datasets[spec.name] = {
                 "task": spec.task, "meta": ev.data["meta"],
                 "summary": ev.summary(list(suite.configs)), "results": ev.data["results"],
             }  # fmt: skip
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+    return datasets
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_report(
+    settings: Any,
+    suite: Suite,
+    run_dir: Path,
+    *,
+    model: str | None = None,
+    parts: Sequence[str] = PARTS,
+    draws: Path | None = None,
+    on_progress: Progress = logger.info,
+) -> dict[str, Any]:
+    """Run ``parts`` of ``suite`` into ``run_dir`` (resuming) and write the report.
+
+    Parts not run this time are read from what earlier runs left in ``run_dir/work``, so a
+    long suite can advance one part per session and every report shows all of it.
+
+    Args:
+        settings: Service settings (model, threads, data dir for nothing but defaults).
+        suite: What to run.
+        run_dir: ``benchmarks/results/<date>-<name>``.
+        model: Model name or .gguf path (default: the settings' model).
+        parts: Subset of ``PARTS`` to run.
+        draws: The draw cache (default ``run_dir/work/draws.db``); the CLI passes the
+            committed one so evaluations and reports share draws across sessions.
+        on_progress: Called with a short line per step.
+    """
+    from agent.backends.provision import model_path
+    from agent.draw_cache import CachingBackend
+    from api.cli import open_backend
+    from benchmarks.throughput import run_throughput
+
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown report part(s) {sorted(unknown)}; known: {', '.join(PARTS)}")
+    started = time.perf_counter()
+    work = run_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    # Evaluation files are the resumable record and are committed; memories are rebuilt
+    # from cached draws, caches and logs stay local.
+    (run_dir / ".gitignore").write_text("work/memory/\nwork/*.db*\nwork/**/*.log\n")
+    inner = open_backend(settings, model)
+    backend = CachingBackend(inner, draws or work / "draws.db")
+    main = suite.datasets[0]
+    curve = run_learning_curve(
+        backend, work, sizes=suite.lc_sizes, dataset=main.name, task=main.task,
+        eval_size=suite.lc_eval_size, eval_seed=suite.eval_seed, train_seed=suite.train_seed,
+        configs=suite.lc_configs, overrides=_overrides(suite, main.task),
+        build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
+    )  # fmt: skip
+    datasets = _eval_part(suite, backend, work, "eval" in parts, on_progress)
     gguf = Path(model or settings.model)
     if gguf.suffix != ".gguf":
         gguf = model_path(str(gguf), settings.models_dir)
-    peer = (_peers(suite, inner.model_name, gguf, work, settings, on_progress) if peers
-            else {"rows": [], "unavailable": "skipped (--no-peers)"})  # fmt: skip
-    tput = None
-    if throughput:
+    if "peers" in parts:
+        peer = _peers(suite, inner.model_name, gguf, work, settings, on_progress)
+    else:
+        peer = _load_peers(suite, work)
+    tput = _load_json(work / "throughput" / "throughput.json")
+    if "throughput" in parts:
         on_progress("throughput")
         qs, _ = load_questions(main.name, suite.throughput_size, suite.eval_seed)
         tput = run_throughput(
@@ -301,7 +371,7 @@ def run_report(
             "suite": asdict(suite), "name": run_dir.name, "date": date.today().isoformat(),
             "model": inner.model_name, "gguf": gguf.name, "eval_seed": suite.eval_seed,
             "train_seed": suite.train_seed, "reserved_eval_seeds": sorted(EVAL_SEEDS),
-            "git_commit": next(iter(datasets.values()))["meta"]["git_commit"],
+            "git_commit": git_commit(), "parts_run": list(parts),
             "seconds_this_run": round(time.perf_counter() - started, 1),
             "draw_cache": {"hits": backend.hits, "misses": backend.misses},
         },
@@ -312,8 +382,10 @@ def run_report(
         "time": time_breakdown(datasets),
         "throughput": tput,
     }  # fmt: skip
+    backend.close()
     inner.close()
-    write_outputs(results, run_dir)
+    if datasets:  # tables and plots need at least one evaluated data set
+        write_outputs(results, run_dir)
     return results
 
 
@@ -343,6 +415,12 @@ def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
     (run_dir / "report.md").write_text(render(results, rows_by_ds))
 
 
+def find_run_dir(results_dir: Path, name: str) -> Path | None:
+    """The most recent ``<date>-<name>`` run directory, whatever day it was started."""
+    runs = sorted(d for d in results_dir.glob(f"????-??-??-{name}") if d.is_dir())
+    return runs[-1] if runs else None
+
+
 def report_command(
     ctx: typer.Context,
     suite: str = typer.Option("quick", help="Suite to run: quick or full."),
@@ -351,30 +429,41 @@ def report_command(
     size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
     max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
     lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
-    peers: bool = typer.Option(True, help="Run optillm (needs setup_optillm.sh)."),
-    throughput: bool = typer.Option(True, help="Measure batch throughput."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run directory if present."),
+    parts: str = typer.Option(
+        ",".join(PARTS),
+        help="Parts to run now (others are read from earlier runs): " + ",".join(PARTS) + ".",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the latest run of this name (started on any day)."
+    ),
 ) -> None:
     """Run a benchmark suite and write results.json, report.md and plots."""
     from rich.console import Console
 
     from agent.errors import ConfigError
-    from api.cli import RESULTS_DIR, settings_of
+    from api.cli import DRAW_CACHE, RESULTS_DIR, settings_of
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    chosen_parts = tuple(p.strip() for p in parts.split(",") if p.strip())
+    unknown = sorted(set(chosen_parts) - set(PARTS))
+    if unknown:
+        raise ConfigError(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
     sizes = tuple(int(x) for x in lc_sizes.split(",")) if lc_sizes else None
     chosen = shrink(SUITES[suite], size, max_tokens, sizes)
-    run_dir = RESULTS_DIR / f"{date.today().isoformat()}-{name or suite}"
-    if (run_dir / "work").exists() and not resume:
-        raise ConfigError(f"{run_dir} exists; pass --resume to continue it or choose --name")
+    run_name = name or suite
+    earlier = find_run_dir(RESULTS_DIR, run_name)
+    if earlier is not None and not resume:
+        raise ConfigError(f"{earlier} exists; pass --resume to continue it or choose --name")
+    run_dir = earlier or RESULTS_DIR / f"{date.today().isoformat()}-{run_name}"
     err = Console(stderr=True)
     results = run_report(
-        settings_of(ctx), chosen, run_dir, model=model, peers=peers, throughput=throughput,
+        settings_of(ctx), chosen, run_dir, model=model, parts=chosen_parts, draws=DRAW_CACHE,
         on_progress=lambda line: err.print(f"[dim]{line}[/dim]"),
     )  # fmt: skip
     for ds, info in results["datasets"].items():
         best = max(info["summary"], key=lambda r: r["accuracy"])
         typer.echo(f"{ds}: best {best['config']} {best['accuracy']:.1%} "
                    f"({best['questions']} questions)")  # fmt: skip
-    typer.echo(f"report: {run_dir / 'report.md'}")
+    typer.echo(f"report: {run_dir / 'report.md'}" if results["datasets"] else
+               f"no data set evaluated yet; work files in {run_dir / 'work'}")  # fmt: skip

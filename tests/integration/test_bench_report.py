@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from api.settings import Settings
-from benchmarks.report import SUITES, DatasetSpec, run_report
+from benchmarks.report import PARTS, SUITES, DatasetSpec, run_report
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,8 @@ def test_quick_like_report_writes_results_report_and_plots(
     )  # fmt: skip
     settings = Settings(model=str(small_model_path), data_dir=tmp_path / "data", n_ctx=2048)
     run_dir = tmp_path / "run"
-    results = run_report(settings, suite, run_dir, peers=OPTILLM.exists())
+    parts = PARTS if OPTILLM.exists() else tuple(p for p in PARTS if p != "peers")
+    results = run_report(settings, suite, run_dir, parts=parts)
 
     data = json.loads((run_dir / "results.json").read_text())
     assert data["meta"]["eval_seed"] == 42 and 42 in data["meta"]["reserved_eval_seeds"]
@@ -62,9 +63,12 @@ def test_quick_like_report_writes_results_report_and_plots(
         with Image.open(run_dir / name) as img:
             assert img.format == "PNG" and img.size[0] > 100
 
-    # Resume: nothing new is drawn, the same answers come back.
-    again = run_report(settings, suite, run_dir, peers=False)
+    # Resume one part: nothing new is drawn, the same answers come back, and the parts not
+    # run this time are read back from the work files of the first run.
+    again = run_report(settings, suite, run_dir, parts=("eval",))
     assert again["meta"]["draw_cache"]["misses"] == 0
+    assert again["learning_curve"]["rows"] == results["learning_curve"]["rows"]
+    assert again["throughput"] == results["throughput"]
     assert again["datasets"]["gsm_symbolic"]["results"] == results["datasets"]["gsm_symbolic"][
         "results"
     ]

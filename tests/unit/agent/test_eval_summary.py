@@ -1,0 +1,31 @@
+"""The evaluation table compares configurations on the same questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.eval import Evaluation
+
+META = {"dataset": "gsm_symbolic", "seed": 42, "model": "m"}
+
+
+def _rec(correct: bool, paths: int = 1) -> dict[str, object]:
+    return {"correct": correct, "n_paths": paths, "completion_tokens": 10 * paths,
+            "prompt_tokens": 5, "model_seconds": 1.0}  # fmt: skip
+
+
+def test_rows_cover_only_questions_every_listed_configuration_answered(tmp_path: Path) -> None:
+    results = {
+        "0": {"cot": _rec(True), "sc@8": _rec(True, 8)},
+        "1": {"cot": _rec(False), "sc@8": _rec(True, 8)},
+        "2": {"cot": _rec(False)},  # sc@8 has not reached question 2 yet
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"meta": META, "results": results}))
+    rows = {r["config"]: r for r in Evaluation(path, META).summary(["cot", "sc@8"])}
+    assert rows["cot"]["questions"] == rows["sc@8"]["questions"] == 2
+    assert (rows["cot"]["accuracy"], rows["sc@8"]["accuracy"]) == (0.5, 1.0)
+    # A configuration with no records yet does not empty the table.
+    rows = {r["config"]: r for r in Evaluation(path, META).summary(["cot", "full"])}
+    assert rows["cot"]["questions"] == 3 and "full" not in rows

@@ -1,0 +1,48 @@
+"""Pure logic of the benchmark report: the cost/accuracy frontier, timings, run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.report import cost_timings, find_run_dir, frontier, time_breakdown
+
+
+def _row(config: str, accuracy: float, tokens: float | None) -> dict[str, object]:
+    return {"config": config, "accuracy": accuracy, "completion_tokens": tokens}
+
+
+def test_frontier_keeps_only_configurations_nothing_beats_on_both_axes() -> None:
+    rows = [
+        _row("greedy", 0.35, 300),
+        _row("cot", 0.40, 300),  # same cost, more accurate: greedy is dominated
+        _row("sc@8", 0.60, 2400),
+        _row("adaptive@8", 0.60, 1900),  # same accuracy, cheaper: sc@8 is dominated
+        _row("peer", 0.30, 5000),
+        _row("no-tokens", 0.9, None),  # no token count: not placed
+    ]
+    assert frontier(rows) == ["cot", "adaptive@8"]
+
+
+def test_cached_draws_are_charged_at_what_they_cost_when_drawn() -> None:
+    rec = {"timings": {"model": 0.0, "sample": 0.01, "verify": 0.02}, "model_seconds": 30.0}
+    assert cost_timings(rec) == {"model": 30.0, "sample": 30.01, "verify": 0.02}
+
+
+def test_overhead_is_node_time_outside_model_calls_and_embedding() -> None:
+    rec = {
+        "timings": {"model": 9.0, "sample": 9.5, "embed_search": 0.4, "retrieve": 0.5},
+        "model_seconds": 9.0, "paths": [{"tokens": 100}], "completion_tokens": 120,
+        "prompt_tokens": 50,
+    }  # fmt: skip
+    out = time_breakdown({"ds": {"results": {"0": {"full": rec}}}})
+    # node wall 10.0 s, of which 9.4 s model + embedding: 0.6 s (6%) is the graph's own
+    assert out["configs"]["full"]["overhead_percent"] == 6.0
+    assert out["configs"]["full"]["other_completion_tokens"] == 20.0
+    assert set(out["nodes"]["full"]) == {"sample", "retrieve"}
+
+
+def test_a_run_started_on_an_earlier_day_is_found(tmp_path: Path) -> None:
+    assert find_run_dir(tmp_path, "full") is None
+    for d in ("2026-11-20-full", "2026-11-23-full", "2026-11-24-fullish", "2026-11-25-quick"):
+        (tmp_path / d).mkdir()
+    assert find_run_dir(tmp_path, "full") == tmp_path / "2026-11-23-full"
