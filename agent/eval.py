@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.config import GraphConfig, named_config
+from agent.config import DERIVED_FROM, GraphConfig, named_config
 from agent.paths import ReasoningPath
 from agent.reasoner import Reasoner
 from agent.strategies import VoteConfig
@@ -86,9 +86,12 @@ def _paths_of(record: dict[str, Any]) -> list[ReasoningPath]:
 
 
 def derived_records(
-    record: dict[str, Any], score: Callable[[str | None], bool], n: int, adaptive: VoteConfig
+    record: dict[str, Any],
+    score: Callable[[str | None], bool],
+    n: int,
+    adaptive: dict[str, VoteConfig],
 ) -> dict[str, dict[str, Any]]:
-    """sc@k (k < n) and adaptive@n from the ordered draws of one sc@n record."""
+    """sc@k (k < n) and each adaptive configuration from the ordered draws of one sc@n record."""
     paths = _paths_of(record)
     out: dict[str, dict[str, Any]] = {}
     per_path_prompt = record["prompt_tokens"]  # one batched call: the prompt is paid once
@@ -102,26 +105,28 @@ def derived_records(
             "prompt_tokens": per_path_prompt,
             "derived_from": record["config"],
         }
-    verdict = replay(
-        paths,
-        n,
-        adaptive.stop_rule,
-        round_size=adaptive.round_size,
-        threshold=adaptive.beta_threshold,
-        min_n=adaptive.min_n,
-    )
-    used = verdict.n_paths
-    rounds = 1 + max(0, math.ceil((used - adaptive.min_n) / adaptive.round_size))
-    out[f"adaptive@{n}"] = {
-        "answer": verdict.answer,
-        "correct": score(verdict.answer),
-        "n_paths": used,
-        "completion_tokens": sum(p.completion_tokens for p in paths[:used]),
-        # each round re-sends the prompt; the backend reuses its KV cache, but count it
-        "prompt_tokens": per_path_prompt * rounds,
-        "derived_from": record["config"],
-        "stopped_early": verdict.stopped_early,
-    }
+    for name, vote in adaptive.items():
+        verdict = replay(
+            paths,
+            n,
+            vote.stop_rule,
+            round_size=vote.round_size,
+            threshold=vote.beta_threshold,
+            min_n=vote.min_n,
+            give_up_after=vote.give_up_after,
+        )
+        used = verdict.n_paths
+        rounds = 1 + max(0, math.ceil((used - vote.min_n) / vote.round_size))
+        out[name] = {
+            "answer": verdict.answer,
+            "correct": score(verdict.answer),
+            "n_paths": used,
+            "completion_tokens": sum(p.completion_tokens for p in paths[:used]),
+            # each round re-sends the prompt; the backend reuses its KV cache, but count it
+            "prompt_tokens": per_path_prompt * rounds,
+            "derived_from": record["config"],
+            "stopped_early": verdict.stopped_early,
+        }
     return out
 
 
@@ -152,7 +157,11 @@ class Evaluation:
 
     def put(self, qid: int, config: str, record: dict[str, Any]) -> None:
         """Store one record and save the file atomically."""
-        self.data["results"].setdefault(str(qid), {})[config] = record
+        self.put_many(qid, {config: record})
+
+    def put_many(self, qid: int, records: dict[str, dict[str, Any]]) -> None:
+        """Store several configurations' records for one question in one atomic save."""
+        self.data["results"].setdefault(str(qid), {}).update(records)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1))
@@ -232,8 +241,8 @@ def run_eval(
         "overrides": overrides or {},
     }
     ev = Evaluation(output, meta)
-    live = [c for c in configs if not (c.startswith("adaptive@") and f"sc@{c[9:]}" in configs)]
-    adaptive_cfg = named_config("adaptive@8").vote
+    derived = {c: DERIVED_FROM[c] for c in configs if DERIVED_FROM.get(c) in configs}
+    live = [c for c in configs if c not in derived]
     cache = getattr(reasoner.backend, "drawn_seconds", None)
     for q in questions:
 
@@ -275,10 +284,17 @@ def run_eval(
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
             }
             ev.put(q.index, name, record)
-            if name.startswith("sc@"):
-                for dname, drec in derived_records(record, score, cfg.n, adaptive_cfg).items():
-                    if dname in configs or dname.startswith("sc@"):
-                        ev.put(q.index, dname, drec)
             if on_question:
                 on_question(q.index, name, record)
+        # Derived rows are recomputed from the stored draws every time, so a configuration
+        # added later (or a changed stopping rule) covers every question already sampled.
+        for twin in sorted(c for c in live if c.startswith("sc@")):
+            record = ev.data["results"].get(str(q.index), {}).get(twin)
+            if record is None:
+                continue
+            n = named_config(twin).n
+            adaptive = {c: named_config(c).vote for c, t in derived.items() if t == twin}
+            rows = derived_records(record, score, n, adaptive)
+            if any(ev.data["results"][str(q.index)].get(k) != v for k, v in rows.items()):
+                ev.put_many(q.index, rows)
     return ev

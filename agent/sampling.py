@@ -146,6 +146,7 @@ class Sampler:
             vote.stop_rule,
             threshold=vote.beta_threshold,
             min_n=vote.min_n,
+            give_up_after=vote.give_up_after,
         ):
             if self._past_deadline():
                 break

@@ -17,6 +17,10 @@ Rules:
   The Beta tail is computed without scipy: an exact binomial sum for integer counts and a
   continued fraction (Numerical Recipes' ``betacf``) otherwise.
 - ``"never"``: use the whole budget.
+
+Any rule can also *give up*: stop once ``give_up_after`` draws have all disagreed. Beta and
+unbeatable rules spend the whole budget exactly where it helps least, on questions beyond the
+model whose draws scatter over many answers; giving up answers those with the first draw.
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ def should_stop(
     *,
     threshold: float = 0.95,
     min_n: int = 1,
+    give_up_after: int | None = None,
 ) -> bool:
     """Decide whether to stop sampling after the paths drawn so far.
 
@@ -138,6 +143,7 @@ def should_stop(
         rule: The stopping rule.
         threshold: Posterior probability needed by the "beta" rule.
         min_n: Never stop early before this many draws.
+        give_up_after: Also stop when this many draws have all disagreed (None: never).
 
     Returns:
         True when the budget is spent or the rule says the vote is decided.
@@ -151,6 +157,8 @@ def should_stop(
     first = leader(buckets)
     if first is None:
         return False
+    if give_up_after is not None and drawn >= give_up_after and len(first.members) == 1:
+        return True
     if rule == "unbeatable":
         return _unbeatable(buckets, first, max_n - drawn)
     second = runner_up(buckets)
@@ -165,6 +173,7 @@ def replay(
     round_size: int = 1,
     threshold: float = 0.95,
     min_n: int = 1,
+    give_up_after: int | None = None,
 ) -> Verdict:
     """Walk a fixed, ordered list of draws and vote where the stopping rule would have stopped.
 
@@ -175,6 +184,7 @@ def replay(
         round_size: Draws per round; the rule is checked after each full round.
         threshold: Posterior probability needed by the "beta" rule.
         min_n: Never stop early before this many draws.
+        give_up_after: Also stop when this many draws have all disagreed (None: never).
 
     Returns:
         The majority verdict over the draws used; ``n_paths`` is how many were used and
@@ -185,7 +195,9 @@ def replay(
     limit = min(max_n, len(paths))
     used, early = limit, False
     for end in [*range(round_size, limit, round_size), limit]:
-        if should_stop(paths[:end], max_n, rule, threshold=threshold, min_n=min_n):
+        if should_stop(
+            paths[:end], max_n, rule, threshold=threshold, min_n=min_n, give_up_after=give_up_after
+        ):
             used, early = end, end < max_n
             break
     window = paths[:used]
@@ -204,7 +216,7 @@ def aggregate(paths: Sequence[ReasoningPath], cfg: VoteConfig) -> Verdict:
     Args:
         paths: Draws in order.
         cfg: Vote configuration (``n``, ``stop_rule``, ``beta_threshold``, ``round_size``,
-            ``min_n``).
+            ``min_n``, ``give_up_after``).
 
     Returns:
         The verdict over the draws the rule would have used.
@@ -216,4 +228,5 @@ def aggregate(paths: Sequence[ReasoningPath], cfg: VoteConfig) -> Verdict:
         round_size=cfg.round_size,
         threshold=cfg.beta_threshold,
         min_n=cfg.min_n,
+        give_up_after=cfg.give_up_after,
     )

@@ -42,6 +42,15 @@ class VoteConfig(BaseModel):
     min_n: int = Field(
         default=1, ge=1, description="Never stop adaptive sampling before this many paths."
     )
+    give_up_after: int | None = Field(
+        default=None,
+        ge=2,
+        description=(
+            "Adaptive sampling also stops when this many draws have all disagreed: the "
+            "question is beyond the model, and more draws rarely form a majority there. "
+            "None: never give up."
+        ),
+    )
     missing_confidence: MissingConfidence = Field(
         default="mean",
         description=(

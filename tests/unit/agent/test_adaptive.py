@@ -129,3 +129,19 @@ def test_regularized_beta_matches_scipy():
     special = pytest.importorskip("scipy.special")
     for x, a, b in [(0.3, 2.5, 4.2), (0.7, 10.5, 3.3), (0.9, 0.5, 0.5), (0.5, 40, 30)]:
         assert regularized_beta(x, a, b) == pytest.approx(float(special.betainc(a, b, x)), rel=1e-9)
+
+
+def test_give_up_stops_when_every_draw_disagrees(make_paths):
+    v = replay(make_paths(["1", "2", "3", "4", "5", "6", "7", "8"]), 8, "beta", give_up_after=3)
+    assert (v.n_paths, v.stopped_early, v.answer) == (3, True, "1")
+
+
+def test_give_up_waits_while_two_draws_agree(make_paths):
+    # "2" has two votes by the 3rd draw: not hopeless, so the Beta rule keeps deciding.
+    v = replay(make_paths(["1", "2", "2", "3", "2", "2", "2", "2"]), 8, "beta", give_up_after=3)
+    assert v.n_paths > 3 and v.answer == "2"
+
+
+def test_give_up_never_stops_before_its_count(make_paths):
+    v = replay(make_paths(["1", "2", "1", "1", "1", "1", "1", "1"]), 8, "never", give_up_after=3)
+    assert v.n_paths == 8

@@ -29,3 +29,21 @@ def test_rows_cover_only_questions_every_listed_configuration_answered(tmp_path:
     # A configuration with no records yet does not empty the table.
     rows = {r["config"]: r for r in Evaluation(path, META).summary(["cot", "full"])}
     assert rows["cot"]["questions"] == 3 and "full" not in rows
+
+
+def test_adaptive_rows_are_derived_from_the_fixed_n_draws() -> None:
+    from agent.config import named_config
+    from agent.eval import derived_records
+
+    answers = ["5", "9", "7", "5", "5", "5", "5", "5"]
+    record = {
+        "config": "sc@8", "prompt_tokens": 100,
+        "paths": [{"answer": a, "tokens": 10, "confidence": None, "model": "m"} for a in answers],
+    }  # fmt: skip
+    votes = {c: named_config(c).vote for c in ("adaptive@8", "adaptive-giveup@8")}
+    rows = derived_records(record, lambda a: a == "5", 8, votes)
+    assert [rows[f"sc@{k}"]["answer"] for k in (1, 2, 3, 4)] == ["5", "5", "5", "5"]
+    assert rows["sc@3"]["completion_tokens"] == 30
+    # three different answers after three draws: the give-up rule answers with the first
+    assert (rows["adaptive-giveup@8"]["n_paths"], rows["adaptive-giveup@8"]["correct"]) == (3, True)
+    assert rows["adaptive@8"]["n_paths"] > 3
