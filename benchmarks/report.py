@@ -327,7 +327,7 @@ def run_report(
     """
     from agent.backends.provision import model_path
     from agent.draw_cache import CachingBackend
-    from api.cli import open_backend
+    from api.cli_common import open_backend
     from benchmarks.throughput import run_throughput
 
     unknown = set(parts) - set(PARTS)
@@ -441,7 +441,7 @@ def report_command(
     from rich.console import Console
 
     from agent.errors import ConfigError
-    from api.cli import DRAW_CACHE, RESULTS_DIR, settings_of
+    from api.cli_common import DRAW_CACHE, RESULTS_DIR, settings_of
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")

@@ -1,0 +1,147 @@
+"""``reason eval`` and ``reason memory learn``: answer a data set split, score, remember.
+
+Both solve reasoning-gym questions through the same Reasoner the service uses, behind a
+draw cache: ``eval`` compares configurations on an evaluation seed and prints the table;
+``learn`` solves a training seed and stores the paths whose answers match the ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from agent.config import named_config
+from agent.errors import ConfigError
+from agent.eval import DEFAULT_CONFIGS, run_eval
+from api.cli_common import DRAW_CACHE, RESULTS_DIR, open_reasoner, out, progress_bar, settings_of
+from memory import EVAL_SEEDS, ReservedSeedError
+
+
+def eval_command(
+    ctx: typer.Context,
+    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
+    size: int = typer.Option(20, help="Number of evaluation questions."),
+    seed: int = typer.Option(42, help="Evaluation seed (never used for training memory)."),
+    config: list[str] = typer.Option(
+        list(DEFAULT_CONFIGS), "--config", "-c", help="Configurations to compare (repeat)."
+    ),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
+    output: Path | None = typer.Option(None, help="Results JSON (resumed when it exists)."),
+) -> None:
+    """Run configurations side by side on the same questions and print the table."""
+    from memory.learn import check_training_seed
+
+    settings = settings_of(ctx)
+    try:
+        check_training_seed(seed)
+        raise ConfigError(f"seed {seed} is not an evaluation seed; use one of {sorted(EVAL_SEEDS)}")
+    except ReservedSeedError:
+        pass  # reserved for evaluation: exactly what we want
+    for name in config:
+        named_config(name)  # unknown names fail before any work
+    model_name = model or settings.model
+    model_tag = Path(model_name).name.removesuffix(".gguf")
+    output = output or RESULTS_DIR / f"eval-{dataset}-{model_tag}-seed{seed}.json"
+    needs_memory = any(named_config(c).retrieval for c in config)
+    reasoner = open_reasoner(settings, model=model, memory=needs_memory, cache=DRAW_CACHE)
+    overrides = {"max_tokens": max_tokens} if max_tokens else {}
+    with progress_bar() as bar:
+        task = bar.add_task("eval", total=size * len(config))
+
+        def step(qid: int, name: str, record: dict[str, object]) -> None:
+            bar.update(task, advance=1, description=f"q{qid} {name}")
+
+        evaluation = run_eval(
+            reasoner,
+            dataset=dataset,
+            size=size,
+            seed=seed,
+            configs=config,
+            output=output,
+            overrides=overrides,
+            on_question=step,
+        )
+    table = Table(
+        "config",
+        "n",
+        "accuracy",
+        "95% CI",
+        "paths",
+        "gen tok/q",
+        "prompt tok/q",
+        "s/q",
+        title=f"{dataset} seed {seed}, {reasoner.backend.model_name}",
+    )
+    for row in evaluation.summary(config):
+        lo, hi = row["ci95"]
+        table.add_row(
+            row["config"] + (" (derived)" if row["derived"] else ""),
+            str(row["questions"]),
+            f"{row['accuracy']:.1%}",
+            f"{lo:.0%}-{hi:.0%}",
+            f"{row['avg_paths']:.2f}",
+            f"{row['completion_tokens']:.0f}",
+            f"{row['prompt_tokens']:.0f}",
+            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+        )
+    out.print(table)
+    out.print(f"results: {output}")
+    reasoner.close()
+
+
+def learn_command(
+    ctx: typer.Context,
+    dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
+    size: int = typer.Option(50, help="Training questions to solve."),
+    seed: int = typer.Option(7, help="Training seed (must not be an evaluation seed)."),
+    config: str = typer.Option("cot", "--config", "-c", help="Graph configuration to solve with."),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    max_tokens: int | None = typer.Option(None, help="Length cap per path."),
+) -> None:
+    """Solve a training split and store the paths whose answers match the ground truth."""
+    from memory import SolveResult, learn
+    from memory.learn import check_training_seed
+
+    settings = settings_of(ctx)
+    check_training_seed(seed)
+    overrides = {"max_tokens": max_tokens} if max_tokens else {}
+    cfg = named_config(config, write_back=False, **overrides)
+    # Training draws are cached beside the memory they feed, not in the committed eval cache.
+    cache = settings.data_dir / "draws.db"
+    reasoner = open_reasoner(settings, model=model, memory=True, cache=cache)
+    store = reasoner.memory
+    assert store is not None
+
+    def solve(question: str) -> SolveResult:
+        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
+        ev = ans.trace.get("verification") or {}
+        return SolveResult(
+            answer=ans.answer or "",
+            path=ans.rationale,
+            principle=ans.trace.get("principle"),
+            vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"),
+            total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"),
+            model=reasoner.backend.model_name,
+        )
+
+    with progress_bar() as bar:
+        task = bar.add_task("learn", total=size)
+        report = learn(
+            store,
+            solve,
+            dataset,
+            size,
+            seed,
+            thresholds=settings.memory.writeback,
+            exclude_eval_size=size,
+            on_step=lambda i, entry, result, ok: bar.update(task, advance=1),
+        )
+    out.print_json(json.dumps(report.to_dict()))
+    store.close()
+    reasoner.close()
