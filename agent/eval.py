@@ -47,7 +47,23 @@ def load_questions(
 
     data = reasoning_gym.create_dataset(dataset, size=size, seed=seed)
     questions = [Question(i, e["question"], str(e["answer"]), e) for i, e in enumerate(data)]
-    return questions, data.score_answer
+    return questions, _yes_no_tolerant(data.score_answer)
+
+
+def _yes_no_tolerant(scorer: Callable[..., float]) -> Callable[..., float]:
+    """The data set's scorer, also accepting our normalized "yes"/"no" for its "Yes"/"No".
+
+    Extraction lower-cases yes/no answers so that votes group; reasoning-gym's yes/no tasks
+    (syllogism, ...) compare exact strings against the capitalized form.
+    """
+
+    def score(answer: str, entry: dict[str, Any]) -> float:
+        result = scorer(answer, entry)
+        if result < 1.0 and isinstance(answer, str) and answer.lower() in ("yes", "no"):
+            result = max(result, scorer(answer.capitalize(), entry))
+        return result
+
+    return score
 
 
 def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -128,19 +128,6 @@ def _overrides(suite: Suite, task: str) -> dict[str, Any]:
     return {"task": task, **({"max_tokens": suite.max_tokens} if suite.max_tokens else {})}
 
 
-def rescore(ev: Evaluation, dataset: str, task: str) -> None:
-    """Re-score yes/no answers in place: extraction says "yes", reasoning-gym wants "Yes"."""
-    if task != "yesno":
-        return
-    meta = ev.data["meta"]
-    questions, scorer = load_questions(dataset, meta["size"], meta["seed"])
-    for qid, recs in ev.data["results"].items():
-        entry = questions[int(qid)].entry
-        for rec in recs.values():
-            ans = rec.get("answer")
-            rec["correct"] = ans is not None and scorer(ans.capitalize(), entry) >= 1.0
-
-
 def frontier(rows: list[dict[str, Any]]) -> list[str]:
     """Configurations no other row beats on both accuracy and generated tokens."""
     pts = [r for r in rows if r.get("completion_tokens") is not None]
@@ -285,7 +272,6 @@ def _eval_part(
                 ev = Evaluation.load(output)
             if ev is None:
                 continue
-            rescore(ev, spec.name, spec.task)
             datasets[spec.name] = {
                 "task": spec.task, "meta": ev.data["meta"],
                 "summary": ev.summary(list(suite.configs)), "results": ev.data["results"],

@@ -47,3 +47,13 @@ def test_adaptive_rows_are_derived_from_the_fixed_n_draws() -> None:
     # three different answers after three draws: the give-up rule answers with the first
     assert (rows["adaptive-giveup@8"]["n_paths"], rows["adaptive-giveup@8"]["correct"]) == (3, True)
     assert rows["adaptive@8"]["n_paths"] > 3
+
+
+def test_yes_no_answers_score_against_the_data_sets_capitalized_gold() -> None:
+    from agent.eval import load_questions
+
+    questions, score = load_questions("syllogism", 4, 42)
+    for q in questions:
+        assert score(q.answer.lower(), q.entry) == 1.0  # extraction gives "yes" for "Yes"
+        wrong = "no" if q.answer.lower() == "yes" else "yes"
+        assert score(wrong, q.entry) < 1.0
