@@ -211,11 +211,12 @@ def _peers(
 
     out: dict[str, Any] = {"dataset": spec.name, "model": backend_name, "rows": []}
     try:
-        with optillm_proxy(gguf, work / "peers", threads=settings.threads) as url:
+        with optillm_proxy(gguf, work / "peers", threads=settings.threads) as (url, meter):
             on_progress(f"optillm up at {url}")
             data = run_peer(url, questions, score, work / "peers" / f"{spec.name}.json",
                             dataset=spec.name, task=spec.task,
                             approaches=suite.peer_approaches, max_tokens=suite.max_tokens or 400,
+                            meter=meter,
                             on_question=lambda a, i: on_progress(f"optillm {a} q{i}"))  # fmt: skip
     except PeerUnavailable as ex:
         logger.warning("optillm not run: %s", ex)

@@ -5,7 +5,9 @@ and optillm (its own venv, ``benchmarks/peers/setup_optillm.sh``) proxies it. Ea
 names the approach with ``extra_body={"optillm_approach": ...}``. optillm flattens the chat
 into ``User: ...`` text, and approaches that send no temperature / max_tokens get the
 server's defaults (llama_cpp.server: temperature 0.8, no length cap) -- recorded in
-``settings`` beside the scores. Failures are recorded per question, never hidden.
+``settings`` beside the scores. optillm's own ``usage`` counts its final answer only, so a
+usage meter (``usage_meter.py``) sits between optillm and the server and counts what the
+model really generated per question. Failures are recorded per question, never hidden.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import httpx
 from agent.eval import Question
 from agent.extract import extract_answer
 from agent.prompts import system_prompt
+from benchmarks.peers.usage_meter import UsageMeter
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,11 @@ def _process(cmd: list[str], log: Path, ready_url: str, timeout: float, env: dic
 @contextmanager
 def optillm_proxy(
     gguf: Path, work_dir: Path, *, threads: int = 2, n_ctx: int = 4096, venv: Path = OPTILLM_VENV
-) -> Iterator[str]:
-    """Start llama_cpp.server on ``gguf`` and optillm in front of it; yield optillm's URL.
+) -> Iterator[tuple[str, UsageMeter]]:
+    """Start llama_cpp.server on ``gguf``, the usage meter and optillm in front of them.
+
+    Yields:
+        optillm's base URL and the meter counting the server's tokens.
 
     Raises:
         PeerUnavailable: optillm is not installed, or a server did not start.
@@ -89,7 +95,8 @@ def optillm_proxy(
     binary = venv / "bin" / "optillm"
     if not binary.exists():
         raise PeerUnavailable(f"{binary} missing: run benchmarks/peers/setup_optillm.sh")
-    model_port, proxy_port = _free_port(), _free_port()
+    model_port, meter_port, proxy_port = _free_port(), _free_port(), _free_port()
+    meter = UsageMeter(f"http://127.0.0.1:{model_port}")
     env = {**os.environ, "OPENAI_API_KEY": "none"}
     server = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
@@ -97,22 +104,35 @@ def optillm_proxy(
         "--n_threads", str(threads), "--n_ctx", str(n_ctx),
     ]  # fmt: skip
     proxy = [
-        str(binary), "--base-url", f"http://127.0.0.1:{model_port}/v1",
+        str(binary), "--base-url", f"http://127.0.0.1:{meter_port}/v1",
         "--port", str(proxy_port), "--host", "127.0.0.1",
     ]  # fmt: skip
     with (
         _process(server, work_dir / "llama_server.log", f"http://127.0.0.1:{model_port}/v1/models",
                  120, env),
+        meter.serve(meter_port),
         _process(proxy, work_dir / "optillm.log", f"http://127.0.0.1:{proxy_port}/health",
                  300, env),
     ):  # fmt: skip
-        yield f"http://127.0.0.1:{proxy_port}/v1"
+        yield f"http://127.0.0.1:{proxy_port}/v1", meter
 
 
 def ask(
-    client: Any, approach: str, question: str, *, task: str, max_tokens: int, temperature: float
+    client: Any,
+    approach: str,
+    question: str,
+    *,
+    task: str,
+    max_tokens: int,
+    temperature: float,
+    meter: UsageMeter | None = None,
 ) -> dict[str, Any]:
-    """One question through one approach: the reply text, usage and seconds."""
+    """One question through one approach: the reply text, usage and seconds.
+
+    With a ``meter``, token counts are what the model server generated for this question
+    (every request optillm made); optillm's own figure is kept as ``reported_*``.
+    """
+    before = meter.reading() if meter else None
     t0 = time.perf_counter()
     reply = client.chat.completions.create(
         model="peer",
@@ -126,12 +146,22 @@ def ask(
     )
     seconds = time.perf_counter() - t0
     usage = reply.usage
-    return {
+    record = {
         "text": reply.choices[0].message.content or "",
-        "prompt_tokens": getattr(usage, "prompt_tokens", None),
-        "completion_tokens": getattr(usage, "completion_tokens", None),
+        "reported_prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "reported_completion_tokens": getattr(usage, "completion_tokens", None),
+        "prompt_tokens": None,
+        "completion_tokens": None,
         "seconds": round(seconds, 3),
     }
+    if meter and before is not None:
+        used = meter.reading() - before
+        record.update(
+            prompt_tokens=used.prompt_tokens,
+            completion_tokens=used.completion_tokens,
+            model_requests=used.requests,
+        )
+    return record
 
 
 def run_peer(
@@ -146,6 +176,7 @@ def run_peer(
     max_tokens: int = 400,
     temperature: float = 0.7,
     timeout_s: float = 600,
+    meter: UsageMeter | None = None,
     on_question: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Answer ``questions`` with every approach; resumable through ``output`` (JSON).
@@ -166,6 +197,8 @@ def run_peer(
             "note": "optillm flattens the chat; approaches that drop max_tokens/temperature "
             "get llama_cpp.server defaults (temperature 0.8, no length cap); "
             "requests for n>1 get one choice from llama_cpp.server",
+            "tokens": "counted at the model server by a usage meter (every request optillm "
+            "made for the question); optillm's own usage is kept as reported_*",
         },
     }
     client = OpenAI(base_url=base_url, api_key="none", timeout=timeout_s, max_retries=0)
@@ -177,7 +210,7 @@ def run_peer(
             try:
                 record = ask(
                     client, approach, q.question,
-                    task=task, max_tokens=max_tokens, temperature=temperature,
+                    task=task, max_tokens=max_tokens, temperature=temperature, meter=meter,
                 )  # fmt: skip
                 found = extract_answer(record["text"], task)  # type: ignore[arg-type]
                 answer = found.canonical if found else None
