@@ -131,22 +131,25 @@ def run_learning_curve(
         configs: Configurations compared, e.g. ``retrieval+sc`` and ``full``.
         overrides: GraphConfig overrides shared by learning and evaluation (max_tokens).
         learn_config: Configuration that solves the training questions.
-        build: Learn the memories that are missing (the expensive, once-only part).
-        evaluate: Answer the evaluation split at each built size; when False, rows come
-            from the evaluation files of earlier runs.
+        build: Learn the memories that are missing (the expensive, once-only part; from
+            cached draws it costs only embedding, so a fresh clone rebuilds them quickly).
+        evaluate: Answer the evaluation split at each size (building its memory first);
+            when False, rows come from the evaluation files of earlier runs.
         on_progress: Called with a short line per step.
 
     Returns:
         ``{"dataset", "sizes", "configs", "rows": [...], "learned": {size: report}}``.
     """
     rows: list[dict[str, Any]] = []
-    learned: dict[str, Any] = {}
+    # The learn reports are committed beside the evaluation files; memories are not.
+    learned_path = work_dir / f"learned-{dataset}.json"
+    learned: dict[str, Any] = json.loads(learned_path.read_text()) if learned_path.exists() else {}
     for size in sizes:
         data_dir = memory_dir(work_dir, size)
-        if build:
+        if build or evaluate:
             if on_progress:
                 on_progress(f"learning curve: memory of {size} training question(s)")
-            build_memory(
+            learned[str(size)] = build_memory(
                 backend,
                 data_dir,
                 dataset=dataset,
@@ -156,10 +159,10 @@ def run_learning_curve(
                 learn_config=learn_config,
                 overrides={**overrides, "task": task},
             )
-        report = learned_report(work_dir, size)
+            learned_path.write_text(json.dumps(learned, indent=1))
+        report = learned_report(work_dir, size) or learned.get(str(size))
         if report is None:
             continue  # not learned yet: a later run with ``build`` fills it in
-        learned[str(size)] = report
         output = work_dir / f"lc-{dataset}-size{size}.json"
         if evaluate:
             store = open_store(data_dir, MemoryConfig(), RetrievalConfig())

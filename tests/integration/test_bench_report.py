@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def test_quick_like_report_writes_results_report_and_plots(
         lc_sizes=(0, 2),
         lc_eval_size=2,
         lc_configs=("retrieval+sc",),
-        peer_approaches=("re2",),
+        peer_approaches=("cot_reflection",),
         peer_size=1,
         throughput_size=1,
         concurrencies=(1, 2),
@@ -56,6 +57,14 @@ def test_quick_like_report_writes_results_report_and_plots(
     assert [r["concurrency"] for r in data["throughput"]["batch"]] == [1, 2]
     assert data["throughput"]["paths"]["batched"]["completion_tokens"] > 0
 
+    if OPTILLM.exists():  # the peer's tokens are counted at the model server
+        peers = data["peers"]
+        assert peers["rows"], peers.get("unavailable")
+        answered = [r for recs in peers["results"].values() for r in recs.values()
+                    if "error" not in r]  # fmt: skip
+        assert answered
+        assert all(r["model_requests"] >= 1 and r["completion_tokens"] > 0 for r in answered)
+
     report = (run_dir / "report.md").read_text()
     assert "### gsm_symbolic (math)" in report and "## Memory learning curve" in report
     for name in ("frontier.png", "paths.png", "learning_curve.png", "time.png"):
@@ -63,8 +72,10 @@ def test_quick_like_report_writes_results_report_and_plots(
         with Image.open(run_dir / name) as img:
             assert img.format == "PNG" and img.size[0] > 100
 
-    # Resume one part: nothing new is drawn, the same answers come back, and the parts not
-    # run this time are read back from the work files of the first run.
+    # Resume one part on what a fresh clone has (no memories: they are git-ignored): nothing
+    # new is drawn, the same answers come back, and the parts not run this time are read
+    # back from the committed work files of the first run.
+    shutil.rmtree(run_dir / "work" / "memory")
     again = run_report(settings, suite, run_dir, parts=("eval",))
     assert again["meta"]["draw_cache"]["misses"] == 0
     assert again["learning_curve"]["rows"] == results["learning_curve"]["rows"]
