@@ -26,7 +26,14 @@ from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
 
-DEFAULT_CONFIGS = ("greedy", "cot", "sc@8", "adaptive@8", "cot-decoding@8")
+DEFAULT_CONFIGS = (
+    "greedy",
+    "cot",
+    "sc@8",
+    "adaptive@8",
+    "adaptive-giveup@8",
+    "cot-decoding@8",
+)
 
 
 @dataclass(frozen=True)

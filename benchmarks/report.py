@@ -65,8 +65,8 @@ class Suite:
     train_seed: int = 1
 
 
-_ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "adaptive@8", "stepback+sc",
-        "retrieval+sc", "full")  # fmt: skip
+_ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "adaptive@8", "adaptive-giveup@8",
+        "stepback+sc", "retrieval+sc", "full")  # fmt: skip
 SUITES: dict[str, Suite] = {
     # ~15-25 min on qwen2.5-1.5b (2 cores): a development check of every part, not a result.
     "quick": Suite(
@@ -77,7 +77,8 @@ SUITES: dict[str, Suite] = {
             DatasetSpec("leg_counting", "math", 2),
             DatasetSpec("family_relationships", "text", 2),
         ),
-        configs=("greedy", "cot", "sc@8", "adaptive@8", "retrieval+sc", "full"),
+        configs=("greedy", "cot", "sc@8", "adaptive@8", "adaptive-giveup@8", "retrieval+sc",
+                 "full"),
         max_tokens=256,
         lc_sizes=(0, 4),
         lc_eval_size=2,
