@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.backends import Backend, build_backend
-from agent.config import GraphConfig
+from agent.config import GraphConfig, named_config
 from agent.reasoner import Answer, EventSink, Reasoner
 from api.queue import Cancellation, Cancelled, WorkQueue
 from api.settings import Settings
@@ -144,6 +144,9 @@ def build_service(
             # A new memory starts with the principles we ship, so step-back has something
             # to match on the very first question.
             logger.info("seeded %d principles into a new memory", store.seed_principles())
+        if named_config(settings.graph).retrieval:
+            # Load the embedding model now, not inside the first request (~3-9 s here).
+            store.embedder.embed(["warm-up"])
     checkpointer = None
     if threads:
         checkpointer, conn = open_checkpointer(settings.data_dir)
