@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ def build_memory(
     if marker.exists():
         return json.loads(marker.read_text())
     check_training_seed(train_seed)
+    if data_dir.exists():
+        # A build stopped half-way: start over, so the memory is exactly the first ``size``
+        # questions (their draws are cached, so redoing them costs only embedding).
+        shutil.rmtree(data_dir)
     store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
     try:
         # Size 0 is the product's fresh state: the shipped principles, no solved problems.
