@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from agent.reasoner import Reasoner
 from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
+from memory import SolveResult
 
 DEFAULT_CONFIGS = (
     "greedy",
@@ -71,6 +73,28 @@ def _yes_no_tolerant(scorer: Callable[..., float]) -> Callable[..., float]:
         return result
 
     return score
+
+
+def training_solver(
+    reasoner: Reasoner, config: GraphConfig, source: str
+) -> Callable[[str], SolveResult]:
+    """A ``solve(question)`` for ``memory.learn``: the graph's answer with its evidence."""
+
+    def solve(question: str) -> SolveResult:
+        ans = reasoner.solve(question, config, source=source)
+        ev = ans.trace.get("verification") or {}
+        return SolveResult(
+            answer=ans.answer or "",
+            path=ans.rationale,
+            principle=ans.trace.get("principle"),
+            vote_share=ev.get("vote_share"),
+            agreeing_paths=ev.get("agreeing_paths"),
+            total_paths=ev.get("total_paths"),
+            confidence=ev.get("confidence"),
+            model=reasoner.backend.model_name,
+        )
+
+    return solve
 
 
 def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -197,12 +221,7 @@ class Evaluation:
         to different depths (a resumed run, a configuration added later). Configurations
         found in the file but not listed get rows over the same questions.
         """
-        listed = [c for c in configs if any(c in r for r in self.data["results"].values())]
-        results = {
-            qid: rec
-            for qid, rec in self.data["results"].items()
-            if all(c in rec for c in listed)
-        }
+        results = {qid: self.data["results"][qid] for qid in self.common_questions(configs)}
         names = list(configs)
         for rec in results.values():
             for name in rec:
@@ -228,6 +247,10 @@ class Evaluation:
                     "seconds": (sum(r["model_seconds"] for r in timed) / len(timed))
                     if timed
                     else None,
+                    # robust to a shared machine's stalls, which inflate a few questions
+                    "median_seconds": statistics.median(r["model_seconds"] for r in timed)
+                    if timed
+                    else None,
                     "overhead_share": (sum(r.get("overhead_share", 0) for r in timed) / len(timed))
                     if timed
                     else None,
@@ -237,6 +260,24 @@ class Evaluation:
                 }
             )
         return rows
+
+    def common_questions(self, configs: Sequence[str]) -> list[str]:
+        """Question ids answered by every listed configuration that has any answer yet."""
+        results = self.data["results"]
+        listed = [c for c in configs if any(c in r for r in results.values())]
+        return [qid for qid, rec in results.items() if all(c in rec for c in listed)]
+
+    def paired(self, a: str, b: str, configs: Sequence[str] = ()) -> tuple[int, int]:
+        """Questions ``a`` got right and ``b`` wrong, and the reverse.
+
+        Over the questions both answered, or the common questions of ``configs`` if given.
+        """
+        results = self.data["results"]
+        qids = self.common_questions(configs) if configs else list(results)
+        both = [results[q] for q in qids if a in results[q] and b in results[q]]
+        a_only = sum(1 for r in both if r[a]["correct"] and not r[b]["correct"])
+        b_only = sum(1 for r in both if r[b]["correct"] and not r[a]["correct"])
+        return a_only, b_only
 
 
 def run_eval(

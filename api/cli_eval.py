@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from agent.config import named_config
 from agent.errors import ConfigError
-from agent.eval import DEFAULT_CONFIGS, run_eval
+from agent.eval import DEFAULT_CONFIGS, Evaluation, run_eval, training_solver
 from api.cli_common import DRAW_CACHE, RESULTS_DIR, open_reasoner, out, progress_bar, settings_of
 from memory import EVAL_SEEDS, ReservedSeedError
 
@@ -31,6 +32,9 @@ def eval_command(
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     max_tokens: int | None = typer.Option(None, help="Length cap per path."),
     output: Path | None = typer.Option(None, help="Results JSON (resumed when it exists)."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print the table as Markdown (for the README)."
+    ),
 ) -> None:
     """Run configurations side by side on the same questions and print the table."""
     from memory.learn import check_training_seed
@@ -65,18 +69,20 @@ def eval_command(
             overrides=overrides,
             on_question=step,
         )
-    table = Table(
-        "config",
-        "n",
-        "accuracy",
-        "95% CI",
-        "paths",
-        "gen tok/q",
-        "prompt tok/q",
-        "s/q",
-        title=f"{dataset} seed {seed}, {reasoner.backend.model_name}",
-    )
-    for row in evaluation.summary(config):
+    rows = evaluation.summary(config)
+    if markdown:
+        typer.echo(markdown_table(evaluation, rows, config))
+    else:
+        out.print(rich_table(rows, f"{dataset} seed {seed}, {reasoner.backend.model_name}"))
+    out.print(f"results: {output}")
+    reasoner.close()
+
+
+def rich_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The evaluation table for the terminal."""
+    table = Table("config", "n", "accuracy", "95% CI", "paths", "gen tok/q", "prompt tok/q",
+                  "median s/q", title=title)  # fmt: skip
+    for row in rows:
         lo, hi = row["ci95"]
         table.add_row(
             row["config"] + (" (derived)" if row["derived"] else ""),
@@ -86,11 +92,34 @@ def eval_command(
             f"{row['avg_paths']:.2f}",
             f"{row['completion_tokens']:.0f}",
             f"{row['prompt_tokens']:.0f}",
-            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+            "" if row["median_seconds"] is None else f"{row['median_seconds']:.1f}",
         )
-    out.print(table)
-    out.print(f"results: {output}")
-    reasoner.close()
+    return table
+
+
+def markdown_table(
+    evaluation: Evaluation, rows: list[dict[str, Any]], configs: list[str]
+) -> str:
+    """The evaluation table as Markdown, with each row's paired wins/losses against cot."""
+    lines = [
+        "| configuration | correct | accuracy (95% CI) | paths / q | generated tokens / q "
+        "| median model s / q | vs cot: right where cot wrong / wrong where cot right |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lo, hi = row["ci95"]
+        correct = round(row["accuracy"] * row["questions"])
+        name = row["config"] + (" (derived)" if row["derived"] else "")
+        seconds = "—" if row["median_seconds"] is None else f"{row['median_seconds']:.0f}"
+        vs = "" if row["config"] == "cot" else "{} / {}".format(
+            *evaluation.paired(row["config"], "cot", configs)
+        )
+        lines.append(
+            f"| {name} | {correct}/{row['questions']} | {row['accuracy']:.0%} "
+            f"({lo:.0%}–{hi:.0%}) | {row['avg_paths']:.2f} | {row['completion_tokens']:.0f} "
+            f"| {seconds} | {vs} |"
+        )
+    return "\n".join(lines)
 
 
 def learn_command(
@@ -103,7 +132,7 @@ def learn_command(
     max_tokens: int | None = typer.Option(None, help="Length cap per path."),
 ) -> None:
     """Solve a training split and store the paths whose answers match the ground truth."""
-    from memory import SolveResult, learn
+    from memory import learn
     from memory.learn import check_training_seed
 
     settings = settings_of(ctx)
@@ -116,19 +145,7 @@ def learn_command(
     store = reasoner.memory
     assert store is not None
 
-    def solve(question: str) -> SolveResult:
-        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
-        ev = ans.trace.get("verification") or {}
-        return SolveResult(
-            answer=ans.answer or "",
-            path=ans.rationale,
-            principle=ans.trace.get("principle"),
-            vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"),
-            total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"),
-            model=reasoner.backend.model_name,
-        )
+    solve = training_solver(reasoner, cfg, f"{dataset}:train:seed={seed}")
 
     with progress_bar() as bar:
         task = bar.add_task("learn", total=size)

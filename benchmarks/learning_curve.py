@@ -19,9 +19,9 @@ from typing import Any
 
 from agent.backends.base import Backend
 from agent.config import named_config
-from agent.eval import Evaluation, run_eval
+from agent.eval import Evaluation, run_eval, training_solver
 from agent.reasoner import Reasoner
-from memory import MemoryConfig, SolveResult, learn, open_store
+from memory import MemoryConfig, learn, open_store
 from memory.learn import check_training_seed
 from retrieval import RetrievalConfig
 
@@ -33,26 +33,6 @@ Progress = Callable[[str], None]
 def memory_dir(work_dir: Path, size: int) -> Path:
     """The data directory that holds memory learned from ``size`` training questions."""
     return work_dir / "memory" / f"size-{size}"
-
-
-def _solver(reasoner: Reasoner, dataset: str, seed: int, config: str, overrides: dict[str, Any]):
-    cfg = named_config(config, write_back=False, **overrides)
-
-    def solve(question: str) -> SolveResult:
-        ans = reasoner.solve(question, cfg, source=f"{dataset}:train:seed={seed}")
-        ev = ans.trace.get("verification") or {}
-        return SolveResult(
-            answer=ans.answer or "",
-            path=ans.rationale,
-            principle=ans.trace.get("principle"),
-            vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"),
-            total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"),
-            model=reasoner.backend.model_name,
-        )
-
-    return solve
 
 
 def build_memory(
@@ -86,8 +66,10 @@ def build_memory(
             store.seed_principles()
         report: dict[str, Any] = {"dataset": dataset, "seed": train_seed, "attempted": 0}
         if size > 0:
-            solver = Reasoner(backend, memory=None)
-            solve = _solver(solver, dataset, train_seed, learn_config, overrides)
+            cfg = named_config(learn_config, write_back=False, **overrides)
+            solve = training_solver(
+                Reasoner(backend, memory=None), cfg, f"{dataset}:train:seed={train_seed}"
+            )
             report = learn(
                 store, solve, dataset, size, train_seed, exclude_eval_size=eval_size
             ).to_dict()

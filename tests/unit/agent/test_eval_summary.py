@@ -57,3 +57,17 @@ def test_yes_no_answers_score_against_the_data_sets_capitalized_gold() -> None:
         assert score(q.answer.lower(), q.entry) == 1.0  # extraction gives "yes" for "Yes"
         wrong = "no" if q.answer.lower() == "yes" else "yes"
         assert score(wrong, q.entry) < 1.0
+
+
+def test_paired_counts_use_the_common_questions(tmp_path: Path) -> None:
+    results = {
+        "0": {"cot": _rec(False), "sc@8": _rec(True, 8)},
+        "1": {"cot": _rec(True), "sc@8": _rec(False, 8)},
+        "2": {"cot": _rec(False), "sc@8": _rec(True, 8), "full": _rec(True)},
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"meta": META, "results": results}))
+    ev = Evaluation(path, META)
+    assert ev.paired("sc@8", "cot") == (2, 1)
+    assert ev.paired("sc@8", "cot", ["cot", "sc@8", "full"]) == (1, 0)  # question 2 only
+    assert ev.summary(["cot"])[0]["median_seconds"] == 1.0
