@@ -57,8 +57,10 @@ class BodyLimit:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                 response = error_response(
-                    413, f"request body of {int(value)} bytes is over the limit of "
-                    f"{self.limit} bytes", "invalid_request_error", "request_too_large",
+                    413,
+                    f"request body of {int(value)} bytes is over the limit of {self.limit} bytes",
+                    "invalid_request_error",
+                    "request_too_large",
                 )
                 await response(scope, receive, send)
                 return
@@ -128,7 +130,9 @@ def _health_routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     @app.get(
-        "/readyz", summary="Model loaded, memory open, backend reachable", tags=["health"],
+        "/readyz",
+        summary="Model loaded, memory open, backend reachable",
+        tags=["health"],
         responses={503: {"description": "Not ready; the failing checks are listed"}},
     )
     async def readyz(request: Request) -> Any:

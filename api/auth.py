@@ -33,14 +33,15 @@ def _matches(key: str, keys: Sequence[str]) -> bool:
 
 def _unauthorized(message: str) -> ApiError:
     return ApiError(
-        401, message, type="authentication_error", code="invalid_api_key",
+        401,
+        message,
+        type="authentication_error",
+        code="invalid_api_key",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
-def require_key(
-    request: Request, credentials: Credentials
-) -> str | None:
+def require_key(request: Request, credentials: Credentials) -> str | None:
     """Check the bearer key; returns it (None when the API is open)."""
     keys: Sequence[str] = request.app.state.settings.api_keys
     if not keys:
@@ -67,5 +68,6 @@ def require_admin(
     if credentials is None:
         raise _unauthorized("This route needs an admin API key.")
     if not _matches(credentials.credentials, admins):
-        raise ApiError(403, "This route needs an admin API key.", type="permission_error",
-                       code="forbidden")
+        raise ApiError(
+            403, "This route needs an admin API key.", type="permission_error", code="forbidden"
+        )

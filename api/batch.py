@@ -84,56 +84,94 @@ def parse_line(text: str, line: int, default: GraphConfig, kind_hint: Kind) -> I
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as ex:
-        return Item(f"line-{line}", kind_hint, line, error=_error(400, f"invalid JSON: {ex}",
-                                                                  "invalid_json"))
+        return Item(
+            f"line-{line}",
+            kind_hint,
+            line,
+            error=_error(400, f"invalid JSON: {ex}", "invalid_json"),
+        )
     if not isinstance(obj, dict):
-        return Item(f"line-{line}", kind_hint, line,
-                    error=_error(400, "a line must be a JSON object", "invalid_line"))
+        return Item(
+            f"line-{line}",
+            kind_hint,
+            line,
+            error=_error(400, "a line must be a JSON object", "invalid_line"),
+        )
     if "custom_id" in obj:
         return _parse_openai(obj, line)
     key = obj.get("id")
     key = f"line-{line}" if key is None else str(key)
     question, label = obj.get("question"), obj.get("answer")
     if not isinstance(question, str) or not question.strip():
-        return Item(key, "simple", line,
-                    error=_error(400, "'question' must be non-empty text", "invalid_question"))
-    return Item(key, "simple", line, question=question,
-                label=None if label is None else str(label), config=default,
-                model=default.name)
+        return Item(
+            key,
+            "simple",
+            line,
+            error=_error(400, "'question' must be non-empty text", "invalid_question"),
+        )
+    return Item(
+        key,
+        "simple",
+        line,
+        question=question,
+        label=None if label is None else str(label),
+        config=default,
+        model=default.name,
+    )
 
 
 def _parse_openai(obj: dict[str, Any], line: int) -> Item:
     key = str(obj["custom_id"])
     if obj.get("method", "POST") != "POST" or obj.get("url") != CHAT_URL:
-        return Item(key, "openai", line, error=_error(
-            400, f"only POST {CHAT_URL} is supported", "unsupported_url"))
+        return Item(
+            key,
+            "openai",
+            line,
+            error=_error(400, f"only POST {CHAT_URL} is supported", "unsupported_url"),
+        )
     try:
         request = ChatCompletionRequest.model_validate(obj.get("body") or {})
         spec = run_spec(request)
     except ValidationError as ex:
         first = ex.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return Item(key, "openai", line, error=_error(422, f"{where}: {first['msg']}",
-                                                      "invalid_value"))
+        return Item(
+            key, "openai", line, error=_error(422, f"{where}: {first['msg']}", "invalid_value")
+        )
     except ApiError as ex:
         return Item(key, "openai", line, error=describe(ex))
-    return Item(key, "openai", line, question=spec.question, config=spec.config,
-                model=spec.model, n=request.n, history=spec.history)
+    return Item(
+        key,
+        "openai",
+        line,
+        question=spec.question,
+        config=spec.config,
+        model=spec.model,
+        n=request.n,
+        history=spec.history,
+    )
 
 
-def output_line(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None
-                ) -> dict[str, Any]:
+def output_line(
+    item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None
+) -> dict[str, Any]:
     """The output record for an item: OpenAI batch output, or the simple shape."""
     if item.kind == "openai":
         if answer is not None:
-            response = {"status_code": 200, "request_id": answer.id,
-                        "body": completion_body(answer, item.model, item.n)}
+            response = {
+                "status_code": 200,
+                "request_id": answer.id,
+                "body": completion_body(answer, item.model, item.n),
+            }
         else:
             assert error is not None
-            response = {"status_code": error[0], "request_id": f"req-{item.line}",
-                        "body": error[1]}
-        return {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": item.key,
-                "response": response, "error": None}
+            response = {"status_code": error[0], "request_id": f"req-{item.line}", "body": error[1]}
+        return {
+            "id": f"batch_req_{uuid.uuid4().hex[:24]}",
+            "custom_id": item.key,
+            "response": response,
+            "error": None,
+        }
     record: dict[str, Any] = {"id": item.key, "question": item.question or None}
     if answer is None:
         assert error is not None
@@ -142,12 +180,19 @@ def output_line(item: Item, answer: Answer | None, error: tuple[int, dict[str, A
     ev = answer.trace.get("verification") or {}
     vote = answer.trace.get("vote") or {}
     record.update(
-        answer=answer.answer, content=answer.content, expected=item.label,
+        answer=answer.answer,
+        content=answer.content,
+        expected=item.label,
         correct=None if item.label is None else same_answer(answer.answer, item.label),
         verified=answer.verified,
         confidence=ev["confidence"] if ev.get("confidence") is not None else vote.get("share"),
-        votes=vote.get("votes"), paths=vote.get("paths"), config=answer.config,
-        answer_id=answer.id, usage=answer.usage, seconds=round(answer.seconds, 3), error=None,
+        votes=vote.get("votes"),
+        paths=vote.get("paths"),
+        config=answer.config,
+        answer_id=answer.id,
+        usage=answer.usage,
+        seconds=round(answer.seconds, 3),
+        error=None,
     )
     return record
 
@@ -197,8 +242,12 @@ def _items(path: Path, default: GraphConfig) -> Iterator[Item]:
             item = parse_line(text, number, default, kind)
             kind = item.kind
             if item.key in seen:
-                item = Item(f"line-{number}", item.kind, number, error=_error(
-                    400, f"duplicate id {item.key!r}", "duplicate_id"))
+                item = Item(
+                    f"line-{number}",
+                    item.kind,
+                    number,
+                    error=_error(400, f"duplicate id {item.key!r}", "duplicate_id"),
+                )
             seen.add(item.key)
             yield item
 
@@ -237,8 +286,7 @@ def run_batch(
     cancellations: dict[Future[Answer], Cancellation] = {}
     pending: dict[Future[Answer], Item] = {}
 
-    def write(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None
-              ) -> None:
+    def write(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None) -> None:
         record = output_line(item, answer, error)
         data = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
         os.write(fd, data)  # one write of one whole line: never a partial line
@@ -273,8 +321,12 @@ def run_batch(
                 collect(finished)
             cancel = Cancellation()
             future = pool.submit(
-                service.solve, item.question, item.config, cancellation=cancel,
-                history=item.history or None, source="batch",
+                service.solve,
+                item.question,
+                item.config,
+                cancellation=cancel,
+                history=item.history or None,
+                source="batch",
                 ground_truth=item.label if learn else None,
             )
             pending[future] = item
@@ -302,7 +354,11 @@ def batch_command(
         None, "--config", "-c", help="Graph configuration for simple lines (REASON_GRAPH)."
     ),
     concurrency: int | None = typer.Option(
-        None, "--concurrency", "-k", min=1, max=64,
+        None,
+        "--concurrency",
+        "-k",
+        min=1,
+        max=64,
         help="Questions in flight at once (REASON_BATCH_CONCURRENCY).",
     ),
     learn: bool = typer.Option(
@@ -337,12 +393,16 @@ def batch_command(
     cfg = GraphConfig(**{**base.model_dump(), **overrides})
     k = concurrency or settings.batch_concurrency
     err, out = Console(stderr=True), Console()
-    service = build_service(settings, memory=learn or cfg.retrieval, threads=False,
-                            source="batch")
+    service = build_service(settings, memory=learn or cfg.retrieval, threads=False, source="batch")
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=err,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
     )
     total = count_lines(source)
     with progress:
@@ -354,11 +414,12 @@ def batch_command(
             speed = progress.tasks[0].speed
             progress.update(task, rate=f"{speed:.2f} q/s" if speed else "")
 
-        report = run_batch(service, source, output, cfg, concurrency=k, learn=learn,
-                           on_line=step)
+        report = run_batch(service, source, output, cfg, concurrency=k, learn=learn, on_line=step)
     service.close()
-    err.print(f"{report.answered} answered, {report.errors} error(s), "
-              f"{report.skipped} already done; output: {output}")
+    err.print(
+        f"{report.answered} answered, {report.errors} error(s), "
+        f"{report.skipped} already done; output: {output}"
+    )
     if report.accuracy is not None:
         out.print(f"accuracy: {report.correct}/{report.labelled} = {report.accuracy:.1%}")
     if report.interrupted:

@@ -97,9 +97,7 @@ def rich_table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def markdown_table(
-    evaluation: Evaluation, rows: list[dict[str, Any]], configs: list[str]
-) -> str:
+def markdown_table(evaluation: Evaluation, rows: list[dict[str, Any]], configs: list[str]) -> str:
     """The evaluation table as Markdown, with each row's paired wins/losses against cot."""
     lines = [
         "| configuration | correct | accuracy (95% CI) | paths / q | generated tokens / q "
@@ -111,8 +109,10 @@ def markdown_table(
         correct = round(row["accuracy"] * row["questions"])
         name = row["config"] + (" (derived)" if row["derived"] else "")
         seconds = "—" if row["median_seconds"] is None else f"{row['median_seconds']:.0f}"
-        vs = "" if row["config"] == "cot" else "{} / {}".format(
-            *evaluation.paired(row["config"], "cot", configs)
+        vs = (
+            ""
+            if row["config"] == "cot"
+            else "{} / {}".format(*evaluation.paired(row["config"], "cot", configs))
         )
         lines.append(
             f"| {name} | {correct}/{row['questions']} | {row['accuracy']:.0%} "

@@ -106,7 +106,10 @@ _HTTP_TYPES = {
 
 
 def error_body(
-    message: str, type: str, code: str | None = None, param: str | None = None  # noqa: A002
+    message: str,
+    type: str,
+    code: str | None = None,
+    param: str | None = None,  # noqa: A002
 ) -> dict[str, Any]:
     """The OpenAI error object."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
@@ -182,8 +185,7 @@ def _api(request: Request, exc: ApiError) -> JSONResponse:
 def _known(request: Request, exc: Exception) -> JSONResponse:
     status, body = describe(exc)
     if isinstance(exc, QueueFull):
-        return JSONResponse(body, status_code=status,
-                            headers={"Retry-After": str(exc.retry_after)})
+        return JSONResponse(body, status_code=status, headers={"Retry-After": str(exc.retry_after)})
     if status >= 500:
         logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
     return JSONResponse(body, status_code=status)

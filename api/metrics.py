@@ -28,8 +28,10 @@ class ReasonMetrics:
         """Declare the metrics."""
         self.registry = registry
         self.questions = Counter(
-            "reason_questions_total", "Questions answered, by graph configuration and outcome",
-            ["config", "outcome"], registry=registry,
+            "reason_questions_total",
+            "Questions answered, by graph configuration and outcome",
+            ["config", "outcome"],
+            registry=registry,
         )
         self.paths = Counter(
             "reason_paths_sampled_total", "Reasoning paths sampled", ["config"], registry=registry
@@ -38,18 +40,23 @@ class ReasonMetrics:
             "reason_tokens_total", "Model tokens spent", ["kind"], registry=registry
         )
         self.early_stops = Counter(
-            "reason_early_stops_total", "Questions where adaptive sampling stopped early",
-            ["config"], registry=registry,
+            "reason_early_stops_total",
+            "Questions where adaptive sampling stopped early",
+            ["config"],
+            registry=registry,
         )
         self.paths_saved = Counter(
-            "reason_paths_saved_total", "Paths not sampled thanks to early stopping",
-            ["config"], registry=registry,
+            "reason_paths_saved_total",
+            "Paths not sampled thanks to early stopping",
+            ["config"],
+            registry=registry,
         )
         self.queue_depth = Gauge(
             "reason_queue_depth", "Requests waiting for the model", registry=registry
         )
         self.in_flight = Gauge(
-            "reason_requests_in_flight", "Requests admitted to the model (running + waiting)",
+            "reason_requests_in_flight",
+            "Requests admitted to the model (running + waiting)",
             registry=registry,
         )
         self.memory_size = Gauge(
@@ -60,8 +67,10 @@ class ReasonMetrics:
         """Count one answered question; ``budget`` is the configuration's path budget."""
         trace = answer.trace
         config = answer.config
-        outcome = "verified" if answer.verified else (
-            "answered" if answer.answer is not None else "no_answer"
+        outcome = (
+            "verified"
+            if answer.verified
+            else ("answered" if answer.answer is not None else "no_answer")
         )
         self.questions.labels(config, outcome).inc()
         sampled = len(trace.get("paths") or [])

@@ -40,13 +40,29 @@ from api.service import Service, progress_text
 
 logger = logging.getLogger(__name__)
 
-ERROR_SCHEMA = {"content": {"application/json": {"example": {"error": {
-    "message": "...", "type": "invalid_request_error", "param": None, "code": None}}}}}
+ERROR_SCHEMA = {
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "message": "...",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+        }
+    }
+}
 ERRORS = {
     status: {"description": text, **ERROR_SCHEMA}
     for status, text in {
-        400: "Malformed request", 401: "Missing or wrong API key", 404: "Unknown model",
-        413: "Body too large", 422: "Invalid field", 429: "Queue full (see Retry-After)",
+        400: "Malformed request",
+        401: "Missing or wrong API key",
+        404: "Unknown model",
+        413: "Body too large",
+        422: "Invalid field",
+        429: "Queue full (see Retry-After)",
         503: "Backend or memory unavailable",
     }.items()
 }
@@ -75,16 +91,21 @@ async def list_models() -> dict[str, Any]:
     now = int(time.time())
     return {
         "object": "list",
-        "data": [{"id": m, "object": "model", "created": now, "owned_by": "reason"}
-                 for m in model_ids()],
+        "data": [
+            {"id": m, "object": "model", "created": now, "owned_by": "reason"} for m in model_ids()
+        ],
     }
 
 
 @router.post(
     "/chat/completions",
     summary="Answer the last user message with the reasoning graph",
-    responses={200: {"description": "A chat.completion, or an SSE stream of chunks when "
-                     "stream is true", "content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "A chat.completion, or an SSE stream of chunks when stream is true",
+            "content": {"text/event-stream": {}},
+        }
+    },
 )
 async def chat_completions(
     body: ChatCompletionRequest,
@@ -94,21 +115,38 @@ async def chat_completions(
     """OpenAI-compatible chat completion; the trace is under ``x_trace``."""
     service = service_of(request)
     spec = _spec(request, body, x_thread_id)
-    logger.info("chat model=%s paths=%d stream=%s user=%s thread=%s",
-                spec.model, spec.config.n, body.stream, body.user, spec.thread_id)
+    logger.info(
+        "chat model=%s paths=%d stream=%s user=%s thread=%s",
+        spec.model,
+        spec.config.n,
+        body.stream,
+        body.user,
+        spec.thread_id,
+    )
     cancellation = Cancellation()
     if body.stream:
         return _stream(service, spec, body, cancellation)
     answer = await service.queue.run(
-        service.solve, spec.question, spec.config, cancellation=cancellation,
-        thread_id=spec.thread_id, history=spec.history, source="api",
+        service.solve,
+        spec.question,
+        spec.config,
+        cancellation=cancellation,
+        thread_id=spec.thread_id,
+        history=spec.history,
+        source="api",
     )
     return completion_body(answer, spec.model, body.n)
 
 
 def _chunk(answer_id: str, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
-    body = {"id": answer_id, "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model, "choices": choices, **extra}
+    body = {
+        "id": answer_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+        **extra,
+    }
     return f"data: {json.dumps(body, default=str)}\n\n"
 
 
@@ -130,8 +168,14 @@ def _stream(
 
     # Admission happens here, before the response starts, so a full queue is a real 429.
     future: Future[Answer] = service.queue.submit(
-        service.solve, spec.question, spec.config, cancellation=cancellation, on_event=put,
-        thread_id=spec.thread_id, history=spec.history, source="api",
+        service.solve,
+        spec.question,
+        spec.config,
+        cancellation=cancellation,
+        on_event=put,
+        thread_id=spec.thread_id,
+        history=spec.history,
+        source="api",
     )
     future.add_done_callback(lambda _f: put(None))
     stream_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
@@ -143,8 +187,9 @@ def _stream(
             while (event := await events.get()) is not None:
                 text = progress_text(event)
                 if text:
-                    yield _chunk(stream_id, spec.model,
-                                 [_delta(0, {"reasoning_content": text + "\n"})])
+                    yield _chunk(
+                        stream_id, spec.model, [_delta(0, {"reasoning_content": text + "\n"})]
+                    )
             try:
                 answer = future.result()
             except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
@@ -153,12 +198,16 @@ def _stream(
                 yield "data: [DONE]\n\n"
                 return
             for i, (content, _share) in enumerate(ranked_answers(answer, body.n)):
-                delta = {"content": content} if i == 0 else {"role": "assistant",
-                                                              "content": content}
+                delta = (
+                    {"content": content} if i == 0 else {"role": "assistant", "content": content}
+                )
                 yield _chunk(stream_id, spec.model, [_delta(i, delta)])
-                yield _chunk(stream_id, spec.model, [_delta(i, {}, "stop")],
-                             **({"x_answer_id": answer.id, "x_trace": answer.trace}
-                                if i == 0 else {}))
+                yield _chunk(
+                    stream_id,
+                    spec.model,
+                    [_delta(i, {}, "stop")],
+                    **({"x_answer_id": answer.id, "x_trace": answer.trace} if i == 0 else {}),
+                )
             if include_usage:
                 yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))
             yield "data: [DONE]\n\n"
@@ -167,7 +216,8 @@ def _stream(
                 cancellation.cancel()  # client gone: stop at the next graph event
 
     return StreamingResponse(
-        chunks(), media_type="text/event-stream",
+        chunks(),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
@@ -184,8 +234,9 @@ async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
 def _memory(request: Request) -> Any:
     store = service_of(request).memory
     if store is None:
-        raise ApiError(503, "this service runs without memory", type="server_error",
-                       code="memory_disabled")
+        raise ApiError(
+            503, "this service runs without memory", type="server_error", code="memory_disabled"
+        )
     return store
 
 
@@ -209,16 +260,23 @@ async def memory_search(
     return {
         "object": "list",
         "data": [
-            {"id": h.record.id, "score": round(h.score, 4), "question": h.record.question,
-             "answer": h.record.answer, "verified": h.record.verified,
-             "principle": h.record.principle, "source": h.record.source}
+            {
+                "id": h.record.id,
+                "score": round(h.score, 4),
+                "question": h.record.question,
+                "answer": h.record.answer,
+                "verified": h.record.verified,
+                "principle": h.record.principle,
+                "source": h.record.source,
+            }
             for h in hits
         ],
     }
 
 
 @router.delete(
-    "/memory/{problem_id}", summary="Delete a stored problem (admin key)",
+    "/memory/{problem_id}",
+    summary="Delete a stored problem (admin key)",
     dependencies=[Depends(require_admin)],
 )
 async def memory_delete(

@@ -112,7 +112,10 @@ class WorkQueue:
             self._in_flight -= 1
 
     async def run(
-        self, fn: Callable[..., T], *args: Any, cancellation: Cancellation | None = None,
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        cancellation: Cancellation | None = None,
         **kwargs: Any,
     ) -> T:
         """Run a job from async code; if the caller is cancelled, so is the job."""

@@ -147,11 +147,15 @@ def run_spec(
     if not question.strip():
         raise ApiError(400, "the last user message is empty", param="messages")
     thread = thread_id or (request.metadata or {}).get("thread_id") or None
-    history = [] if thread else [
-        {"role": m.role, "content": m.text()}
-        for m in request.messages[:-1]
-        if m.role in ("user", "assistant") and m.text()
-    ]
+    history = (
+        []
+        if thread
+        else [
+            {"role": m.role, "content": m.text()}
+            for m in request.messages[:-1]
+            if m.role in ("user", "assistant") and m.text()
+        ]
+    )
     overrides: dict[str, Any] = {}
     if request.temperature is not None:
         overrides["temperature"] = request.temperature
@@ -190,8 +194,11 @@ def usage_body(answer: Answer) -> dict[str, int]:
     """OpenAI's usage object from the run's real token counts."""
     prompt = int(answer.usage.get("prompt_tokens", 0))
     completion = int(answer.usage.get("completion_tokens", 0))
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def completion_id(answer: Answer) -> str:
@@ -206,10 +213,15 @@ def completion_body(answer: Answer, model: str, n: int = 1) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if i == 0 and answer.rationale:
             message["reasoning_content"] = answer.rationale
-        choices.append({
-            "index": i, "message": message, "finish_reason": "stop", "logprobs": None,
-            "x_vote_share": share,
-        })
+        choices.append(
+            {
+                "index": i,
+                "message": message,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "x_vote_share": share,
+            }
+        )
     return {
         "id": completion_id(answer),
         "object": "chat.completion",

@@ -169,7 +169,10 @@ def build_service(
     )
     logger.info(
         "service ready: model=%s memory=%s threads=%s graph=%s",
-        main.model_name, store is not None, checkpointer is not None, settings.graph,
+        main.model_name,
+        store is not None,
+        checkpointer is not None,
+        settings.graph,
     )
     return Service(
         reasoner,

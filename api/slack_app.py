@@ -76,9 +76,14 @@ def trace_line(answer: Answer) -> str:
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     """Block Kit for an answer: the text, the trace line, and the three buttons."""
+
     def button(text: str, action: str, style: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "button", "action_id": action, "value": answer.id,
-                               "text": {"type": "plain_text", "text": text}}
+        out: dict[str, Any] = {
+            "type": "button",
+            "action_id": action,
+            "value": answer.id,
+            "text": {"type": "plain_text", "text": text},
+        }
         if style:
             out["style"] = style
         return out
@@ -86,11 +91,15 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(answer.content)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": trace_line(answer)}]},
-        {"type": "actions", "block_id": "reason_feedback", "elements": [
-            button("Show reasoning", "reason_show"),
-            button("Correct", "reason_correct", "primary"),
-            button("Wrong", "reason_wrong", "danger"),
-        ]},
+        {
+            "type": "actions",
+            "block_id": "reason_feedback",
+            "elements": [
+                button("Show reasoning", "reason_show"),
+                button("Correct", "reason_correct", "primary"),
+                button("Wrong", "reason_wrong", "danger"),
+            ],
+        },
     ]
 
 
@@ -109,8 +118,12 @@ class SlackBot:
         """Answer through the shared work queue (raises QueueFull when it is full)."""
         threaded = thread if self.service.reasoner.checkpointer is not None else None
         future = self.service.queue.submit(
-            self.service.solve, question, self.service.default_graph, on_event=on_event,
-            thread_id=threaded, source="slack",
+            self.service.solve,
+            question,
+            self.service.default_graph,
+            on_event=on_event,
+            thread_id=threaded,
+            source="slack",
         )
         return future.result()
 
@@ -129,8 +142,7 @@ class SlackBot:
     ) -> None:
         """Post "Thinking…", update it with progress, then replace it with the answer."""
         request_id = f"req-{uuid.uuid4().hex[:8]}"
-        posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                         text="Thinking…")
+        posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text="Thinking…")
         ts = str(posted["ts"])
         lines: list[str] = []
         last = [0.0]
@@ -143,23 +155,29 @@ class SlackBot:
             now = time.monotonic()
             if now - last[0] >= UPDATE_EVERY_S:
                 last[0] = now
-                client.chat_update(channel=channel, ts=ts,
-                                   text=_cut("Thinking…\n" + "\n".join(lines[-6:])))
+                client.chat_update(
+                    channel=channel, ts=ts, text=_cut("Thinking…\n" + "\n".join(lines[-6:]))
+                )
 
         try:
             answer = self.solve(question, f"slack:{channel}:{thread_ts}", progress)
         except QueueFull as ex:
-            client.chat_update(channel=channel, ts=ts, text=(
-                f"I'm busy right now; please ask again in {ex.retry_after}s. ({request_id})"))
+            client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=(f"I'm busy right now; please ask again in {ex.retry_after}s. ({request_id})"),
+            )
             return
         except (ReasonerError, MemoryStoreError, Cancelled) as ex:
             logger.warning("slack %s failed: %s", request_id, ex)
-            client.chat_update(channel=channel, ts=ts,
-                               text=f"Sorry, I could not answer: {ex} ({request_id})")
+            client.chat_update(
+                channel=channel, ts=ts, text=f"Sorry, I could not answer: {ex} ({request_id})"
+            )
             return
         self.remember(answer, channel, ts)
-        client.chat_update(channel=channel, ts=ts, text=_cut(answer.content),
-                           blocks=answer_blocks(answer))
+        client.chat_update(
+            channel=channel, ts=ts, text=_cut(answer.content), blocks=answer_blocks(answer)
+        )
 
     def feedback(self, answer_id: str, correct: bool) -> str:
         """Record feedback; one line saying what happened."""
@@ -187,8 +205,11 @@ class SlackBot:
         question = MENTION.sub("", event.get("text", "")).strip()
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts,
-                                    text="Ask me a question after the mention.")
+            client.chat_postMessage(
+                channel=event["channel"],
+                thread_ts=thread_ts,
+                text="Ask me a question after the mention.",
+            )
             return
         self.answer_in_thread(client, event["channel"], thread_ts, question)
 
@@ -197,8 +218,9 @@ class SlackBot:
             return  # channel messages are answered only when the bot is mentioned
         question = (event.get("text") or "").strip()
         if question:
-            self.answer_in_thread(client, event["channel"],
-                                  event.get("thread_ts") or event["ts"], question)
+            self.answer_in_thread(
+                client, event["channel"], event.get("thread_ts") or event["ts"], question
+            )
 
     def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         question = (command.get("text") or "").strip()
@@ -216,8 +238,11 @@ class SlackBot:
             respond(f"Sorry, I could not answer: {ex} ({request_id})")
             return
         self.remember(answer, None, None)
-        respond(text=f"*{_cut(question, 500)}*\n{_cut(answer.content)}",
-                blocks=answer_blocks(answer), response_type="in_channel")
+        respond(
+            text=f"*{_cut(question, 500)}*\n{_cut(answer.content)}",
+            blocks=answer_blocks(answer),
+            response_type="in_channel",
+        )
 
     def _action_target(self, body: dict[str, Any]) -> tuple[str, str | None, str]:
         action = body["actions"][0]
@@ -226,8 +251,9 @@ class SlackBot:
         thread = message.get("thread_ts") or message.get("ts")
         return str(action.get("value", "")), thread, channel
 
-    def _reply(self, client: WebClient, channel: str | None, thread: str | None, text: str,
-               respond: Any) -> None:
+    def _reply(
+        self, client: WebClient, channel: str | None, thread: str | None, text: str, respond: Any
+    ) -> None:
         if channel:
             client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
         else:
@@ -238,18 +264,21 @@ class SlackBot:
         answer_id, thread, channel = self._action_target(body)
         with self._lock:
             answer = self._answers.get(answer_id)
-        text = (f"Reasoning behind {answer.content!r}:\n{_cut(answer.rationale or '(none)')}"
-                if answer else "That answer is too old; I no longer have its reasoning.")
+        text = (
+            f"Reasoning behind {answer.content!r}:\n{_cut(answer.rationale or '(none)')}"
+            if answer
+            else "That answer is too old; I no longer have its reasoning."
+        )
         self._reply(client, channel, thread, text, respond)
 
-    def _feedback_action(self, correct: bool, ack: Any, body: dict[str, Any],
-                         client: WebClient, respond: Any) -> None:
+    def _feedback_action(
+        self, correct: bool, ack: Any, body: dict[str, Any], client: WebClient, respond: Any
+    ) -> None:
         ack()
         answer_id, thread, channel = self._action_target(body)
         self._reply(client, channel, thread, self.feedback(answer_id, correct), respond)
 
-    def _on_correct(self, ack: Any, body: dict[str, Any], client: WebClient,
-                    respond: Any) -> None:
+    def _on_correct(self, ack: Any, body: dict[str, Any], client: WebClient, respond: Any) -> None:
         self._feedback_action(True, ack, body, client, respond)
 
     def _on_wrong(self, ack: Any, body: dict[str, Any], client: WebClient, respond: Any) -> None:
@@ -319,4 +348,3 @@ def run_socket_mode(settings: Settings, service: Service) -> None:
         raise ConfigError("Socket Mode needs REASON_SLACK_APP_TOKEN and REASON_SLACK_BOT_TOKEN")
     bolt = build_bolt_app(settings, service, http=False)
     SocketModeHandler(bolt, app_token).start()
-

@@ -50,9 +50,7 @@ class UsageMeter:
         self._client = httpx.AsyncClient(timeout=timeout_s)
         self._lock = threading.Lock()
         self._total = Usage()
-        self.app = Starlette(
-            routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])]
-        )
+        self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
     def reading(self) -> Usage:
         """The totals so far."""

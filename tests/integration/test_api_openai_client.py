@@ -71,12 +71,19 @@ def test_sync_client_gets_an_answer_with_usage_and_trace(base_url: str) -> None:
 def test_sync_client_streams_progress_then_the_answer(base_url: str) -> None:
     client = openai.OpenAI(base_url=base_url, api_key=KEY)
     stream = client.chat.completions.create(
-        model="reason-greedy", messages=ASK, stream=True,
-        stream_options={"include_usage": True}, **SMALL)
+        model="reason-greedy",
+        messages=ASK,
+        stream=True,
+        stream_options={"include_usage": True},
+        **SMALL,
+    )
     chunks = list(stream)
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    reasoning = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content", "")
-                        for c in chunks if c.choices)
+    reasoning = "".join(
+        (c.choices[0].delta.model_extra or {}).get("reasoning_content", "")
+        for c in chunks
+        if c.choices
+    )
     assert content and "Paths 1 of 1" in reasoning
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
@@ -86,7 +93,8 @@ async def test_async_client_with_and_without_stream(base_url: str) -> None:
     reply = await client.chat.completions.create(model="reason-greedy", messages=ASK, **SMALL)
     assert reply.choices[0].message.content
     stream = await client.chat.completions.create(
-        model="reason-greedy", messages=ASK, stream=True, **SMALL)
+        model="reason-greedy", messages=ASK, stream=True, **SMALL
+    )
     pieces = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(pieces)
     await client.close()
@@ -106,26 +114,36 @@ def test_thread_id_continues_the_conversation(base_url: str) -> None:
     client = openai.OpenAI(base_url=base_url, api_key=KEY)
     for _ in range(2):
         reply = client.chat.completions.create(
-            model="reason-greedy", messages=ASK, metadata={"thread_id": "t-1"}, **SMALL)
+            model="reason-greedy", messages=ASK, metadata={"thread_id": "t-1"}, **SMALL
+        )
     assert (reply.model_extra or {})["x_trace"]["config"] == "greedy"
 
 
 def test_feedback_without_memory_is_a_clear_400(base_url: str) -> None:
-    r = httpx.post(base_url + "/feedback", json={"answer_id": "ans-x", "correct": True},
-                   headers={"Authorization": f"Bearer {KEY}"})
+    r = httpx.post(
+        base_url + "/feedback",
+        json={"answer_id": "ans-x", "correct": True},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
     assert r.status_code == 400 and "memory" in r.json()["error"]["message"]
 
 
 async def test_backend_down_is_a_503(tmp_path: Path) -> None:
-    config = BackendConfig(kind="openai", model="m", url=f"http://127.0.0.1:{free_port()}/v1",
-                           models_dir=tmp_path, retries=0, timeout_s=5)
+    config = BackendConfig(
+        kind="openai",
+        model="m",
+        url=f"http://127.0.0.1:{free_port()}/v1",
+        models_dir=tmp_path,
+        retries=0,
+        timeout_s=5,
+    )
     backend = OpenAICompatBackend(config)
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     app: FastAPI = create_app(settings, Reasoner(backend))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as c:
-        r = await c.post("/v1/chat/completions",
-                         json={"model": "reason-greedy", "messages": ASK, **SMALL})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post(
+            "/v1/chat/completions", json={"model": "reason-greedy", "messages": ASK, **SMALL}
+        )
         assert r.status_code == 503
         assert r.json()["error"]["code"] == "backend_unavailable"
         assert (await c.get("/readyz")).status_code == 503

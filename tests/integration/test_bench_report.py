@@ -80,6 +80,7 @@ def test_quick_like_report_writes_results_report_and_plots(
     assert again["meta"]["draw_cache"]["misses"] == 0
     assert again["learning_curve"]["rows"] == results["learning_curve"]["rows"]
     assert again["throughput"] == results["throughput"]
-    assert again["datasets"]["gsm_symbolic"]["results"] == results["datasets"]["gsm_symbolic"][
-        "results"
-    ]
+    assert (
+        again["datasets"]["gsm_symbolic"]["results"]
+        == results["datasets"]["gsm_symbolic"]["results"]
+    )

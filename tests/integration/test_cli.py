@@ -45,8 +45,7 @@ def test_ask_answers_with_the_graph_and_prints_the_trace(
     small_model_path: Path, tmp_path: Path
 ) -> None:
     result = _run(
-        ["ask", "What is 17*23?", "--config", "sc@8", "--n", "2", "--max-tokens", "24",
-         "--trace"],
+        ["ask", "What is 17*23?", "--config", "sc@8", "--n", "2", "--max-tokens", "24", "--trace"],
         env={"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr

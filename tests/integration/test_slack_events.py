@@ -65,8 +65,14 @@ class StandIn:
                     ts = f"1700000000.{stand_in._ts:06d}"
                 body: dict[str, Any] = {"ok": True}
                 if method == "auth.test":
-                    body.update(user_id="UBOT", bot_id="BBOT", team_id="T1", team="t",
-                                user="reason", url="https://t.slack.com/")
+                    body.update(
+                        user_id="UBOT",
+                        bot_id="BBOT",
+                        team_id="T1",
+                        team="t",
+                        user="reason",
+                        url="https://t.slack.com/",
+                    )
                 elif method == "chat.postMessage":
                     body.update(channel=payload.get("channel"), ts=ts)
                 elif method == "chat.update":
@@ -113,16 +119,23 @@ def stand_in() -> Iterator[StandIn]:
 
 
 @pytest.fixture(scope="module")
-def slack_url(stand_in: StandIn, llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[str]:
+def slack_url(
+    stand_in: StandIn, llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     data = tmp_path_factory.mktemp("slack")
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data, slack_signing_secret=SECRET,
-        slack_bot_token="xoxb-test", slack_api_url=stand_in.url + "/api/",
+        _env_file=None,
+        data_dir=data,
+        slack_signing_secret=SECRET,
+        slack_bot_token="xoxb-test",
+        slack_api_url=stand_in.url + "/api/",
     )
     store = open_store(Path(data), MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
-    service = Service(Reasoner(llamacpp_backend, memory=store), WorkQueue(1, 4),
-                      named_config("greedy", max_tokens=16))
+    service = Service(
+        Reasoner(llamacpp_backend, memory=store),
+        WorkQueue(1, 4),
+        named_config("greedy", max_tokens=16),
+    )
     app = create_app(settings, service)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -144,15 +157,24 @@ def signed(body: str, *, secret: str = SECRET, timestamp: int | None = None) -> 
 
 
 def event_body(event: dict[str, Any]) -> str:
-    return json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-                       "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()),
-                       "event": event})
+    return json.dumps(
+        {
+            "token": "x",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
 
 
 def post_event(url: str, event: dict[str, Any]) -> httpx.Response:
     body = event_body(event)
-    return httpx.post(url, content=body, timeout=10,
-                      headers={"content-type": "application/json", **signed(body)})
+    return httpx.post(
+        url, content=body, timeout=10, headers={"content-type": "application/json", **signed(body)}
+    )
 
 
 def answer_update(stand_in: StandIn, ts: str) -> dict[str, Any] | None:
@@ -164,25 +186,40 @@ def answer_update(stand_in: StandIn, ts: str) -> dict[str, Any] | None:
 
 def test_url_verification_echoes_the_challenge(slack_url: str) -> None:
     body = json.dumps({"token": "x", "challenge": "abc123", "type": "url_verification"})
-    r = httpx.post(slack_url, content=body,
-                   headers={"content-type": "application/json", **signed(body)})
+    r = httpx.post(
+        slack_url, content=body, headers={"content-type": "application/json", **signed(body)}
+    )
     assert r.status_code == 200 and "abc123" in r.text
 
 
 def test_mention_gets_thinking_then_answer_with_trace_and_buttons(
     slack_url: str, stand_in: StandIn
 ) -> None:
-    r = post_event(slack_url, {"type": "app_mention", "user": "U1", "channel": "C1",
-                               "ts": "1699999999.000100", "text": "<@UBOT> What is 2 + 3?"})
+    r = post_event(
+        slack_url,
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "1699999999.000100",
+            "text": "<@UBOT> What is 2 + 3?",
+        },
+    )
     assert r.status_code == 200
-    thinking = stand_in.wait_for(lambda: [p for p in stand_in.named("chat.postMessage")
-                                          if p.get("thread_ts") == "1699999999.000100"])
+    thinking = stand_in.wait_for(
+        lambda: [
+            p
+            for p in stand_in.named("chat.postMessage")
+            if p.get("thread_ts") == "1699999999.000100"
+        ]
+    )
     assert thinking[0]["text"].startswith("Thinking")
     posts = stand_in.named("chat.postMessage")
     ts = next(i for i, p in enumerate(posts) if p.get("thread_ts") == "1699999999.000100")
     # The stand-in numbers its answers; find the ts it gave the "Thinking…" post.
-    thinking_ts = stand_in.wait_for(lambda: [
-        u["ts"] for u in stand_in.named("chat.update") if u.get("blocks")])[0]
+    thinking_ts = stand_in.wait_for(
+        lambda: [u["ts"] for u in stand_in.named("chat.update") if u.get("blocks")]
+    )[0]
     update = answer_update(stand_in, thinking_ts)
     assert update is not None and ts >= 0
     kinds = [b["type"] for b in update["blocks"]]
@@ -193,8 +230,9 @@ def test_mention_gets_thinking_then_answer_with_trace_and_buttons(
 
 
 def _answer_id(stand_in: StandIn) -> tuple[str, str]:
-    update = stand_in.wait_for(lambda: [u for u in stand_in.named("chat.update")
-                                        if u.get("blocks")])[0]
+    update = stand_in.wait_for(
+        lambda: [u for u in stand_in.named("chat.update") if u.get("blocks")]
+    )[0]
     return update["blocks"][2]["elements"][0]["value"], update["ts"]
 
 
@@ -202,72 +240,142 @@ def test_buttons_show_reasoning_and_record_feedback(slack_url: str, stand_in: St
     answer_id, ts = _answer_id(stand_in)
     for action in ("reason_show", "reason_correct"):
         payload = {
-            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
-            "api_app_id": "A1", "trigger_id": "1.2", "channel": {"id": "C1"},
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "1.2",
+            "channel": {"id": "C1"},
             "container": {"type": "message", "message_ts": ts, "channel_id": "C1"},
             "message": {"ts": ts, "thread_ts": "1699999999.000100", "text": "x"},
             "response_url": stand_in.url + "/actions/1",
-            "actions": [{"action_id": action, "block_id": "reason_feedback", "value": answer_id,
-                         "type": "button", "action_ts": "1.3"}],
+            "actions": [
+                {
+                    "action_id": action,
+                    "block_id": "reason_feedback",
+                    "value": answer_id,
+                    "type": "button",
+                    "action_ts": "1.3",
+                }
+            ],
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        r = httpx.post(slack_url, content=body, headers={
-            "content-type": "application/x-www-form-urlencoded", **signed(body)})
+        r = httpx.post(
+            slack_url,
+            content=body,
+            headers={"content-type": "application/x-www-form-urlencoded", **signed(body)},
+        )
         assert r.status_code == 200
-    stand_in.wait_for(lambda: [p for p in stand_in.named("chat.postMessage")
-                               if p.get("text", "").startswith("Reasoning behind")])
-    stand_in.wait_for(lambda: [p for p in stand_in.named("chat.postMessage")
-                               if "recorded as correct" in p.get("text", "")])
+    stand_in.wait_for(
+        lambda: [
+            p
+            for p in stand_in.named("chat.postMessage")
+            if p.get("text", "").startswith("Reasoning behind")
+        ]
+    )
+    stand_in.wait_for(
+        lambda: [
+            p
+            for p in stand_in.named("chat.postMessage")
+            if "recorded as correct" in p.get("text", "")
+        ]
+    )
 
 
 def test_reaction_on_an_answer_is_feedback(slack_url: str, stand_in: StandIn) -> None:
     _, ts = _answer_id(stand_in)
-    r = post_event(slack_url, {"type": "reaction_added", "user": "U1", "reaction": "x",
-                               "item": {"type": "message", "channel": "C1", "ts": ts},
-                               "event_ts": "1.4"})
+    r = post_event(
+        slack_url,
+        {
+            "type": "reaction_added",
+            "user": "U1",
+            "reaction": "x",
+            "item": {"type": "message", "channel": "C1", "ts": ts},
+            "event_ts": "1.4",
+        },
+    )
     assert r.status_code == 200
-    stand_in.wait_for(lambda: [p for p in stand_in.named("chat.postMessage")
-                               if "recorded as wrong" in p.get("text", "")])
+    stand_in.wait_for(
+        lambda: [
+            p
+            for p in stand_in.named("chat.postMessage")
+            if "recorded as wrong" in p.get("text", "")
+        ]
+    )
 
 
 def test_direct_message_is_answered_in_its_thread(slack_url: str, stand_in: StandIn) -> None:
-    r = post_event(slack_url, {"type": "message", "channel_type": "im", "user": "U2",
-                               "channel": "D1", "ts": "1699999999.000200", "text": "2 + 2?"})
+    r = post_event(
+        slack_url,
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": "U2",
+            "channel": "D1",
+            "ts": "1699999999.000200",
+            "text": "2 + 2?",
+        },
+    )
     assert r.status_code == 200
-    stand_in.wait_for(lambda: [u for u in stand_in.named("chat.update")
-                               if u.get("channel") == "D1" and u.get("blocks")])
+    stand_in.wait_for(
+        lambda: [
+            u for u in stand_in.named("chat.update") if u.get("channel") == "D1" and u.get("blocks")
+        ]
+    )
 
 
 def test_slash_command_is_acked_at_once_and_answered_later(
     slack_url: str, stand_in: StandIn
 ) -> None:
-    body = urllib.parse.urlencode({
-        "token": "x", "team_id": "T1", "channel_id": "C1", "user_id": "U1",
-        "command": "/reason", "text": "What is 3 + 4?", "trigger_id": "1.5",
-        "response_url": stand_in.url + "/commands/1", "api_app_id": "A1",
-    })
+    body = urllib.parse.urlencode(
+        {
+            "token": "x",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/reason",
+            "text": "What is 3 + 4?",
+            "trigger_id": "1.5",
+            "response_url": stand_in.url + "/commands/1",
+            "api_app_id": "A1",
+        }
+    )
     t0 = time.monotonic()
-    r = httpx.post(slack_url, content=body, headers={
-        "content-type": "application/x-www-form-urlencoded", **signed(body)})
+    r = httpx.post(
+        slack_url,
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded", **signed(body)},
+    )
     assert r.status_code == 200 and time.monotonic() - t0 < 3
     assert "Thinking about" in r.text
     answer = stand_in.wait_for(lambda: stand_in.named("1"))[0]
     assert answer["response_type"] == "in_channel" and answer["blocks"][0]["type"] == "section"
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param(lambda b: signed(b, secret="wrong-secret"), id="forged"),
-    pytest.param(lambda b: signed(b, timestamp=int(time.time()) - 6 * 60), id="replayed"),
-    pytest.param(lambda b: {}, id="unsigned"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda b: signed(b, secret="wrong-secret"), id="forged"),
+        pytest.param(lambda b: signed(b, timestamp=int(time.time()) - 6 * 60), id="replayed"),
+        pytest.param(lambda b: {}, id="unsigned"),
+    ],
+)
 def test_bad_signatures_are_rejected_and_nothing_is_posted(
     slack_url: str, stand_in: StandIn, headers: Callable[[str], dict[str, str]]
 ) -> None:
     before = len(stand_in.calls)
-    body = event_body({"type": "app_mention", "user": "U1", "channel": "C9",
-                       "ts": "1699999999.000900", "text": "<@UBOT> 1 + 1?"})
-    r = httpx.post(slack_url, content=body,
-                   headers={"content-type": "application/json", **headers(body)})
+    body = event_body(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C9",
+            "ts": "1699999999.000900",
+            "text": "<@UBOT> 1 + 1?",
+        }
+    )
+    r = httpx.post(
+        slack_url, content=body, headers={"content-type": "application/json", **headers(body)}
+    )
     assert r.status_code == 401
     time.sleep(0.5)
     assert [m for m, p in stand_in.calls[before:] if p.get("channel") == "C9"] == []

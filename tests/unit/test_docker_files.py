@@ -32,6 +32,8 @@ def test_dockerfile_bakes_in_the_default_model_and_serves() -> None:
 def test_compose_file_validates_with_docker_compose() -> None:
     result = subprocess.run(
         ["docker-compose", "-f", str(DOCKER / "compose.yaml"), "config"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -32,15 +32,21 @@ class ScriptedBackend:
         self.gate: threading.Event | None = None
         self.healthy = True
 
-    def generate(self, messages: Sequence[Message], *, n: int = 1, **kwargs: object
-                 ) -> list[Completion]:
+    def generate(
+        self, messages: Sequence[Message], *, n: int = 1, **kwargs: object
+    ) -> list[Completion]:
         self.calls.append(list(messages))
         if self.gate is not None:
             self.gate.wait(10)
         prefixes = kwargs.get("prefixes") or [""] * n
         return [
-            Completion(text=str(prefixes[i]) + self.texts[i % len(self.texts)],  # type: ignore[index]
-                       finish_reason="stop", prompt_tokens=10, completion_tokens=7, seed=i)
+            Completion(
+                text=str(prefixes[i]) + self.texts[i % len(self.texts)],  # type: ignore[index]
+                finish_reason="stop",
+                prompt_tokens=10,
+                completion_tokens=7,
+                seed=i,
+            )
             for i in range(n)
         ]
 
@@ -66,8 +72,11 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def service(backend: ScriptedBackend, settings: Settings) -> Iterator[Service]:
-    svc = Service(Reasoner(backend, default_config="sc@8"),
-                  WorkQueue(settings.max_concurrency, settings.queue_size), "sc@8")
+    svc = Service(
+        Reasoner(backend, default_config="sc@8"),
+        WorkQueue(settings.max_concurrency, settings.queue_size),
+        "sc@8",
+    )
     yield svc
     svc.queue.shutdown()
 

@@ -25,21 +25,27 @@ def assert_openai_error(r: httpx.Response, status: int) -> dict[str, object]:
 
 
 async def test_malformed_json_is_a_400_naming_the_problem(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions", content=b'{"model": "greedy",',
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/v1/chat/completions",
+        content=b'{"model": "greedy",',
+        headers={"content-type": "application/json"},
+    )
     error = assert_openai_error(r, 400)
     assert "malformed JSON" in str(error["message"])
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"model": "greedy", "messages": []}, "messages"),
-    ({"model": "greedy", "messages": [{"role": "robot", "content": "hi"}]}, "messages.0.role"),
-    ({"model": "greedy", "messages": [QUESTION], "n": 0}, "n"),
-    ({"model": "greedy", "messages": [QUESTION], "max_tokens": 10**6}, "max_tokens"),
-    ({"model": "greedy", "messages": [QUESTION], "temperature": "hot"}, "temperature"),
-    ({"messages": [QUESTION]}, "model"),
-], ids=["empty-messages", "bad-role", "n-zero", "max-tokens-huge", "temperature-type",
-        "no-model"])
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "greedy", "messages": []}, "messages"),
+        ({"model": "greedy", "messages": [{"role": "robot", "content": "hi"}]}, "messages.0.role"),
+        ({"model": "greedy", "messages": [QUESTION], "n": 0}, "n"),
+        ({"model": "greedy", "messages": [QUESTION], "max_tokens": 10**6}, "max_tokens"),
+        ({"model": "greedy", "messages": [QUESTION], "temperature": "hot"}, "temperature"),
+        ({"messages": [QUESTION]}, "model"),
+    ],
+    ids=["empty-messages", "bad-role", "n-zero", "max-tokens-huge", "temperature-type", "no-model"],
+)
 async def test_invalid_fields_are_422_naming_the_field(
     client: httpx.AsyncClient, body: dict[str, object], param: str
 ) -> None:
@@ -48,21 +54,24 @@ async def test_invalid_fields_are_422_naming_the_field(
 
 
 async def test_last_message_not_from_user_is_a_400(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions", json={
-        "model": "greedy", "messages": [QUESTION, {"role": "assistant", "content": "hm"}]})
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [QUESTION, {"role": "assistant", "content": "hm"}]},
+    )
     assert assert_openai_error(r, 400)["param"] == "messages"
 
 
 async def test_unknown_model_is_a_404_listing_models(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions",
-                          json={"model": "gpt-4o", "messages": [QUESTION]})
+    r = await client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [QUESTION]})
     error = assert_openai_error(r, 404)
     assert error["code"] == "model_not_found" and "reason-full" in str(error["message"])
 
 
 async def test_oversized_body_is_a_413(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions", json={
-        "model": "greedy", "messages": [{"role": "user", "content": "x" * 2_000_000}]})
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [{"role": "user", "content": "x" * 2_000_000}]},
+    )
     assert assert_openai_error(r, 413)["code"] == "request_too_large"
 
 
@@ -72,17 +81,21 @@ async def test_unknown_route_is_a_404_in_openai_shape(client: httpx.AsyncClient)
 
 @pytest.fixture
 def keyed(settings: Settings, service: Service) -> httpx.AsyncClient:
-    keyed_settings = settings.model_copy(update={"api_keys": ["sk-good"],
-                                                 "admin_api_keys": ["sk-admin"]})
+    keyed_settings = settings.model_copy(
+        update={"api_keys": ["sk-good"], "admin_api_keys": ["sk-admin"]}
+    )
     app = create_app(keyed_settings, service)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sk-bad"},
-                                     {"Authorization": "Basic abc"}],
-                         ids=["missing", "wrong", "not-bearer"])
-async def test_v1_routes_need_a_valid_key(keyed: httpx.AsyncClient,
-                                          headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer sk-bad"}, {"Authorization": "Basic abc"}],
+    ids=["missing", "wrong", "not-bearer"],
+)
+async def test_v1_routes_need_a_valid_key(
+    keyed: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     r = await keyed.get("/v1/models", headers=headers)
     assert assert_openai_error(r, 401)["type"] == "authentication_error"
 
@@ -105,10 +118,10 @@ async def test_full_queue_is_a_429_with_retry_after(settings: Settings, backend:
     service = Service(Reasoner(backend), WorkQueue(max_concurrency=1, queue_size=1), "greedy")
     app = create_app(settings, service)
     body = {"model": "greedy", "messages": [QUESTION]}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as c:
-        running = [asyncio.create_task(c.post("/v1/chat/completions", json=body))
-                   for _ in range(2)]  # one runs, one waits
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        running = [
+            asyncio.create_task(c.post("/v1/chat/completions", json=body)) for _ in range(2)
+        ]  # one runs, one waits
         while service.queue.in_flight < 2:
             await asyncio.sleep(0.01)
         r = await c.post("/v1/chat/completions", json=body)

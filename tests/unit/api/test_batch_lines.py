@@ -22,10 +22,14 @@ def records(path: Path) -> list[dict[str, object]]:
 
 
 def test_simple_and_bad_lines_each_get_one_record(tmp_path: Path, service: Service) -> None:
-    source = write(tmp_path / "in.jsonl",
-                   {"id": "a", "question": "6 * 7?", "answer": "42"},
-                   "{not json", {"id": "b"}, {"id": "a", "question": "again?"},
-                   {"id": "c", "question": "6 * 7?", "answer": "41"})
+    source = write(
+        tmp_path / "in.jsonl",
+        {"id": "a", "question": "6 * 7?", "answer": "42"},
+        "{not json",
+        {"id": "b"},
+        {"id": "a", "question": "again?"},
+        {"id": "c", "question": "6 * 7?", "answer": "41"},
+    )
     report = run_batch(service, source, tmp_path / "out.jsonl", GREEDY)
     out = {r["id"]: r for r in records(tmp_path / "out.jsonl")}
     assert set(out) == {"a", "c", "line-2", "b", "line-4"}
@@ -37,12 +41,17 @@ def test_simple_and_bad_lines_each_get_one_record(tmp_path: Path, service: Servi
 
 def test_openai_batch_lines_get_openai_batch_output(tmp_path: Path, service: Service) -> None:
     body = {"model": "reason-greedy", "messages": [{"role": "user", "content": "6 * 7?"}]}
-    source = write(tmp_path / "in.jsonl",
-                   {"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions",
-                    "body": body},
-                   {"custom_id": "r2", "method": "POST", "url": "/v1/chat/completions",
-                    "body": {**body, "model": "nope"}},
-                   {"custom_id": "r3", "method": "POST", "url": "/v1/embeddings", "body": {}})
+    source = write(
+        tmp_path / "in.jsonl",
+        {"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": body},
+        {
+            "custom_id": "r2",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {**body, "model": "nope"},
+        },
+        {"custom_id": "r3", "method": "POST", "url": "/v1/embeddings", "body": {}},
+    )
     run_batch(service, source, tmp_path / "out.jsonl", GREEDY)
     out = {r["custom_id"]: r for r in records(tmp_path / "out.jsonl")}
     ok = out["r1"]["response"]
@@ -53,8 +62,7 @@ def test_openai_batch_lines_get_openai_batch_output(tmp_path: Path, service: Ser
 
 
 def test_rerun_cuts_a_partial_line_and_skips_done_ids(tmp_path: Path, service: Service) -> None:
-    source = write(tmp_path / "in.jsonl", *[{"id": f"q{i}", "question": f"{i}?"}
-                                            for i in range(4)])
+    source = write(tmp_path / "in.jsonl", *[{"id": f"q{i}", "question": f"{i}?"} for i in range(4)])
     output = tmp_path / "out.jsonl"
     output.write_text(json.dumps({"id": "q0", "answer": "1"}) + "\n" + '{"id": "q1", "ans')
     assert done_keys(output) == {"q0"}

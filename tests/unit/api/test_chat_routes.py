@@ -13,13 +13,17 @@ QUESTION = {"role": "user", "content": "What is 6 * 7?"}
 async def test_completion_has_answer_usage_trace_and_answer_id(
     client: httpx.AsyncClient,
 ) -> None:
-    r = await client.post("/v1/chat/completions",
-                          json={"model": "reason-sc", "messages": [QUESTION]})
+    r = await client.post(
+        "/v1/chat/completions", json={"model": "reason-sc", "messages": [QUESTION]}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["object"] == "chat.completion"
     assert body["choices"][0]["message"] == {
-        "role": "assistant", "content": "42", "reasoning_content": "step... \\boxed{42}"}
+        "role": "assistant",
+        "content": "42",
+        "reasoning_content": "step... \\boxed{42}",
+    }
     assert body["usage"]["completion_tokens"] == 8 * 7  # 8 paths of 7 tokens, really counted
     assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + 56
     assert body["x_trace"]["vote"]["answer"] == "42"
@@ -27,8 +31,9 @@ async def test_completion_has_answer_usage_trace_and_answer_id(
 
 
 async def test_n_returns_the_top_distinct_answers_as_choices(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions",
-                          json={"model": "sc@8", "messages": [QUESTION], "n": 3})
+    r = await client.post(
+        "/v1/chat/completions", json={"model": "sc@8", "messages": [QUESTION], "n": 3}
+    )
     contents = [c["message"]["content"] for c in r.json()["choices"]]
     assert contents == ["42", "41"]  # only two distinct answers were voted
 
@@ -38,22 +43,27 @@ async def test_models_lists_aliases_and_named_configs(client: httpx.AsyncClient)
     assert {"reason-full", "reason-sc", "reason-greedy", "sc@8", "full"} <= set(ids)
 
 
-async def test_request_overrides_reach_the_backend(
-    client: httpx.AsyncClient, backend: Any
-) -> None:
-    await client.post("/v1/chat/completions", json={
-        "model": "reason-sc", "messages": [QUESTION], "reasoning_paths": 2, "max_tokens": 20})
-    r = await client.post("/v1/chat/completions", json={
-        "model": "reason-sc", "messages": [QUESTION], "reasoning_paths": 2})
+async def test_request_overrides_reach_the_backend(client: httpx.AsyncClient, backend: Any) -> None:
+    await client.post(
+        "/v1/chat/completions",
+        json={"model": "reason-sc", "messages": [QUESTION], "reasoning_paths": 2, "max_tokens": 20},
+    )
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "reason-sc", "messages": [QUESTION], "reasoning_paths": 2},
+    )
     assert len(r.json()["x_trace"]["paths"]) == 2
 
 
 async def test_earlier_turns_become_history_in_the_prompt(
     client: httpx.AsyncClient, backend: Any
 ) -> None:
-    messages = [{"role": "system", "content": "be brief"},
-                {"role": "user", "content": "Remember x = 5."},
-                {"role": "assistant", "content": "OK."}, QUESTION]
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "Remember x = 5."},
+        {"role": "assistant", "content": "OK."},
+        QUESTION,
+    ]
     r = await client.post("/v1/chat/completions", json={"model": "greedy", "messages": messages})
     assert r.status_code == 200
     prompt = backend.calls[-1]
@@ -62,16 +72,25 @@ async def test_earlier_turns_become_history_in_the_prompt(
 
 
 async def test_thread_id_without_checkpointer_is_a_400(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/chat/completions", json={
-        "model": "greedy", "messages": [QUESTION], "metadata": {"thread_id": "t1"}})
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [QUESTION], "metadata": {"thread_id": "t1"}},
+    )
     assert r.status_code == 400 and "checkpointer" in r.json()["error"]["message"]
 
 
 async def test_stream_sends_progress_then_answer_then_done(client: httpx.AsyncClient) -> None:
     chunks, done = [], False
-    async with client.stream("POST", "/v1/chat/completions", json={
-        "model": "reason-sc", "messages": [QUESTION], "stream": True,
-        "stream_options": {"include_usage": True}}) as r:
+    async with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "model": "reason-sc",
+            "messages": [QUESTION],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         async for line in r.aiter_lines():
             if line == "data: [DONE]":
@@ -91,8 +110,11 @@ async def test_stream_sends_progress_then_answer_then_done(client: httpx.AsyncCl
 
 async def test_stream_error_is_sent_as_an_error_event(client: httpx.AsyncClient) -> None:
     long_question = {"role": "user", "content": "x" * 9000}  # over max_question_chars
-    async with client.stream("POST", "/v1/chat/completions", json={
-        "model": "greedy", "messages": [long_question], "stream": True}) as r:
+    async with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [long_question], "stream": True},
+    ) as r:
         lines = [line async for line in r.aiter_lines() if line.startswith("data: ")]
     error = json.loads(lines[-2][6:])
     assert error["error"]["code"] == "invalid_request" and lines[-1] == "data: [DONE]"

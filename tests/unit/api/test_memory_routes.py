@@ -21,13 +21,13 @@ ASK = {"model": "sc@8", "messages": [{"role": "user", "content": "What is 6 * 7?
 
 
 @pytest.fixture
-async def mem_client(tmp_path: Path, backend: Any, settings: Settings
-                     ) -> AsyncIterator[httpx.AsyncClient]:
+async def mem_client(
+    tmp_path: Path, backend: Any, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
     store = open_store(tmp_path, MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
     service = Service(Reasoner(backend, memory=store), WorkQueue(1, 2), "sc@8")
     app = create_app(settings, service)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
     service.queue.shutdown()
     store.close()
@@ -37,8 +37,10 @@ async def test_feedback_stores_a_confirmed_answer_and_search_finds_it(
     mem_client: httpx.AsyncClient,
 ) -> None:
     answer = (await mem_client.post("/v1/chat/completions", json=ASK)).json()
-    r = await mem_client.post("/v1/feedback", json={"answer_id": answer["x_answer_id"],
-                                                    "correct": True, "true_answer": "42"})
+    r = await mem_client.post(
+        "/v1/feedback",
+        json={"answer_id": answer["x_answer_id"], "correct": True, "true_answer": "42"},
+    )
     assert r.status_code == 200 and r.json()["memory_id"] is not None
     stats = (await mem_client.get("/v1/memory/stats")).json()
     assert stats["problems"] >= 1
