@@ -17,7 +17,15 @@ from rich.table import Table
 from agent.config import named_config
 from agent.errors import ConfigError
 from agent.eval import DEFAULT_CONFIGS, Evaluation, run_eval, training_solver
-from api.cli_common import DRAW_CACHE, RESULTS_DIR, open_reasoner, out, progress_bar, settings_of
+from api.cli_common import (
+    DRAW_CACHE,
+    RESULTS_DIR,
+    err,
+    open_reasoner,
+    out,
+    progress_bar,
+    settings_of,
+)
 from memory import EVAL_SEEDS, ReservedSeedError
 
 
@@ -58,6 +66,13 @@ def eval_command(
 
         def step(qid: int, name: str, record: dict[str, object]) -> None:
             bar.update(task, advance=1, description=f"q{qid} {name}")
+            if not err.is_terminal:  # a background run's log: one line per answer
+                verdict = "right" if record["correct"] else "wrong"
+                err.print(
+                    f"q{qid} {name}: {verdict}, {record['n_paths']} path(s), "
+                    f"{record['wall_seconds']:.0f} s",
+                    highlight=False,
+                )
 
         evaluation = run_eval(
             reasoner,
