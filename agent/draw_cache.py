@@ -54,9 +54,11 @@ def _completion_from(data: dict[str, Any]) -> Completion:
 class CachingBackend:
     """Wraps a backend; ``generate`` draws are looked up per sample before running the model."""
 
-    def __init__(self, inner: Backend, path: Path) -> None:
-        """Open (or create) the SQLite cache at ``path``."""
+    def __init__(self, inner: Backend, path: Path, *, owns_inner: bool = False) -> None:
+        """Open (or create) the SQLite cache at ``path``; ``owns_inner``: close it too."""
         self.inner = inner
+        self.path = path
+        self._owns_inner = owns_inner
         self.model_name = inner.model_name
         self.last_stats = GenerationStats()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,5 +171,7 @@ class CachingBackend:
         return bool(getattr(self.inner, "health", lambda: True)())
 
     def close(self) -> None:
-        """Close the cache (the inner backend is closed by its owner)."""
+        """Close the cache, and the inner backend when this wrapper owns it."""
         self._db.close()
+        if self._owns_inner:
+            self.inner.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.backends import Backend, build_backend
 from agent.config import GraphConfig, named_config
+from agent.draw_cache import CachingBackend
 from agent.reasoner import Answer, EventSink, Reasoner
 from api.queue import Cancellation, Cancelled, WorkQueue
 from api.settings import Settings
@@ -155,7 +156,10 @@ def build_service(
         closers.append(main.close)
 
     def extra_backend(name: str) -> Backend:
-        return build_backend(backend_config.model_copy(update={"model": name}))
+        extra = build_backend(backend_config.model_copy(update={"model": name}))
+        if isinstance(main, CachingBackend):  # an evaluation caches every model's draws
+            return CachingBackend(extra, main.path, owns_inner=True)  # type: ignore[return-value]
+        return extra
 
     reasoner = Reasoner(
         main,

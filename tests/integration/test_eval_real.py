@@ -46,3 +46,27 @@ def test_eval_derives_rows_and_resumes_without_new_draws(
     misses = cache.misses
     run_eval(reasoner, **kwargs)  # type: ignore[arg-type]
     assert cache.misses == misses  # everything was already done or cached
+
+
+def test_an_ensembles_second_model_draws_through_the_same_cache(
+    llamacpp_backend: LlamaCppBackend, small_model_path: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from agent.config import named_config
+    from api.service import build_service
+    from api.settings import Settings
+
+    settings = Settings(_env_file=None, model=str(small_model_path), data_dir=tmp_path, n_ctx=2048)  # type: ignore[call-arg]
+    cache = CachingBackend(llamacpp_backend, tmp_path / "draws.db")
+    service = build_service(settings, memory=False, threads=False, backend=cache)
+    # The second model is the same file under its path: the service builds it from settings.
+    cfg = named_config("ensemble", n=4, ensemble={str(small_model_path): 0.5}, max_tokens=16)
+    first = service.reasoner.solve("What is 2 + 5?", cfg)
+    rows = sqlite3.connect(tmp_path / "draws.db").execute("SELECT count(*) FROM draws").fetchone()
+    assert rows[0] == 4  # 2 paths from each model, every one cached
+    again = service.reasoner.solve("What is 2 + 5?", cfg)
+    assert [p["answer"] for p in again.trace["paths"]] == [
+        p["answer"] for p in first.trace["paths"]
+    ]
+    service.close()

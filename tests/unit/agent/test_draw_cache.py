@@ -77,3 +77,16 @@ def test_rows_are_compressed_and_old_plain_json_rows_still_read(tmp_path: Path) 
     cache = CachingBackend(inner, path)
     assert cache.generate(MSG, n=1, seed=0)[0].text == "plain json row"
     assert len(inner.calls) == 1
+
+
+def test_a_wrapper_that_owns_its_backend_closes_it(tmp_path: Path) -> None:
+    class Closable(CountingBackend):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    kept, owned = Closable(), Closable()
+    CachingBackend(kept, tmp_path / "a.db").close()
+    CachingBackend(owned, tmp_path / "b.db", owns_inner=True).close()
+    assert (kept.closed, owned.closed) == (False, True)
