@@ -1,8 +1,9 @@
 """Graph configurations: every technique is a switch, and named configurations compare them.
 
-One graph serves "greedy", "cot", "sc@8", "adaptive@8", "adaptive-giveup@8", "cot-decoding@8",
-"stepback+sc", "retrieval+sc", "ensemble" and "full": each is a ``GraphConfig``; the graph
-reads the switches and skips what is off. ``reason eval`` runs several on the same questions.
+One graph serves "greedy", "cot", "sc@8", "sc@8+verifier", "adaptive@8", "adaptive-giveup@8",
+"cot-decoding@8", "stepback+sc", "retrieval+sc", "ensemble" and "full": each is a
+``GraphConfig``; the graph reads the switches and skips what is off. ``reason eval`` runs
+several on the same questions.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ _NAMED: dict[str, dict[str, object]] = {
         "write_back": False,
     },
     "sc@8": _sc(8, write_back=False),
+    # sc@8's draws (same prompt, same seeds), re-ranked by the model's own P("Yes") per
+    # distinct answer: the generative verifier measured at the cost of its short calls only.
+    "sc@8+verifier": _sc(8, verifier=True, write_back=False),
     "adaptive@8": _sc(
         8,
         sampling="adaptive",

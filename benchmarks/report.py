@@ -65,8 +65,8 @@ class Suite:
     train_seed: int = 1
 
 
-_ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "adaptive@8", "adaptive-giveup@8",
-        "stepback+sc", "retrieval+sc", "full")  # fmt: skip
+_ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "sc@8+verifier", "adaptive@8",
+        "adaptive-giveup@8", "stepback+sc", "retrieval+sc", "full")  # fmt: skip
 SUITES: dict[str, Suite] = {
     # ~15-25 min on qwen2.5-1.5b (2 cores): a development check of every part, not a result.
     "quick": Suite(
