@@ -189,6 +189,11 @@ class Evaluation:
             same = all(old["meta"].get(k) == meta[k] for k in ("dataset", "seed", "model"))
             if same:
                 self.data["results"] = old.get("results", {})
+                # A file grows over sessions: keep every configuration and the first date.
+                configs = list(old["meta"].get("configs", []))
+                configs += [c for c in meta.get("configs", []) if c not in configs]
+                first = old["meta"].get("first_date", old["meta"].get("date"))
+                meta = {**meta, "configs": configs, "first_date": first}
         self.data["meta"] = meta
 
     @classmethod
