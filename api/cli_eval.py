@@ -148,7 +148,7 @@ def learn_command(
 ) -> None:
     """Solve a training split and store the paths whose answers match the ground truth."""
     from memory import learn
-    from memory.learn import check_training_seed
+    from memory.learn import HELD_OUT_EVAL_SIZE, check_training_seed
 
     settings = settings_of(ctx)
     check_training_seed(seed)
@@ -171,7 +171,7 @@ def learn_command(
             size,
             seed,
             thresholds=settings.memory.writeback,
-            exclude_eval_size=size,
+            exclude_eval_size=HELD_OUT_EVAL_SIZE,
             on_step=lambda i, entry, result, ok: bar.update(task, advance=1),
         )
     out.print_json(json.dumps(report.to_dict()))

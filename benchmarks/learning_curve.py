@@ -22,7 +22,7 @@ from agent.config import named_config
 from agent.eval import Evaluation, run_eval, training_solver
 from agent.reasoner import Reasoner
 from memory import MemoryConfig, learn, open_store
-from memory.learn import check_training_seed
+from memory.learn import HELD_OUT_EVAL_SIZE, check_training_seed
 from retrieval import RetrievalConfig
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ def build_memory(
     dataset: str,
     size: int,
     train_seed: int,
-    eval_size: int,
     learn_config: str,
     overrides: dict[str, Any],
 ) -> dict[str, Any]:
@@ -71,7 +70,7 @@ def build_memory(
                 Reasoner(backend, memory=None), cfg, f"{dataset}:train:seed={train_seed}"
             )
             report = learn(
-                store, solve, dataset, size, train_seed, exclude_eval_size=eval_size
+                store, solve, dataset, size, train_seed, exclude_eval_size=HELD_OUT_EVAL_SIZE
             ).to_dict()
         report["stored"] = store.count()
         report["learn_config"] = learn_config
@@ -142,7 +141,6 @@ def run_learning_curve(
                 dataset=dataset,
                 size=size,
                 train_seed=train_seed,
-                eval_size=eval_size,
                 learn_config=learn_config,
                 overrides={**overrides, "task": task},
             )

@@ -262,7 +262,7 @@ def _eval_part(
         main = suite.datasets[0]
         build_memory(
             backend, memory_dir(work, biggest), dataset=main.name, size=biggest,
-            train_seed=suite.train_seed, eval_size=suite.lc_eval_size, learn_config="cot",
+            train_seed=suite.train_seed, learn_config="cot",
             overrides=_overrides(suite, main.task),
         )  # fmt: skip
         store = open_store(memory_dir(work, biggest), MemoryConfig(), RetrievalConfig())
