@@ -367,7 +367,22 @@ def same_answer(a: str | None, b: str | None) -> bool:
         return False  # two different exact numbers
     if not (_looks_math(ka) and _looks_math(kb)):
         return False
+    if not (_tame(ka) and _tame(kb)):
+        return False
     return _verify_pair(*sorted((ka, kb)))
+
+
+_MAX_SYMBOLIC_CHARS = 80
+_BIG_INT = re.compile(r"\d{5,}")
+
+
+def _tame(s: str) -> bool:
+    # sympy evaluates powers and factorials exactly, holding the GIL: "2^{2^{2^{30}}}" in a
+    # model's answer would freeze the whole server. Such answers are compared as strings.
+    if len(s) > _MAX_SYMBOLIC_CHARS or "!" in s or "factorial" in s:
+        return False
+    powers = s.count("^") + s.count("**")
+    return powers == 0 or (powers == 1 and not _BIG_INT.search(s))
 
 
 @lru_cache(maxsize=4096)

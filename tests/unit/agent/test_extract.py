@@ -217,3 +217,21 @@ def test_same_answer_works_outside_the_main_thread():
     worker.start()
     worker.join()
     assert result == [True]
+
+
+@pytest.mark.parametrize(
+    "wild", ["2^{2^{2^{30}}}", "(10^{9})!", "100000!", "10^{100000}", "9^9^9^9"]
+)
+def test_answers_sympy_would_grind_on_are_compared_as_strings(wild: str) -> None:
+    # Exact powers and factorials hold the GIL while sympy evaluates them; a model writing
+    # one must not freeze the server. They are never equal to anything but themselves.
+    import time
+
+    start = time.perf_counter()
+    assert not same_answer(wild, "2^{3}+1")
+    assert same_answer(wild, wild)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_small_powers_still_go_through_math_verify() -> None:
+    assert same_answer("2^{10}", "1024")
