@@ -351,6 +351,12 @@ def run_eval(
                 "verified": ans.verified,
                 "think_answer_now": bool((trace["sampling"].get("think") or {}).get("answer_now")),
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
+                # what step-back and retrieval put in the prompt, to see why they help or hurt
+                "principle": trace.get("principle"),
+                "retrieved": {
+                    "analogs": [a["id"] for a in trace["retrieved"]["analogs"]],
+                    "principles": [p["id"] for p in trace["retrieved"]["principles"]],
+                },
             }
             ev.put(q.index, name, record)
             if on_question:
