@@ -69,12 +69,19 @@ def open_backend(settings: Settings, model: str | None = None) -> Backend:
 
 
 def open_reasoner(
-    settings: Settings, *, model: str | None = None, memory: bool = True, cache: Path | None = None
+    settings: Settings,
+    *,
+    model: str | None = None,
+    memory: bool = True,
+    cache: Path | None = None,
+    memory_dir: Path | None = None,
 ) -> Reasoner:
     """A Reasoner for the CLI: the API's service builder on a backend pulled with a progress
-    bar, optionally behind the evaluation's draw cache."""
+    bar, optionally behind the evaluation's draw cache and on another memory directory."""
     backend: Backend = open_backend(settings, model)
     if cache is not None:
         backend = CachingBackend(backend, cache)  # type: ignore[assignment]
-    service = build_service(settings, memory=memory, threads=False, backend=backend, source="cli")
+    service = build_service(
+        settings, memory=memory, threads=False, backend=backend, source="cli", memory_dir=memory_dir
+    )
     return service.reasoner

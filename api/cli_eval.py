@@ -43,6 +43,12 @@ def eval_command(
     markdown: bool = typer.Option(
         False, "--markdown", help="Print the table as Markdown (for the README)."
     ),
+    draws: Path = typer.Option(DRAW_CACHE, help="Draw cache shared by evaluations."),
+    memory_dir: Path | None = typer.Option(
+        None,
+        help="Memory for retrieval configurations (default: the data directory's), e.g. "
+        "benchmarks/results/<run>/work/memory/size-400 learned by `reason bench report`.",
+    ),
 ) -> None:
     """Run configurations side by side on the same questions and print the table."""
     from memory.learn import check_training_seed
@@ -59,7 +65,11 @@ def eval_command(
     model_tag = Path(model_name).name.removesuffix(".gguf")
     output = output or RESULTS_DIR / f"eval-{dataset}-{model_tag}-seed{seed}.json"
     needs_memory = any(named_config(c).retrieval for c in config)
-    reasoner = open_reasoner(settings, model=model, memory=needs_memory, cache=DRAW_CACHE)
+    if memory_dir is not None and not (memory_dir / "memory.db").exists():
+        raise ConfigError(f"--memory-dir {memory_dir}: no memory.db there")
+    reasoner = open_reasoner(
+        settings, model=model, memory=needs_memory, cache=draws, memory_dir=memory_dir
+    )
     overrides = {"max_tokens": max_tokens} if max_tokens else {}
     with progress_bar() as bar:
         task = bar.add_task("eval", total=size * len(config))

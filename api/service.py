@@ -122,6 +122,7 @@ def build_service(
     threads: bool = True,
     backend: Backend | None = None,
     source: str = "api",
+    memory_dir: Path | None = None,
 ) -> Service:
     """Open the backend, memory and checkpointer described by the settings.
 
@@ -131,6 +132,8 @@ def build_service(
         threads: Open the conversation checkpointer.
         backend: Use this backend instead of building the configured one.
         source: Recorded with paths written back to memory.
+        memory_dir: Open the memory there instead of in the data directory (an evaluation
+            against a memory learned by the benchmark report).
     """
     closers: list[Any] = []
     backend_config = settings.backend_config()
@@ -139,7 +142,7 @@ def build_service(
     if memory:
         from memory import open_store
 
-        store = open_store(settings.data_dir, settings.memory, settings.retrieval)
+        store = open_store(memory_dir or settings.data_dir, settings.memory, settings.retrieval)
         closers.append(store.close)
         if store.stats().principles == 0:
             # A new memory starts with the principles we ship, so step-back has something

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -111,3 +112,29 @@ def test_memory_learn_refuses_an_evaluation_seed(small_model_path: Path, tmp_pat
     result = _run(["memory", "learn", "--size", "1", "--seed", "42"], env)
     assert result.returncode != 0
     assert "reserved for evaluation" in result.stderr
+
+
+def test_eval_refuses_a_memory_dir_without_a_memory(small_model_path: Path, tmp_path: Path) -> None:
+    env = {"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)}
+    result = _run(["eval", "-c", "retrieval+sc", "--memory-dir", str(tmp_path / "nope")], env)
+    assert result.returncode == 2
+    assert "no memory.db there" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_recalls_from_the_given_memory_dir(small_model_path: Path, tmp_path: Path) -> None:
+    # A memory learned elsewhere (here: the seeded principles) serves the retrieval.
+    learned = tmp_path / "learned"
+    env = {"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(learned)}
+    _run(["memory", "seed"], env)
+    out = tmp_path / "eval.json"
+    run = {"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path / "data")}
+    result = _run(
+        ["eval", "--size", "1", "-c", "retrieval+sc", "--max-tokens", "16", "--output", str(out),
+         "--memory-dir", str(learned), "--draws", str(tmp_path / "draws.db")],
+        run,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())["results"]["0"]["retrieval+sc"]
+    assert "principles" in record["retrieved"]
+    # The data directory's memory was never opened (opening seeds a new one).
+    assert not (tmp_path / "data" / "memory.db").exists()
