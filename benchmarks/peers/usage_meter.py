@@ -23,6 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 _HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "accept-encoding"}
+# httpx hands over decoded bodies, so the upstream's encoding header must not travel on.
+_REPLY_DROP = _HOP_HEADERS | {"content-encoding"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class UsageMeter:
         )
         if request.method == "POST" and reply.status_code == 200:
             self._add(reply.content)
-        keep = {k: v for k, v in reply.headers.items() if k.lower() not in _HOP_HEADERS}
+        keep = {k: v for k, v in reply.headers.items() if k.lower() not in _REPLY_DROP}
         return Response(reply.content, status_code=reply.status_code, headers=keep)
 
     @contextmanager
