@@ -8,8 +8,6 @@ was wrong, never a 500 or a stack trace.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -25,7 +22,7 @@ from schemathesis import GenerationMode
 from api.app import create_app
 from api.service import build_service
 from api.settings import Settings
-from tests.integration.test_api_openai_client import free_port
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +36,8 @@ def server(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) -> I
     # Tight sampling defaults: a generated request that happens to be valid stays cheap.
     settings_ = Settings(_env_file=None, data_dir=data, api_keys=[KEY], n=2, max_tokens=16)  # type: ignore[call-arg]
     service = build_service(settings_, memory=True, backend=llamacpp_backend)
-    app = create_app(settings_, service)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings_, service)) as url:
+        yield url
     service.close()
 
 

@@ -6,9 +6,6 @@ client's own parser. A backend pointed at a closed port gives 503.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,6 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from agent.backends.config import BackendConfig
@@ -25,18 +21,13 @@ from agent.reasoner import Reasoner
 from api.app import create_app
 from api.service import build_service
 from api.settings import Settings
+from tests.support.servers import free_port, serving
 
 pytestmark = pytest.mark.integration
 
 KEY = "sk-test-key"
 ASK = [{"role": "user", "content": "What is 2 + 3?"}]
 SMALL = {"max_tokens": 16}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +37,8 @@ def base_url(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) ->
     # The real service builder (memory off, SQLite thread checkpointer on) around the
     # session's tiny model.
     service = build_service(settings, memory=False, backend=llamacpp_backend)
-    app = create_app(settings, service)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, service)) as url:
+        yield f"{url}/v1"
     service.close()
 
 

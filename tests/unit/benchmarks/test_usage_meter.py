@@ -6,14 +6,10 @@ the HTTP pass-through and the sums, not the model); the real openai client calls
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from openai import BadRequestError, OpenAI
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,12 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from benchmarks.peers.usage_meter import Usage, UsageMeter
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.servers import free_port, serving
 
 
 async def _chat(request: Request) -> JSONResponse:
@@ -49,20 +40,13 @@ def upstream() -> Iterator[str]:
         Route("/v1/chat/completions", _chat, methods=["POST"]),
         Route("/v1/health", lambda r: PlainTextResponse("ok")),
     ])  # fmt: skip
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 def test_meter_sums_every_reply_and_passes_content_through(upstream: str) -> None:
     meter = UsageMeter(upstream)
-    with meter.serve(_port()) as url:
+    with meter.serve(free_port()) as url:
         client = OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
         start = meter.reading()
         reply = client.chat.completions.create(
