@@ -1,9 +1,9 @@
 """``reason bench report``: run a suite and write results.json, report.md and the plots.
 
 A suite is data: data sets (with the graph's answer kind), configurations, memory sizes for
-the learning curve, optillm approaches and the throughput settings. A full suite takes days
-on 2 cores, so it runs in parts (``learn``, ``curve``, ``eval``, ``peers``, ``throughput``)
-over many sessions: the run directory ``benchmarks/results/<date>-<name>/`` keeps the
+the learning curve, optillm approaches and the throughput settings. A suite of the issue's
+size takes days on 2 cores, so it runs in parts (``learn``, ``curve``, ``eval``, ``peers``,
+``throughput``) over many sessions: the run directory ``benchmarks/results/<date>-<name>/`` keeps the
 resumable record under ``work/`` (per-data-set ``run_eval`` files, learning-curve files, peer
 answers, throughput) and is committed; draws go to the shared committed draw cache, and the
 learned memories (``work/memory/``) are rebuilt from those draws at the cost of embedding.
@@ -44,6 +44,11 @@ class DatasetSpec:
     name: str
     task: str  # GraphConfig.task: math, choice, yesno or text
     size: int
+    configs: tuple[str, ...] | None = None  # None: the suite's configurations
+
+    def configs_in(self, suite: Suite) -> tuple[str, ...]:
+        """The configurations this data set is evaluated with."""
+        return self.configs or suite.configs
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,16 @@ class Suite:
     peer_approaches: tuple[str, ...] = ("self_consistency", "re2", "cot_reflection")
     peer_size: int = 0
     throughput_size: int = 4
+    throughput_config: str = "sc@8"
     concurrencies: tuple[int, ...] = (1, 2, 4)
     eval_seed: int = 42
     train_seed: int = 1
 
 
+# retrieval+sc is left out of the sized full run: a full sc@8 per question (~40 min for 20).
 _ALL = ("greedy", "cot", "cot-decoding@8", "sc@8", "sc@8+verifier", "adaptive@8",
-        "adaptive-giveup@8", "stepback+sc", "retrieval+sc", "full")  # fmt: skip
+        "adaptive-giveup@8", "ensemble", "stepback+sc", "full")  # fmt: skip
+_SAMPLING = ("greedy", "cot", "sc@8", "adaptive@8", "adaptive-giveup@8")
 SUITES: dict[str, Suite] = {
     # ~15-25 min on qwen2.5-1.5b (2 cores): a development check of every part, not a result.
     "quick": Suite(
@@ -92,23 +100,28 @@ SUITES: dict[str, Suite] = {
         peer_size=2,
         throughput_size=2,
     ),  # fmt: skip
-    # The README run: >= 200 gsm_symbolic questions, every configuration, the full curve.
+    # The README run, sized to what one 3-hour session on 2 cores can answer with
+    # qwen2.5-1.5b (~15 s per cot path, ~2 min per sc@8 question): every gsm_symbolic
+    # configuration on 20 questions (most draws shared with ``reason eval``), the secondary
+    # data sets with the sampling configurations only, the curve for ``full`` (the cheap
+    # learner; retrieval+sc costs a full sc@8 per question and size). Grow it with more
+    # sessions: every part resumes.
     "full": Suite(
         name="full",
         datasets=(
-            DatasetSpec("gsm_symbolic", "math", 200),
-            DatasetSpec("chain_sum", "math", 50),
-            DatasetSpec("leg_counting", "math", 50),
-            DatasetSpec("lcm", "math", 50),
-            DatasetSpec("family_relationships", "text", 50),
-            DatasetSpec("syllogism", "yesno", 50),
+            DatasetSpec("gsm_symbolic", "math", 20),
+            DatasetSpec("chain_sum", "math", 10, _SAMPLING),
+            DatasetSpec("leg_counting", "math", 10, _SAMPLING),
+            DatasetSpec("syllogism", "yesno", 10, _SAMPLING),
         ),
         configs=_ALL,
         max_tokens=None,
-        lc_sizes=(0, 50, 100, 200, 400),
-        lc_eval_size=100,
-        peer_size=200,
-        throughput_size=8,
+        lc_sizes=(0, 50, 100, 200, 300),
+        lc_eval_size=20,
+        lc_configs=("full",),
+        peer_size=20,
+        throughput_size=4,
+        throughput_config="cot",
     ),  # fmt: skip
 }
 
@@ -251,12 +264,21 @@ PARTS = ("learn", "curve", "eval", "peers", "throughput")
 
 
 def _eval_part(
-    suite: Suite, backend: Any, work: Path, run: bool, on_progress: Progress
+    suite: Suite,
+    backend: Any,
+    work: Path,
+    run: bool,
+    on_progress: Progress,
+    extra_backend: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """Every data set's evaluation: run (resuming) when ``run``, else loaded as it stands."""
+    """Every data set's evaluation: run (resuming) when ``run``, else loaded as it stands.
+
+    ``extra_backend`` builds the other models of an ensemble configuration by name.
+    """
     datasets: dict[str, Any] = {}
     store = None
-    if run and any(named_config(c).retrieval for c in suite.configs):
+    configs = {c for d in suite.datasets for c in d.configs_in(suite)}
+    if run and any(named_config(c).retrieval for c in configs):
         # Retrieval configurations in the main tables recall from the largest learned memory.
         biggest = max(suite.lc_sizes)
         main = suite.datasets[0]
@@ -271,19 +293,23 @@ def _eval_part(
             output = work / f"eval-{spec.name}.json"
             if run:
                 on_progress(f"evaluating {spec.name} ({spec.size} questions)")
-                ev: Evaluation | None = run_eval(
-                    Reasoner(backend, memory=store), dataset=spec.name, size=spec.size,
-                    seed=suite.eval_seed, configs=list(suite.configs), output=output,
-                    overrides=_overrides(suite, spec.task),
-                    on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
-                )  # fmt: skip
+                reasoner = Reasoner(backend, memory=store, backend_factory=extra_backend)
+                try:
+                    ev: Evaluation | None = run_eval(
+                        reasoner, dataset=spec.name, size=spec.size, seed=suite.eval_seed,
+                        configs=list(spec.configs_in(suite)), output=output,
+                        overrides=_overrides(suite, spec.task),
+                        on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
+                    )  # fmt: skip
+                finally:
+                    reasoner.close()
             else:
                 ev = Evaluation.load(output)
             if ev is None:
                 continue
             datasets[spec.name] = {
                 "task": spec.task, "meta": ev.data["meta"],
-                "summary": ev.summary(list(suite.configs)), "results": ev.data["results"],
+                "summary": ev.summary(list(spec.configs_in(suite))), "results": ev.data["results"],
             }  # fmt: skip
     finally:
         if store is not None:
@@ -320,6 +346,7 @@ def run_report(
             committed one so evaluations and reports share draws across sessions.
         on_progress: Called with a short line per step.
     """
+    from agent.backends import build_backend
     from agent.backends.provision import model_path
     from agent.draw_cache import CachingBackend
     from api.cli_common import open_backend
@@ -343,7 +370,13 @@ def run_report(
         configs=suite.lc_configs, overrides=_overrides(suite, main.task),
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
     )  # fmt: skip
-    datasets = _eval_part(suite, backend, work, "eval" in parts, on_progress)
+
+    def extra_backend(name: str) -> Any:
+        # Ensemble members draw through the same cache as the main model.
+        inner_extra = build_backend(settings.backend_config().model_copy(update={"model": name}))
+        return CachingBackend(inner_extra, backend.path, owns_inner=True)
+
+    datasets = _eval_part(suite, backend, work, "eval" in parts, on_progress, extra_backend)
     gguf = Path(model or settings.model)
     if gguf.suffix != ".gguf":
         gguf = model_path(str(gguf), settings.models_dir)
@@ -358,8 +391,9 @@ def run_report(
         tput = run_throughput(
             inner, settings, [{"id": str(q.index), "question": q.question, "answer": q.answer}
                               for q in qs],
-            work / "throughput", config="sc@8", overrides=_overrides(suite, main.task),
-            concurrencies=suite.concurrencies, n=8, resume=True,
+            work / "throughput", config=suite.throughput_config,
+            overrides=_overrides(suite, main.task), concurrencies=suite.concurrencies, n=8,
+            resume=True,
         )  # fmt: skip
     results = {
         "meta": {

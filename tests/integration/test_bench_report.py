@@ -26,7 +26,7 @@ def test_quick_like_report_writes_results_report_and_plots(
     suite = replace(
         SUITES["quick"],
         datasets=(DatasetSpec("gsm_symbolic", "math", 3),
-                  DatasetSpec("family_relationships", "text", 1)),
+                  DatasetSpec("family_relationships", "text", 1, ("cot",))),
         configs=("cot", "sc@8", "adaptive@8"),
         max_tokens=24,
         lc_sizes=(0, 2),
@@ -50,7 +50,10 @@ def test_quick_like_report_writes_results_report_and_plots(
         assert {"cot", "sc@8", "adaptive@8"} <= set(record)
         assert len(record["sc@8"]["paths"]) == 8
         assert record["cot"]["completion_tokens"] > 0
-    assert data["datasets"]["family_relationships"]["task"] == "text"
+    family = data["datasets"]["family_relationships"]
+    assert family["task"] == "text"
+    assert [set(r) for r in family["results"].values()] == [{"cot"}]  # its own configurations
+    assert [r["config"] for r in family["summary"]] == ["cot"]
     assert {r["size"] for r in data["learning_curve"]["rows"]} == {0, 2}
     assert data["frontier"]["gsm_symbolic"]
     assert "sample" in data["time"]["nodes"]["cot"]
