@@ -3,11 +3,11 @@
 A suite is data: data sets (with the graph's answer kind), configurations, memory sizes for
 the learning curve, optillm approaches and the throughput settings. A suite of the issue's
 size takes days on 2 cores, so it runs in parts (``learn``, ``curve``, ``eval``, ``peers``,
-``throughput``) over many sessions: the run directory ``benchmarks/results/<date>-<name>/`` keeps the
-resumable record under ``work/`` (per-data-set ``run_eval`` files, learning-curve files, peer
-answers, throughput) and is committed; draws go to the shared committed draw cache, and the
-learned memories (``work/memory/``) are rebuilt from those draws at the cost of embedding.
-Every report assembles all parts that exist, whichever were run this time.
+``throughput``) over many sessions: the run directory ``benchmarks/results/<date>-<name>/``
+keeps the resumable record under ``work/`` (per-data-set ``run_eval`` files, learning-curve
+files, peer answers, throughput) and is committed; draws go to the shared committed draw
+cache, and the learned memories (``work/memory/``) are rebuilt from those draws at the cost
+of embedding. Every report assembles all parts that exist, whichever were run this time.
 """
 
 from __future__ import annotations
