@@ -97,7 +97,9 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
         "## Where the time goes",
         "",
         f"Graph overhead (wall time outside model calls and embedding/search): "
-        f"**{_f(t['overhead_percent'], '.2f')}%** of node time over the suite.",
+        f"**{_f(t['overhead_percent'], '.2f')}%** of node time over the suite. Mean seconds "
+        "per question; a call served by the draw cache is charged at its original cost to "
+        "`sample`, so step-back and verifier calls drawn in an earlier run show up there.",
         "",
     ]
     parts.append(_table(
