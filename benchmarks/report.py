@@ -119,8 +119,9 @@ SUITES: dict[str, Suite] = {
         lc_sizes=(0, 50, 100, 200, 300),
         lc_eval_size=20,
         lc_configs=("full",),
-        peer_approaches=("self_consistency", "re2"),  # cot_reflection: another ~10 min
-        peer_size=20,
+        # optillm's self_consistency costs ~100 s a question (5 sequential answers at T = 1).
+        peer_approaches=("self_consistency", "re2"),
+        peer_size=12,
         throughput_size=4,
         throughput_config="cot",
     ),  # fmt: skip
