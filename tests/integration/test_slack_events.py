@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -21,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from agent.config import named_config
 from agent.reasoner import Reasoner
@@ -31,6 +29,7 @@ from api.service import Service
 from api.settings import Settings
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.integration
 
@@ -105,12 +104,6 @@ class StandIn:
         self.server.shutdown()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
@@ -136,16 +129,8 @@ def slack_url(
         WorkQueue(1, 4),
         named_config("greedy", max_tokens=16),
     )
-    app = create_app(settings, service)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/slack/events"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, service)) as url:
+        yield f"{url}/slack/events"
     service.queue.shutdown()
     store.close()
 
