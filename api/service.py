@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.backends import Backend, build_backend
+from agent.backends.config import BackendConfig
 from agent.config import GraphConfig, named_config
 from agent.draw_cache import CachingBackend
 from agent.reasoner import Answer, EventSink, Reasoner
@@ -115,6 +117,22 @@ def open_checkpointer(data_dir: Path) -> tuple[Any, sqlite3.Connection]:
     return saver, conn
 
 
+def ensemble_backends(config: BackendConfig, main: Backend) -> Callable[[str], Backend]:
+    """A factory for the other models of an ensemble: ``config`` with another model name.
+
+    Behind a draw cache, the members draw through the same cache, so an evaluation caches
+    every model's draws.
+    """
+
+    def build(name: str) -> Backend:
+        extra = build_backend(config.model_copy(update={"model": name}))
+        if isinstance(main, CachingBackend):
+            return CachingBackend(extra, main.path, owns_inner=True)  # type: ignore[return-value]
+        return extra
+
+    return build
+
+
 def build_service(
     settings: Settings,
     *,
@@ -158,18 +176,12 @@ def build_service(
     if backend is None:
         closers.append(main.close)
 
-    def extra_backend(name: str) -> Backend:
-        extra = build_backend(backend_config.model_copy(update={"model": name}))
-        if isinstance(main, CachingBackend):  # an evaluation caches every model's draws
-            return CachingBackend(extra, main.path, owns_inner=True)  # type: ignore[return-value]
-        return extra
-
     reasoner = Reasoner(
         main,
         memory=store,
         thresholds=settings.memory.writeback,
         checkpointer=checkpointer,
-        backend_factory=extra_backend,
+        backend_factory=ensemble_backends(backend_config, main),
         default_config=settings.graph,
         source=source,
         sampling_defaults=settings.sampling_defaults(),

@@ -348,10 +348,10 @@ def run_report(
             committed one so evaluations and reports share draws across sessions.
         on_progress: Called with a short line per step.
     """
-    from agent.backends import build_backend
     from agent.backends.provision import model_path
     from agent.draw_cache import CachingBackend
     from api.cli_common import open_backend
+    from api.service import ensemble_backends
     from benchmarks.throughput import run_throughput
 
     unknown = set(parts) - set(PARTS)
@@ -372,12 +372,8 @@ def run_report(
         configs=suite.lc_configs, overrides=_overrides(suite, main.task),
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
     )  # fmt: skip
-
-    def extra_backend(name: str) -> Any:
-        # Ensemble members draw through the same cache as the main model.
-        inner_extra = build_backend(settings.backend_config().model_copy(update={"model": name}))
-        return CachingBackend(inner_extra, backend.path, owns_inner=True)
-
+    # Ensemble members draw through the same cache as the main model.
+    extra_backend = ensemble_backends(settings.backend_config(), backend)
     datasets = _eval_part(suite, backend, work, "eval" in parts, on_progress, extra_backend)
     gguf = Path(model or settings.model)
     if gguf.suffix != ".gguf":
