@@ -17,7 +17,8 @@ from agent.extract import TaskKind
 from agent.strategies import STRATEGIES, VoteConfig
 
 PromptStyle = Literal["cot", "analogical", "plain"]
-Sampling = Literal["fixed", "adaptive", "cot_decoding"]
+Sampling = Literal["fixed", "adaptive", "cot_decoding", "program_first"]
+PathKinds = Literal["prose", "program", "mixed"]
 
 
 class GraphConfig(BaseModel):
@@ -43,7 +44,26 @@ class GraphConfig(BaseModel):
     sampling: Sampling = Field(
         "fixed",
         description="fixed: n paths in one batch; adaptive: rounds until the vote is decided; "
-        "cot_decoding: branch on the top-k first tokens, continue each greedily",
+        "cot_decoding: branch on the top-k first tokens, continue each greedily; "
+        "program_first: a round of programs, one greedy prose path when they disagree, "
+        "the rest of the programs when that prose path agrees with none of them",
+    )
+    paths: PathKinds = Field(
+        "prose",
+        description="prose: chains of thought; program: Python programs the sandbox runs; "
+        "mixed: half of the n paths of each kind, pooled in one vote",
+    )
+    program_max_tokens: int = Field(
+        300, ge=16, le=4096, description="Length cap per program (never above max_tokens)"
+    )
+    program_round: int = Field(
+        4, ge=1, le=64, description="program_first: programs drawn in the first round"
+    )
+    program_agree: int = Field(
+        3,
+        ge=1,
+        le=64,
+        description="program_first: answer after the first round when this many programs agree",
     )
     n: int = Field(8, ge=1, le=64, description="Paths (or CoT-decoding branches) at most")
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature")
@@ -75,6 +95,12 @@ class GraphConfig(BaseModel):
         if self.vote.strategy not in STRATEGIES:
             known = ", ".join(sorted(STRATEGIES))
             raise ValueError(f"unknown vote strategy {self.vote.strategy!r}; known: {known}")
+        if self.sampling == "program_first":
+            if self.paths != "mixed":
+                raise ValueError("program_first draws programs and prose: set paths='mixed'")
+            # A smaller budget (a request's reasoning_paths) shrinks the first round with it.
+            self.program_round = min(self.program_round, self.n)
+            self.program_agree = min(self.program_agree, self.program_round)
         if self.vote.n != self.n:
             update = {"n": self.n, "min_n": min(self.vote.min_n, self.n)}
             self.vote = self.vote.model_copy(update=update)
@@ -123,21 +149,18 @@ _NAMED: dict[str, dict[str, object]] = {
     ),
     "stepback+sc": _sc(8, step_back=True, write_back=False),
     "retrieval+sc": _sc(8, retrieval=True, write_back=False),
-    "full": _sc(
-        8,
-        step_back=True,
-        retrieval=True,
-        sampling="adaptive",
-        think_first=True,
-        confidence=True,
-        vote={
-            "strategy": "weighted",
-            "stop_rule": "beta",
-            "beta_threshold": 0.9,
-            "min_n": 3,
-            "think_threshold": 0.9,
-        },
+    # Program-aided paths (agent/programs.py): the coder model writes Python, the sandbox runs it.
+    "pot": {"paths": "program", "n": 1, "temperature": 0.0, "write_back": False},
+    "pot-sc@8": _sc(8, paths="program", write_back=False),
+    # 4 sampled prose paths (sc@8's first 4 draws) and 4 programs (pot-sc@8's first 4), one vote.
+    "mixed@8": _sc(8, paths="mixed", vote={"strategy": "mixed"}, write_back=False),
+    "mixed-adaptive@8": _sc(
+        8, paths="mixed", sampling="program_first", vote={"strategy": "mixed"}, write_back=False
     ),
+    # The default: the best measured combination (README, "Evaluation"). Step-back, retrieval,
+    # think-first on answer confidence and the model's own verifier each measured below their
+    # absence on this model, so they are off here (their nodes stay, for other configurations).
+    "full": _sc(8, paths="mixed", sampling="program_first", vote={"strategy": "mixed"}),
 }
 
 NAMED_CONFIGS: tuple[str, ...] = tuple(_NAMED)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from agent.backends.base import Backend
 from agent.config import GraphConfig
+from agent.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from memory import MemoryStore, WriteBackThresholds
@@ -24,6 +25,7 @@ class AgentDeps:
         ensemble: Extra backends by model name, for multi-model ensembles.
         max_question_chars: Longer questions are refused.
         source: Recorded with written-back paths (e.g. "api", "batch", "learn:seed=3").
+        sandbox: Runs the programs of program paths (None: configurations without them).
     """
 
     backend: Backend
@@ -33,3 +35,4 @@ class AgentDeps:
     ensemble: dict[str, Backend] = field(default_factory=dict)
     max_question_chars: int = 8000
     source: str = "agent"
+    sandbox: Sandbox | None = None

@@ -49,13 +49,19 @@ class Question:
 
 
 def load_questions(
-    dataset: str, size: int, seed: int
+    dataset: str, size: int, seed: int, start: int = 0
 ) -> tuple[list[Question], Callable[..., float]]:
-    """A reasoning-gym split and its own scorer ``score(answer, entry) -> float``."""
+    """Questions ``start .. start+size-1`` of a reasoning-gym split, and its own scorer.
+
+    reasoning-gym derives item i from (seed, i) alone, so question i is the same whatever
+    the split's size: a later range is a held-out part of the same split.
+    """
     import reasoning_gym
 
-    data = reasoning_gym.create_dataset(dataset, size=size, seed=seed)
-    questions = [Question(i, e["question"], str(e["answer"]), e) for i, e in enumerate(data)]
+    data = reasoning_gym.create_dataset(dataset, size=start + size, seed=seed)
+    questions = [
+        Question(i, e["question"], str(e["answer"]), e) for i, e in enumerate(data) if i >= start
+    ]
     return questions, _yes_no_tolerant(data.score_answer)
 
 
@@ -142,9 +148,10 @@ def derived_records(
     paths = _paths_of(record)
     out: dict[str, dict[str, Any]] = {}
     per_path_prompt = record["prompt_tokens"]  # one batched call: the prompt is paid once
+    family = record["config"].rsplit("@", 1)[0]  # "sc", "pot-sc"
     for k in range(1, n):
         verdict = majority(paths[:k], VoteConfig(n=k))
-        out[f"sc@{k}"] = {
+        out[f"{family}@{k}"] = {
             "answer": verdict.answer,
             "correct": score(verdict.answer),
             "n_paths": k,
@@ -295,13 +302,15 @@ def run_eval(
     output: Path,
     overrides: dict[str, Any] | None = None,
     on_question: Callable[[int, str, dict[str, Any]], None] | None = None,
+    start: int = 0,
 ) -> Evaluation:
     """Answer every question with every configuration; derive sc@k/adaptive from sc@n."""
-    questions, scorer = load_questions(dataset, size, seed)
+    questions, scorer = load_questions(dataset, size, seed, start)
     model = reasoner.backend.model_name
     meta = {
         "dataset": dataset,
         "size": size,
+        "start": start,
         "seed": seed,
         "model": model,
         "configs": list(configs),
@@ -338,6 +347,8 @@ def run_eval(
                         "tokens": p["tokens"],
                         "confidence": p["confidence"],
                         "model": p["model"],
+                        "kind": p.get("kind", "prose"),
+                        **({"status": p["status"]} if "status" in p else {}),
                     }
                     for p in trace["paths"]
                 ],
@@ -351,6 +362,7 @@ def run_eval(
                 "verified": ans.verified,
                 "think_answer_now": bool((trace["sampling"].get("think") or {}).get("answer_now")),
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
+                "stop": trace["sampling"].get("stop"),
                 # what step-back and retrieval put in the prompt, to see why they help or hurt
                 "principle": trace.get("principle"),
                 "retrieved": {
@@ -363,7 +375,7 @@ def run_eval(
                 on_question(q.index, name, record)
         # Derived rows are recomputed from the stored draws every time, so a configuration
         # added later (or a changed stopping rule) covers every question already sampled.
-        for twin in sorted(c for c in live if c.startswith("sc@")):
+        for twin in sorted(c for c in live if c.startswith(("sc@", "pot-sc@"))):
             record = ev.data["results"].get(str(q.index), {}).get(twin)
             if record is None:
                 continue

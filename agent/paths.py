@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.backends.base import Completion, FinishReason
 from agent.confidence import answer_confidence
 from agent.extract import Extracted
 
-__all__ = ["Extractor", "ReasoningPath", "Verdict", "from_completion"]
+if TYPE_CHECKING:
+    from agent.programs import Execution
+
+__all__ = ["Extractor", "PathKind", "ReasoningPath", "Verdict", "from_completion"]
+
+PathKind = Literal["prose", "program"]
+"""prose: a chain of thought with a final answer; program: Python the sandbox ran."""
 
 Extractor = Callable[[str], Extracted | None]
 """Turns a reasoning text into its final answer, or None to abstain (see agent/extract.py)."""
@@ -37,6 +43,8 @@ class ReasoningPath:
         model: Name of the model that produced the path (ensembles pool several).
         weight: Per-model vote weight; 1.0 unless an ensemble says otherwise.
         answer_span: Character span of ``raw_answer`` in ``text``, when known.
+        kind: ``prose`` or ``program`` (see ``agent/programs.py``).
+        execution: For a program path, its code and what running it gave.
     """
 
     index: int
@@ -50,6 +58,8 @@ class ReasoningPath:
     model: str = ""
     weight: float = 1.0
     answer_span: tuple[int, int] | None = None
+    kind: PathKind = "prose"
+    execution: Execution | None = None
 
     @property
     def abstained(self) -> bool:

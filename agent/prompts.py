@@ -20,6 +20,21 @@ ANSWER_FORMAT: dict[TaskKind, str] = {
 
 COT_SYSTEM = "You are a careful problem solver. Reason step by step. {format}"
 
+# Program paths: the reply is forced to open a ```python block (agent/programs.py), so the
+# instruction only has to say what the program computes and prints.
+PROGRAM_OUTPUT: dict[TaskKind, str] = {
+    "math": "only the final answer as a number (no units, no words)",
+    "choice": "only the letter of the right option",
+    "yesno": "only yes or no",
+    "text": "only the final answer",
+}
+
+PROGRAM_SYSTEM = (
+    "You are an expert Python programmer who solves problems by writing code. Write a short "
+    "Python program that computes the answer step by step, with one variable per quantity in "
+    "the problem, and prints {output}. Use only the standard library; do not read input."
+)
+
 ANALOGICAL_SYSTEM = (
     "You are a careful problem solver. First recall two related problems you know and how "
     "they are solved (briefly). Then solve the new problem step by step. {format}"
@@ -49,6 +64,21 @@ def system_prompt(style: str, task: TaskKind, principles: Sequence[str] = ()) ->
         listed = "\n".join(f"- {p}" for p in principles)
         text += f"\n\nPrinciples that may help:\n{listed}"
     return text
+
+
+def build_program_messages(
+    question: str,
+    *,
+    task: TaskKind,
+    history: Sequence[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """Chat messages for program paths: the programming instruction, earlier turns, question."""
+    system = PROGRAM_SYSTEM.format(output=PROGRAM_OUTPUT[task])
+    return [
+        {"role": "system", "content": system},
+        *history,
+        {"role": "user", "content": question},
+    ]
 
 
 def build_messages(

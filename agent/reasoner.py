@@ -24,6 +24,7 @@ from agent.deps import AgentDeps
 from agent.errors import ConfigError, InvalidRequest
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
+from agent.sandbox import Sandbox
 from agent.trace import build_trace
 from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
 
@@ -68,8 +69,13 @@ class Reasoner:
         max_question_chars: int = 8000,
         source: str = "agent",
         sampling_defaults: dict[str, float | int | None] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
-        """Hold the long-lived objects; graphs are compiled per configuration on first use."""
+        """Hold the long-lived objects; graphs are compiled per configuration on first use.
+
+        ``sandbox`` runs the programs of program paths; a default one (``SandboxLimits()``)
+        is made on first use when none is given.
+        """
         self.backend = backend
         self.memory = memory
         self.thresholds = thresholds
@@ -79,6 +85,7 @@ class Reasoner:
         self.max_question_chars = max_question_chars
         self.source = source
         self.sampling_defaults = sampling_defaults or {}
+        self.sandbox = sandbox
         self._graphs: dict[tuple[str, bool], Any] = {}
         self._extra_backends: dict[str, Backend] = {}
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -98,6 +105,14 @@ class Reasoner:
                     config, checkpointer=self.checkpointer if threaded else None
                 )
             return self._graphs[key]
+
+    def _sandbox(self, config: GraphConfig) -> Sandbox | None:
+        if config.paths == "prose":
+            return None
+        with self._lock:
+            if self.sandbox is None:
+                self.sandbox = Sandbox()
+            return self.sandbox
 
     def _ensemble(self, config: GraphConfig) -> dict[str, Backend]:
         out = {}
@@ -145,6 +160,7 @@ class Reasoner:
             ensemble=self._ensemble(cfg),
             max_question_chars=self.max_question_chars,
             source=source or self.source,
+            sandbox=self._sandbox(cfg),
         )
         graph = self._graph(cfg, thread_id is not None)
         run_config = {"configurable": {"thread_id": thread_id}} if thread_id else None

@@ -1,8 +1,11 @@
-"""Drawing reasoning paths from the backend: fixed n, adaptive rounds, CoT-decoding branches.
+"""Drawing reasoning paths from the backend: fixed n, adaptive rounds, CoT-decoding branches,
+programs and prose together.
 
 Paths are drawn in a fixed order with seeds ``seed + i``, so that any prefix of the draws is
 exactly what a smaller budget would have drawn (the evaluation derives sc@k and adaptive
-stopping from the same draws). Multi-model ensembles draw each model's share in its own call.
+stopping from the same draws). Each path kind counts its own seeds, so the programs of a
+mixed configuration are the very draws of the programs-only one. Multi-model ensembles draw
+each model's share in its own call.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from typing import Any
 from agent.backends.base import Backend, Completion
 from agent.checks import check_arithmetic
 from agent.config import GraphConfig
-from agent.extract import extract_answer
-from agent.paths import ReasoningPath, from_completion
+from agent.extract import extract_answer, same_answer
+from agent.paths import PathKind, ReasoningPath, from_completion
+from agent.programs import PROGRAM_PREFIX, PROGRAM_STOP, program_path
 from agent.prompts import STOP_SEQUENCES
+from agent.sandbox import Sandbox
 from agent.strategies import decide
 from agent.strategies.adaptive import should_stop
+from agent.strategies.tally import leader, tally
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ class Draws:
     completion_tokens: int = 0
     calls: int = 0
     model_seconds: float = 0.0
+    program_seconds: float = 0.0
     log: dict[str, Any] = field(default_factory=dict)
 
     def record(self, comps: list[Completion], seconds: float) -> None:
@@ -63,24 +70,46 @@ class Sampler:
         ensemble: dict[str, Backend] | None = None,
         deadline: float | None = None,
         progress: Progress | None = None,
+        program_messages: list[dict[str, str]] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
-        """Prepare to sample ``messages``; ``deadline`` is a ``time.monotonic()`` instant."""
+        """Prepare to sample ``messages``; ``deadline`` is a ``time.monotonic()`` instant.
+
+        Program paths (``config.paths`` "program" or "mixed") are drawn from
+        ``program_messages`` and run in ``sandbox``; both are required then.
+        """
+        if config.paths != "prose" and (program_messages is None or sandbox is None):
+            raise ValueError("program paths need program_messages and a sandbox")
         self.backend = backend
         self.config = config
         self.messages = messages
+        self.program_messages = program_messages or []
+        self.sandbox = sandbox
         self.ensemble = ensemble or {}
         self.deadline = deadline
         self.progress = progress or (lambda d: None)
         self.extractor = partial(extract_answer, kind=config.task)
         self.draws = Draws()
 
-    def _call(self, backend: Backend, count: int, start: int, weight: float = 1.0) -> None:
+    def _drawn(self, kind: PathKind) -> int:
+        return sum(1 for p in self.draws.paths if p.kind == kind)
+
+    def _call(
+        self,
+        backend: Backend,
+        count: int,
+        start: int,
+        weight: float = 1.0,
+        *,
+        temperature: float | None = None,
+    ) -> None:
+        """Draw ``count`` prose paths with seeds from ``seed + start``."""
         cfg = self.config
         t0 = time.perf_counter()
         comps = backend.generate(
             self.messages,  # type: ignore[arg-type]
             n=count,
-            temperature=cfg.temperature,
+            temperature=cfg.temperature if temperature is None else temperature,
             top_p=cfg.top_p,
             max_tokens=cfg.max_tokens,
             stop=STOP_SEQUENCES,
@@ -93,6 +122,31 @@ class Sampler:
             from_completion(c, base + i, self.extractor, weight=weight, model=backend.model_name)
             for i, c in enumerate(comps)
         )
+        self.progress(self.draws)
+
+    def _programs(self, count: int) -> None:
+        """Draw ``count`` programs (seeds continue the programs drawn so far) and run them."""
+        cfg = self.config
+        assert self.sandbox is not None  # checked in __init__
+        t0 = time.perf_counter()
+        comps = self.backend.generate(
+            self.program_messages,  # type: ignore[arg-type]
+            n=count,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=min(cfg.program_max_tokens, cfg.max_tokens),
+            stop=PROGRAM_STOP,
+            seed=cfg.seed + self._drawn("program"),
+            prefixes=[PROGRAM_PREFIX] * count,
+        )
+        self.draws.record(comps, time.perf_counter() - t0)
+        base = len(self.draws.paths)
+        for i, c in enumerate(comps):
+            path = program_path(
+                c, base + i, self.sandbox, task=cfg.task, model=self.backend.model_name
+            )
+            self.draws.program_seconds += path.execution.seconds if path.execution else 0.0
+            self.draws.paths.append(path)
         self.progress(self.draws)
 
     def _past_deadline(self) -> bool:
@@ -109,6 +163,15 @@ class Sampler:
         cfg = self.config
         if cfg.sampling == "cot_decoding":
             self._cot_decoding()
+            return self.draws
+        if cfg.sampling == "program_first":
+            self._program_first()
+            return self.draws
+        if cfg.paths == "program":
+            self._programs(cfg.n)
+            return self.draws
+        if cfg.paths == "mixed":
+            self._mixed(cfg.n)
             return self.draws
         budget = cfg.n
         if cfg.think_first:
@@ -136,6 +199,47 @@ class Sampler:
         for name, weight in extras:
             if shares[name] and not self._past_deadline():
                 self._call(self.ensemble[name], shares[name], len(self.draws.paths), weight)
+
+    def _mixed(self, budget: int) -> None:
+        """Half the budget as sampled prose paths, the rest as programs, all in one vote."""
+        prose = budget // 2
+        if prose:
+            self._call(self.backend, prose, 0)
+        if budget - prose and not self._past_deadline():
+            self._programs(budget - prose)
+
+    def _program_first(self) -> None:
+        """Programs first; prose only when they disagree; the rest only when nothing agrees.
+
+        1. ``program_round`` sampled programs: when ``program_agree`` of them print the same
+           answer, that answer stands (cheap: ~70 tokens a program).
+        2. Else one greedy prose path: when it agrees with any program, a chain of thought
+           and executed code reached the answer independently, and that answer stands.
+        3. Else the remaining programs up to ``n``; the mixed vote decides.
+        """
+        cfg = self.config
+        log = self.draws.log
+        self._programs(cfg.program_round)
+        top = leader(tally(self.draws.paths))
+        if top is not None and len(top.members) >= cfg.program_agree:
+            log["stop"] = f"{len(top.members)} of {cfg.program_round} programs agree"
+            log["stopped_early"] = cfg.n > cfg.program_round
+            return
+        if self._past_deadline():
+            return
+        self._call(self.backend, 1, 0, temperature=0.0)
+        prose = self.draws.paths[-1]
+        if prose.answer is not None and any(
+            same_answer(p.answer, prose.answer) for p in self.draws.paths if p.kind == "program"
+        ):
+            log["stop"] = "a program and the prose path agree"
+            log["stopped_early"] = True
+            return
+        remaining = cfg.n - cfg.program_round
+        if remaining > 0 and not self._past_deadline():
+            self._programs(remaining)
+        log["stop"] = "no agreement: all paths drawn"
+        log["stopped_early"] = False
 
     def _adaptive(self, budget: int) -> None:
         vote = self.config.vote

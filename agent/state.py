@@ -45,7 +45,9 @@ class AgentState(InputState, total=False):
     principles: list[dict[str, Any]]
     """Recalled principles: id, text, score."""
     prompt: list[dict[str, str]]
-    """The chat messages sent to the model for sampling."""
+    """The chat messages sent to the model for sampling (prose paths)."""
+    program_prompt: list[dict[str, str]]
+    """The chat messages program paths are drawn from (empty when none are drawn)."""
     paths: list[ReasoningPath]
     """Every sampled path, in draw order."""
     sampling: dict[str, Any]

@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from agent.config import GraphConfig
+from agent.programs import Execution
 
-# Time spent waiting on the model or on embedding + vector search; the rest is graph overhead.
-EXTERNAL = ("model", "embed_search")
+# Time spent waiting on the model, on embedding + vector search, or on running programs in the
+# sandbox; the rest is graph overhead.
+EXTERNAL = ("model", "embed_search", "sandbox")
+
+
+def _program(execution: Execution) -> dict[str, Any]:
+    return {
+        "program": execution.code,
+        "stdout": execution.stdout,
+        "error": execution.error,
+        "status": execution.status,
+        "run_seconds": round(execution.seconds, 4),
+    }
 
 
 def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> dict[str, Any]:
@@ -35,6 +47,8 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
                 "tokens": p.completion_tokens,
                 "finish": p.finish_reason,
                 "model": p.model,
+                "kind": p.kind,
+                **(_program(p.execution) if p.execution else {}),
             }
             for p in state.get("paths") or []
         ],

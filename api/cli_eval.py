@@ -33,6 +33,9 @@ def eval_command(
     ctx: typer.Context,
     dataset: str = typer.Option("gsm_symbolic", help="reasoning-gym data set."),
     size: int = typer.Option(20, help="Number of evaluation questions."),
+    start: int = typer.Option(
+        0, help="Index of the first question (a later range is a held-out part of the split)."
+    ),
     seed: int = typer.Option(42, help="Evaluation seed (never used for training memory)."),
     config: list[str] = typer.Option(
         list(DEFAULT_CONFIGS), "--config", "-c", help="Configurations to compare (repeat)."
@@ -93,6 +96,7 @@ def eval_command(
             output=output,
             overrides=overrides,
             on_question=step,
+            start=start,
         )
     rows = evaluation.summary(config)
     if markdown:

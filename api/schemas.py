@@ -25,6 +25,7 @@ MODEL_ALIASES: dict[str, str] = {
     "reason-greedy": "greedy",
     "reason-cot": "cot",
     "reason-adaptive": "adaptive@8",
+    "reason-program": "pot-sc@8",
 }
 MAX_CHOICES = 8
 MAX_TOKENS = 8192

@@ -20,6 +20,7 @@ from agent.backends.config import BackendConfig
 from agent.config import GraphConfig, named_config
 from agent.draw_cache import CachingBackend
 from agent.reasoner import Answer, EventSink, Reasoner
+from agent.sandbox import Sandbox
 from api.queue import Cancellation, Cancelled, WorkQueue
 from api.settings import Settings
 
@@ -185,6 +186,7 @@ def build_service(
         default_config=settings.graph,
         source=source,
         sampling_defaults=settings.sampling_defaults(),
+        sandbox=Sandbox(settings.sandbox),
     )
     logger.info(
         "service ready: model=%s memory=%s threads=%s graph=%s",

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.backends.config import BackendConfig
 from agent.errors import ConfigError
+from agent.sandbox import SandboxLimits
 from memory.config import MemoryConfig
 from retrieval.config import RetrievalConfig
 
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     )
     memory: MemoryConfig = Field(
         default_factory=MemoryConfig, description="Memory store and write-back thresholds"
+    )
+    sandbox: SandboxLimits = Field(
+        default_factory=SandboxLimits,
+        description="Limits of the sandbox that runs model-written programs (REASON_SANDBOX__...)",
     )
     retrieval: RetrievalConfig = Field(
         default_factory=RetrievalConfig, description="Embedding model and FAISS index"

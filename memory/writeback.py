@@ -9,7 +9,9 @@ Rules, in order:
 1. An empty answer or reasoning path is rejected.
 2. A known ground truth decides alone: match -> verified, mismatch -> rejected.
 3. Any failed deterministic check rejects.
-4. Otherwise the vote share, the number of agreeing paths and (when configured) the answer
+4. An executed program that agrees with an independent prose path verifies (by
+   ``execution``): two routes to the answer, one of them run by Python, not self-grading.
+5. Otherwise the vote share, the number of agreeing paths and (when configured) the answer
    confidence must reach the thresholds in ``WriteBackThresholds``.
 """
 
@@ -24,7 +26,7 @@ from memory.config import WriteBackThresholds
 
 logger = logging.getLogger(__name__)
 
-VerifiedBy = Literal["ground_truth", "consensus"]
+VerifiedBy = Literal["ground_truth", "execution", "consensus"]
 
 _POLICY_TOKEN = object()
 
@@ -44,6 +46,8 @@ class Evidence:
         total_paths: Number of sampled paths with a usable answer.
         confidence: Answer confidence (0..1), e.g. from token log-probs, if measured.
         checks: Deterministic checks by name and whether they passed.
+        independent_agreement: A program the sandbox ran and a prose path reached ``answer``
+            independently.
         ground_truth: The known correct answer, if any.
         ground_truth_match: Whether ``answer`` matches ``ground_truth`` (None when unknown).
         source: Where the question came from (``gsm_symbolic:train:seed=1``, ``api``).
@@ -60,6 +64,7 @@ class Evidence:
     total_paths: int | None = None
     confidence: float | None = None
     checks: Mapping[str, bool] = field(default_factory=dict)
+    independent_agreement: bool = False
     ground_truth: str | None = None
     ground_truth_match: bool | None = None
     source: str | None = None
@@ -73,6 +78,7 @@ class Evidence:
             "total_paths": self.total_paths,
             "confidence": self.confidence,
             "checks": dict(self.checks),
+            "independent_agreement": self.independent_agreement,
             "ground_truth_match": self.ground_truth_match,
         }
 
@@ -135,6 +141,8 @@ def _decide(evidence: Evidence, t: WriteBackThresholds) -> VerifiedPath | Reject
     failed = sorted(name for name, passed in evidence.checks.items() if not passed)
     if failed:
         return Rejection(f"failed checks: {', '.join(failed)}", evidence)
+    if evidence.independent_agreement:
+        return _verified(evidence, "execution")
     if evidence.vote_share is None or evidence.vote_share < t.min_vote_share:
         return Rejection(f"vote share {evidence.vote_share} below {t.min_vote_share}", evidence)
     if evidence.agreeing_paths is None or evidence.agreeing_paths < t.min_agreeing_paths:

@@ -8,13 +8,16 @@ from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
 from agent.nodes._timing import timed
-from agent.prompts import build_messages
+from agent.prompts import build_messages, build_program_messages
 from agent.state import AgentState
 
 
 @timed("build_prompt")
 def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-    """Assemble the sampling prompt; with nothing recalled, use the configured fallback."""
+    """Assemble the sampling prompts; with nothing recalled, use the configured fallback.
+
+    Program paths get their own prompt (``program_prompt``) when the configuration draws any.
+    """
     cfg = runtime.context.config
     analogs = state.get("analogs") or []
     style = cfg.prompt
@@ -29,4 +32,9 @@ def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, An
         analogs=analogs,
         history=state.get("history") or [],
     )
-    return {"prompt": messages}
+    programs = []
+    if cfg.paths != "prose":
+        programs = build_program_messages(
+            state["question"], task=cfg.task, history=state.get("history") or []
+        )
+    return {"prompt": messages, "program_prompt": programs}

@@ -33,6 +33,7 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
                 "done": len(draws.paths),
                 "of": cfg.n,
                 "answers": [p.answer for p in draws.paths],
+                "kinds": [p.kind for p in draws.paths],
             }
         )
 
@@ -43,6 +44,8 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         ensemble=deps.ensemble,
         deadline=deadline,
         progress=progress,
+        program_messages=state.get("program_prompt") or None,
+        sandbox=deps.sandbox,
     ).run()
     usage = dict(state.get("usage") or {})
     usage["prompt_tokens"] = usage.get("prompt_tokens", 0) + draws.prompt_tokens
@@ -53,5 +56,5 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         "paths": draws.paths,
         "sampling": sampling,
         "usage": usage,
-        "timings": {"model": draws.model_seconds},
+        "timings": {"model": draws.model_seconds, "sandbox": draws.program_seconds},
     }

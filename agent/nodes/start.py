@@ -26,6 +26,7 @@ def start(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         "analogs": [],
         "principles": [],
         "prompt": [],
+        "program_prompt": [],
         "paths": [],
         "sampling": {"started": time.monotonic()},
         "verdict": None,

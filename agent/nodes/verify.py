@@ -1,8 +1,10 @@
 """verify: gather evidence about the verdict; decide whether it counts as verified.
 
 Evidence, not self-praise: vote share, number of independent agreeing paths, answer
-confidence from log-probs, and deterministic arithmetic checks of the winning path. The
-optional generative verifier adds P("Yes") for each distinct candidate (best-of-n).
+confidence from log-probs, deterministic arithmetic checks of the winning prose path, and,
+when programs were drawn, how many ran and whether an executed program and a chain of
+thought reached the answer independently. The optional generative verifier adds P("Yes")
+for each distinct candidate (best-of-n).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from agent.deps import AgentDeps
 from agent.nodes._timing import timed
 from agent.paths import ReasoningPath, Verdict
 from agent.state import AgentState
+from agent.strategies.mixed import independent_agreement
 from agent.verifier import p_yes
 
 # An answer is "verified" when most voting paths agree on it and its arithmetic holds.
@@ -54,9 +57,20 @@ def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         "confidence": round(sum(confidences) / len(confidences), 4) if confidences else None,
         "winning_path": best.index if best else None,
     }
+    programs = [p for p in paths if p.kind == "program"]
+    independent = independent_agreement(agreeing)
+    if programs:
+        evidence["programs"] = {
+            "ran": sum(1 for p in programs if p.execution and p.execution.status == "ok"),
+            "answered": sum(1 for p in programs if p.answer is not None),
+            "total": len(programs),
+            "agreeing": sum(1 for p in agreeing if p.kind == "program"),
+        }
+        # An executed program and a chain of thought that agree: a check, not self-praise.
+        evidence["independent_agreement"] = independent
     timings: dict[str, float] = {}
     checks_ok = True
-    if cfg.checks and best is not None:
+    if cfg.checks and best is not None and best.kind == "prose":
         report = check_arithmetic(best.text)
         checks_ok = report.ok
         evidence["checks"] = {
@@ -76,9 +90,12 @@ def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         if scored:
             # Best-of-n: the candidate the verifier likes most (ties: vote order).
             evidence["answer"] = max(scored, key=lambda a: scored[a])
-    evidence["verified"] = bool(verdict.share > MIN_SHARE and checks_ok and len(agreeing) >= 2)
+    consensus = verdict.share > MIN_SHARE and len(agreeing) >= 2
+    evidence["verified"] = bool(checks_ok and (consensus or independent))
     evidence["reason"] = (
-        "paths agree and checks pass"
+        "a program and a prose path agree and checks pass"
+        if evidence["verified"] and independent
+        else "paths agree and checks pass"
         if evidence["verified"]
         else "too little agreement"
         if checks_ok

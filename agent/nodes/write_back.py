@@ -45,6 +45,7 @@ def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]
         total_paths=ev.get("total_paths"),
         confidence=ev.get("confidence"),
         checks={"arithmetic": not checks["failed"]} if checks else {},
+        independent_agreement=bool(ev.get("independent_agreement")),
         ground_truth=truth,
         ground_truth_match=None if truth is None else same_answer(answer, str(truth)),
         source=deps.source,

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from agent.errors import ConfigError
 from agent.paths import ReasoningPath, Verdict
-from agent.strategies import adaptive, cot_decoding, ensemble, majority, usc, weighted
+from agent.strategies import adaptive, cot_decoding, ensemble, majority, mixed, usc, weighted
 from agent.strategies.config import StopRule, VoteConfig
 from agent.strategies.think_on_demand import ThinkDecision, decide
 
@@ -40,6 +40,7 @@ STRATEGIES: dict[str, Strategy] = {
     "cot_decoding": cot_decoding.aggregate,
     "ensemble": ensemble.aggregate,
     "majority": majority.aggregate,
+    "mixed": mixed.aggregate,
     "usc": usc.aggregate,
     "weighted": weighted.aggregate,
 }

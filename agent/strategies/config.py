@@ -62,6 +62,11 @@ class VoteConfig(BaseModel):
         default_factory=dict,
         description="Per-model vote weights for the ensemble; unlisted models keep path.weight.",
     )
+    kind_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Vote weight per path kind ('program', 'prose') for the mixed vote; "
+        "unlisted kinds weigh 1.0.",
+    )
     usc_threshold: float = Field(
         default=0.8,
         ge=0.0,
