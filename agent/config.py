@@ -151,6 +151,7 @@ _NAMED: dict[str, dict[str, object]] = {
     "retrieval+sc": _sc(8, retrieval=True, write_back=False),
     # Program-aided paths (agent/programs.py): the coder model writes Python, the sandbox runs it.
     "pot": {"paths": "program", "n": 1, "temperature": 0.0, "write_back": False},
+    "pot-sc@4": _sc(4, paths="program", write_back=False),
     "pot-sc@8": _sc(8, paths="program", write_back=False),
     # 4 sampled prose paths (sc@8's first 4 draws) and 4 programs (pot-sc@8's first 4), one vote.
     "mixed@8": _sc(8, paths="mixed", vote={"strategy": "mixed"}, write_back=False),

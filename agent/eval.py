@@ -184,6 +184,22 @@ def derived_records(
     return out
 
 
+def _first_round(recs: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """Share of questions answered by the first round (think-first, or agreeing programs)
+    and the accuracy on that share: what early answering buys and what it costs."""
+    first = [
+        r
+        for r in recs
+        if r.get("think_answer_now") or (r.get("stop") or "").endswith("programs agree")
+    ]
+    return {
+        "first_round_share": len(first) / len(recs),
+        "first_round_accuracy": sum(1 for r in first if r["correct"]) / len(first)
+        if first
+        else None,
+    }
+
+
 class Evaluation:
     """A resumable evaluation run written to one JSON file."""
 
@@ -269,6 +285,7 @@ class Evaluation:
                     "derived": "derived_from" in recs[0],
                     "answered_at_once": sum(1 for r in recs if r.get("think_answer_now"))
                     / len(recs),
+                    **_first_round(recs),
                 }
             )
         return rows

@@ -130,8 +130,9 @@ def markdown_table(evaluation: Evaluation, rows: list[dict[str, Any]], configs: 
     """The evaluation table as Markdown, with each row's paired wins/losses against cot."""
     lines = [
         "| configuration | correct | accuracy (95% CI) | paths / q | generated tokens / q "
-        "| median model s / q | vs cot: right where cot wrong / wrong where cot right |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| median model s / q | first round: share (accuracy) "
+        "| vs cot: right where cot wrong / wrong where cot right |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lo, hi = row["ci95"]
@@ -143,10 +144,15 @@ def markdown_table(evaluation: Evaluation, rows: list[dict[str, Any]], configs: 
             if row["config"] == "cot"
             else "{} / {}".format(*evaluation.paired(row["config"], "cot", configs))
         )
+        first = (
+            f"{row['first_round_share']:.0%} ({row['first_round_accuracy']:.0%})"
+            if row["first_round_accuracy"] is not None
+            else "—"
+        )
         lines.append(
             f"| {name} | {correct}/{row['questions']} | {row['accuracy']:.0%} "
             f"({lo:.0%}–{hi:.0%}) | {row['avg_paths']:.2f} | {row['completion_tokens']:.0f} "
-            f"| {seconds} | {vs} |"
+            f"| {seconds} | {first} | {vs} |"
         )
     return "\n".join(lines)
 
