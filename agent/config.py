@@ -57,10 +57,10 @@ class GraphConfig(BaseModel):
         300, ge=16, le=4096, description="Length cap per program (never above max_tokens)"
     )
     program_round: int = Field(
-        4, ge=1, le=64, description="program_first: programs drawn in the first round"
+        3, ge=1, le=64, description="program_first: programs drawn in the first round"
     )
     program_agree: int = Field(
-        3,
+        2,
         ge=1,
         le=64,
         description="program_first: answer after the first round when this many programs agree",

@@ -82,33 +82,33 @@ def test_mixed_draws_prose_and_programs_with_their_own_seeds_and_pools_the_vote(
 
 
 def test_program_first_stops_after_one_round_when_programs_agree() -> None:
-    backend = QueueBackend([SEVEN, SEVEN, EIGHT, SEVEN])
+    backend = QueueBackend([SEVEN, EIGHT, SEVEN])
     answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
     assert answer.answer == "7"
     assert len(backend.calls) == 1
-    assert answer.trace["sampling"]["stop"] == "3 of 4 programs agree"
+    assert answer.trace["sampling"]["stop"] == "2 of 3 programs agree"
     assert answer.trace["sampling"]["stopped_early"] is True
 
 
 def test_program_first_asks_one_greedy_prose_path_when_programs_disagree() -> None:
-    backend = QueueBackend([SEVEN, EIGHT, "print(9)\n", "print(1/0)\n", PROSE_SEVEN])
+    backend = QueueBackend([SEVEN, "print(1/0)\n", "print(9)\n", PROSE_SEVEN])
     answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
     assert answer.answer == "7"
-    assert [c["n"] for c in backend.calls] == [4, 1]
+    assert [c["n"] for c in backend.calls] == [3, 1]
     prose_call = backend.calls[1]
     assert prose_call["temperature"] == 0.0 and "prefixes" not in prose_call
     assert answer.trace["sampling"]["stop"] == "a program and the prose path agree"
     ev = answer.trace["verification"]
     assert ev["independent_agreement"] is True and answer.verified is True
-    assert ev["programs"] == {"ran": 3, "answered": 3, "total": 4, "agreeing": 1}
+    assert ev["programs"] == {"ran": 2, "answered": 2, "total": 3, "agreeing": 1}
 
 
 def test_program_first_draws_the_rest_when_nothing_agrees() -> None:
-    backend = QueueBackend([SEVEN, EIGHT, "print(9)\n", "print(10)\n", "\\boxed{11}"])
-    backend.enqueue(EIGHT, EIGHT, EIGHT, SEVEN)
+    backend = QueueBackend([SEVEN, EIGHT, "print(9)\n", "\\boxed{11}"])
+    backend.enqueue(EIGHT, EIGHT, EIGHT, SEVEN, "print(10)\n")
     answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8", seed=3))
-    assert [c["n"] for c in backend.calls] == [4, 1, 4]
-    assert backend.calls[2]["seed"] == 7  # programs 4..7 continue the program seeds
+    assert [c["n"] for c in backend.calls] == [3, 1, 5]
+    assert backend.calls[2]["seed"] == 6  # programs 3..7 continue the program seeds
     assert answer.answer == "8"
     assert answer.trace["sampling"]["stopped_early"] is False
 
