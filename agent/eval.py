@@ -26,6 +26,7 @@ from agent.reasoner import Reasoner
 from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
+from agent.trace import answer_program
 from memory import SolveResult
 
 DEFAULT_CONFIGS = (
@@ -84,11 +85,12 @@ def _yes_no_tolerant(scorer: Callable[..., float]) -> Callable[..., float]:
 def training_solver(
     reasoner: Reasoner, config: GraphConfig, source: str
 ) -> Callable[[str], SolveResult]:
-    """A ``solve(question)`` for ``memory.learn``: the graph's answer with its evidence."""
+    """A ``solve(question)`` for ``memory.learn``: the answer, its evidence and its program."""
 
     def solve(question: str) -> SolveResult:
         ans = reasoner.solve(question, config, source=source)
         ev = ans.trace.get("verification") or {}
+        program, output = answer_program(ans.trace, ans.answer) or (None, None)
         return SolveResult(
             answer=ans.answer or "",
             path=ans.rationale,
@@ -98,6 +100,8 @@ def training_solver(
             total_paths=ev.get("total_paths"),
             confidence=ev.get("confidence"),
             model=reasoner.backend.model_name,
+            program=program,
+            program_output=output,
         )
 
     return solve

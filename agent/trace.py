@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.config import GraphConfig
+from agent.extract import same_answer
 from agent.programs import Execution
 
 # Time spent waiting on the model, on embedding + vector search, or on running programs in the
@@ -70,3 +71,20 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
         "seconds": round(seconds, 4),
         "overhead_share": round(max(0.0, seconds - external) / seconds, 4) if seconds else 0.0,
     }
+
+
+def answer_program(trace: dict[str, Any], answer: str | None) -> tuple[str, str] | None:
+    """The first program in a trace that ran and printed ``answer``: (code, what it printed).
+
+    Args:
+        trace: A trace from ``build_trace``.
+        answer: The final answer.
+
+    Returns:
+        The program's code and output, or None when no program that ran printed ``answer``.
+    """
+    for p in trace.get("paths") or []:
+        if p.get("kind") == "program" and p.get("status") == "ok":
+            if same_answer(p.get("answer"), answer):
+                return p["program"], p["stdout"]
+    return None

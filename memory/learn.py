@@ -1,7 +1,8 @@
 """Fill memory from a reasoning-gym training split: solve, score against ground truth, store.
 
 Only paths whose answer scores 1.0 against the dataset's ground truth are stored (the
-write-back policy's ground-truth rule). Seeds in ``EVAL_SEEDS`` are reserved for evaluation:
+write-back policy's ground-truth rule), with the program that printed the answer when the
+solver ran one. Seeds in ``EVAL_SEEDS`` are reserved for evaluation:
 ``learn`` refuses them, so a training run cannot store the questions a benchmark will ask.
 The evaluation harness must draw its seeds from ``EVAL_SEEDS``.
 """
@@ -45,6 +46,8 @@ class SolveResult:
         total_paths: Number of sampled paths, if sampled.
         confidence: Answer confidence, if measured.
         model: Name of the model that solved it.
+        program: The code of an executed program that printed ``answer``, if any.
+        program_output: What that program printed.
     """
 
     answer: str
@@ -55,6 +58,8 @@ class SolveResult:
     total_paths: int | None = None
     confidence: float | None = None
     model: str | None = None
+    program: str | None = None
+    program_output: str | None = None
 
 
 Solver = Callable[[str], SolveResult]
@@ -177,6 +182,8 @@ def learn(
             ground_truth_match=correct,
             source=source,
             model=result.model,
+            program=result.program,
+            program_output=result.program_output,
         )
         verdict = decide(evidence, policy)
         if isinstance(verdict, Rejection):

@@ -159,3 +159,13 @@ def m003_embedding_meta(db: Database) -> None:
         pk="id",
         not_null={"model", "dim"},
     )
+
+
+@migration
+def m004_problem_programs(db: Database) -> None:
+    """The executed program that printed a problem's answer, and what it printed.
+
+    Nullable: rows stored before programs existed, and rows solved in prose only, have none.
+    """
+    db["problems"].add_column("program", str)
+    db["problems"].add_column("program_output", str)

@@ -59,6 +59,8 @@ def new_row(path: VerifiedPath, key: str, vector: NDArray[np.float32]) -> dict[s
         "content_hash": key,
         "extra": "{}",
         "embedding": to_blob(vector),
+        "program": ev.program,
+        "program_output": ev.program_output,
     }
 
 
@@ -66,7 +68,8 @@ def merge_into(db: Database, row_id: int, path: VerifiedPath) -> None:
     """Count one more verified solve of a stored problem (inside a transaction).
 
     A ground-truth match upgrades a consensus row to ``ground_truth``, but never overrides
-    feedback given through ``MemoryStore.confirm``.
+    feedback given through ``MemoryStore.confirm``. A row stored without a program gets the
+    new path's program (a row that has one keeps it).
     """
     db.execute(
         "UPDATE problems SET use_count = use_count + 1, success_count = success_count + 1 "
@@ -79,6 +82,12 @@ def merge_into(db: Database, row_id: int, path: VerifiedPath) -> None:
             "ground_truth = coalesce(ground_truth, ?) "
             "WHERE id = ? AND verified_by IS NOT 'feedback'",
             [path.evidence.ground_truth, row_id],
+        )
+    ev = path.evidence
+    if ev.program:
+        db.execute(
+            "UPDATE problems SET program = ?, program_output = ? WHERE id = ? AND program IS NULL",
+            [ev.program, ev.program_output, row_id],
         )
 
 

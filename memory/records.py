@@ -55,7 +55,11 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class ProblemRecord:
-    """One stored problem with its verified reasoning path."""
+    """One stored problem with its verified reasoning path.
+
+    ``program`` is the code of an executed program that printed the answer and
+    ``program_output`` what it printed; both are None for rows solved in prose only.
+    """
 
     id: int
     question: str
@@ -74,6 +78,8 @@ class ProblemRecord:
     success_count: int
     content_hash: str
     extra: dict[str, Any] = field(default_factory=dict)
+    program: str | None = None
+    program_output: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ProblemRecord:
@@ -96,6 +102,8 @@ class ProblemRecord:
             success_count=int(row["success_count"]),
             content_hash=row["content_hash"],
             extra=json.loads(row["extra"] or "{}"),
+            program=row.get("program"),
+            program_output=row.get("program_output"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import logging
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from memory import transfer
 from memory.config import MemoryConfig
@@ -35,9 +35,6 @@ from memory.search import ranked_rows
 from memory.writeback import VerifiedPath
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +142,9 @@ class MemoryStore:
             raise TypeError("MemoryStore.add_problem accepts only a VerifiedPath from decide()")
         ev = path.evidence
         limit = self.memory.max_text_chars
-        for name, value in (("question", ev.question), ("path", ev.path)):
+        texts = {"question": ev.question, "path": ev.path, "program": ev.program or ""}
+        texts["program_output"] = ev.program_output or ""
+        for name, value in texts.items():
             if len(value) > limit:
                 raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {limit}")
         if ev.principle:

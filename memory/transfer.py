@@ -7,7 +7,10 @@ One object per line. Principle lines come first::
 then problem lines (``kind`` may be left out when importing)::
 
     {"kind": "problem", "question": "...", "answer": "42", "path": "...", "verified": true,
-     "evidence": {...}, "principles": ["..."], "source": "...", ..., "any_other_field": 1}
+     "evidence": {...}, "principles": ["..."], "source": "...", "program": "print(42)",
+     "program_output": "42", ..., "any_other_field": 1}
+
+``program`` and ``program_output`` are null (or left out) for problems solved in prose only.
 
 Fields the schema does not know are kept in the row's ``extra`` JSON and written back at the
 top level on export, so an export -> import round trip loses nothing. Vectors are not
@@ -60,6 +63,8 @@ _PROBLEM_FIELDS = (
     "created_at",
     "use_count",
     "success_count",
+    "program",
+    "program_output",
 )
 _KNOWN = {*_PROBLEM_FIELDS, "kind", "principles", "extra", "content_hash"}
 _KNOWN |= {"question_norm", "answer_norm", "embedding"}
@@ -145,6 +150,8 @@ def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], l
     answer = _text(item, "answer", required=True)
     assert question is not None and answer is not None  # required=True guarantees it
     path = _text(item, "path", required=False) or ""
+    program = _text(item, "program", required=False)
+    program_output = _text(item, "program_output", required=False)
     principle = _text(item, "principle", required=False)
     principles = item.get("principles", [])
     if not isinstance(principles, list) or not all(isinstance(p, str) for p in principles):
@@ -155,6 +162,8 @@ def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], l
     for name, value in [
         ("question", question),
         ("path", path),
+        ("program", program or ""),
+        ("program_output", program_output or ""),
         *[("principle", p) for p in principles],
     ]:
         if len(value) > max_chars:
@@ -188,6 +197,8 @@ def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], l
         "success_count": _int(item, "success_count", 0),
         "content_hash": content_hash(question, answer),
         "extra": json.dumps(extra, ensure_ascii=False),
+        "program": program,
+        "program_output": program_output,
     }
     return row, principles
 

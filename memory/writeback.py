@@ -52,6 +52,8 @@ class Evidence:
         ground_truth_match: Whether ``answer`` matches ``ground_truth`` (None when unknown).
         source: Where the question came from (``gsm_symbolic:train:seed=1``, ``api``).
         model: The model that produced the path.
+        program: The code of an executed program that printed ``answer``, if any.
+        program_output: What that program printed.
     """
 
     question: str
@@ -69,6 +71,8 @@ class Evidence:
     ground_truth_match: bool | None = None
     source: str | None = None
     model: str | None = None
+    program: str | None = None
+    program_output: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The numbers behind the verdict, stored as the row's evidence JSON."""

@@ -16,7 +16,8 @@ from agent.state import AgentState
 def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     """Assemble the sampling prompts; with nothing recalled, use the configured fallback.
 
-    Program paths get their own prompt (``program_prompt``) when the configuration draws any.
+    Program paths get their own prompt (``program_prompt``) when the configuration draws any;
+    its worked examples are the recalled analogs that have a stored program.
     """
     cfg = runtime.context.config
     analogs = state.get("analogs") or []
@@ -35,6 +36,6 @@ def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, An
     programs = []
     if cfg.paths != "prose":
         programs = build_program_messages(
-            state["question"], task=cfg.task, history=state.get("history") or []
+            state["question"], task=cfg.task, analogs=analogs, history=state.get("history") or []
         )
     return {"prompt": messages, "program_prompt": programs}

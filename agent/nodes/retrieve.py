@@ -31,6 +31,7 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
                 "question": hit.record.question,
                 "answer": hit.record.answer,
                 "path": hit.record.path,
+                "program": hit.record.program,  # None for problems solved in prose only
                 "score": round(hit.score, 4),
             }
             for hit in deps.memory.search_problems(question, cfg.k_analogs, min_score=cfg.min_score)

@@ -65,6 +65,8 @@ def verified(
     domain: str | None = "arithmetic",
     source: str | None = "test",
     ground_truth_match: bool | None = None,
+    program: str | None = None,
+    program_output: str | None = None,
 ) -> VerifiedPath:
     """A VerifiedPath made through the real write-back policy."""
     evidence = Evidence(
@@ -78,6 +80,8 @@ def verified(
         total_paths=5,
         source=source,
         ground_truth_match=ground_truth_match,
+        program=program,
+        program_output=program_output,
     )
     result = decide(evidence, MemoryConfig().writeback)
     assert isinstance(result, VerifiedPath), result
