@@ -59,7 +59,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.errors import ConfigError
-from agent.sandbox_child import runner_source
+from agent.sandbox_child import RUNNER_SOURCE
 
 __all__ = ["ProgramRun", "Sandbox", "SandboxLimits", "run_program"]
 
@@ -186,7 +186,7 @@ class Sandbox:
         lim = self.limits
         argv = [str(math.ceil(lim.cpu_seconds)), str(lim.memory_mb * 1024 * 1024)]
         argv += [os.path.join(workdir, "program.py"), ",".join(lim.allowed), self._preload]
-        command = [sys.executable, "-I", "-S", "-B", "-c", runner_source(), *argv]
+        command = [sys.executable, "-I", "-S", "-B", "-c", RUNNER_SOURCE, *argv]
         if self._isolation == "bwrap":
             command = _bwrap_command(workdir) + command
         env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LC_ALL": "C.UTF-8"}

@@ -1,23 +1,17 @@
 """The sandbox's child side: what runs inside the fresh interpreter before the program.
 
-``runner_source()`` is the ``-c`` script ``agent/sandbox.py`` starts: the source of
-``_runner`` and ``_install_guards`` below, then the call. Both functions import what they
-need themselves, since they run in an interpreter that has imported nothing of this project.
+``RUNNER_SOURCE`` is the ``-c`` script ``agent/sandbox.py`` starts: the source of
+``_runner`` and ``_install_guards`` below, then the call. It is read once, when this module
+is imported, so a running service never pairs old line numbers with an edited file. Both
+functions import what they need themselves, since they run in an interpreter that has
+imported nothing of this project.
 See ``agent/sandbox.py`` for the layers and docs/sandbox.md for what they guarantee.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Any
-
-
-@functools.cache
-def runner_source() -> str:
-    """The child's ``-c`` script: ``_runner`` and ``_install_guards``, then the call."""
-    functions = "\n\n".join(inspect.getsource(f) for f in (_runner, _install_guards))
-    return f"from __future__ import annotations\nimport sys\n\n{functions}\n_runner(sys.argv)\n"
 
 
 def _runner(argv: list[str]) -> None:
@@ -176,3 +170,12 @@ def _install_guards(allowed: frozenset[str], roots: tuple[str, ...]) -> tuple[An
     safe["__import__"] = builtins.__import__ = guarded_import
     sys.addaudithook(audit)
     return (Refused, ImportRefused), safe
+
+
+def _runner_source() -> str:
+    """The child's ``-c`` script: ``_runner`` and ``_install_guards``, then the call."""
+    functions = "\n\n".join(inspect.getsource(f) for f in (_runner, _install_guards))
+    return f"from __future__ import annotations\nimport sys\n\n{functions}\n_runner(sys.argv)\n"
+
+
+RUNNER_SOURCE = _runner_source()
