@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from agent.paths import ReasoningPath, Verdict
 from agent.strategies.config import VoteConfig
-from agent.strategies.tally import tally, verdict_from
+from agent.strategies.tally import counts_by, tally, verdict_from
 
 __all__ = ["aggregate", "model_weight"]
 
@@ -36,9 +36,5 @@ def aggregate(paths: Sequence[ReasoningPath], cfg: VoteConfig) -> Verdict:
         each answer per model.
     """
     buckets = tally(paths, lambda p: model_weight(p, cfg))
-    by_model: dict[str, dict[str, int]] = {}
-    for bucket in buckets:
-        for p in bucket.members:
-            counts = by_model.setdefault(p.model, {})
-            counts[bucket.answer] = counts.get(bucket.answer, 0) + 1
+    by_model = counts_by(buckets, lambda p: p.model)
     return verdict_from(buckets, paths, NAME, details={"by_model": by_model})

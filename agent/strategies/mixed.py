@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from agent.paths import ReasoningPath, Verdict
 from agent.strategies.config import VoteConfig
-from agent.strategies.tally import leader, tally, verdict_from
+from agent.strategies.tally import counts_by, leader, tally, verdict_from
 
 __all__ = ["aggregate", "independent_agreement", "kind_weight"]
 
@@ -45,18 +45,13 @@ def aggregate(paths: Sequence[ReasoningPath], cfg: VoteConfig) -> Verdict:
         winner is backed by both kinds (``independent``).
     """
     buckets = tally(paths, lambda p: kind_weight(p, cfg))
-    by_kind: dict[str, dict[str, int]] = {}
-    for bucket in buckets:
-        for p in bucket.members:
-            counts = by_kind.setdefault(p.kind, {})
-            counts[bucket.answer] = counts.get(bucket.answer, 0) + 1
     winner = leader(buckets)
     chosen = None
     if winner is not None:
         prose = [p for p in winner.members if p.kind == "prose"]
         chosen = (prose or list(winner.members))[0].index
     details = {
-        "by_kind": by_kind,
+        "by_kind": counts_by(buckets, lambda p: p.kind),
         "independent": bool(winner and independent_agreement(winner.members)),
     }
     return verdict_from(buckets, paths, NAME, chosen=chosen, details=details)

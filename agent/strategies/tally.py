@@ -14,7 +14,7 @@ from typing import Any
 from agent.extract import canonical_key, same_answer
 from agent.paths import ReasoningPath, Verdict
 
-__all__ = ["Bucket", "leader", "runner_up", "tally", "verdict_from"]
+__all__ = ["Bucket", "counts_by", "leader", "runner_up", "tally", "verdict_from"]
 
 WeightFn = Callable[[ReasoningPath], float]
 
@@ -80,6 +80,18 @@ def runner_up(buckets: Sequence[Bucket]) -> Bucket | None:
     """Return the heaviest bucket other than the leader, or None when there is only one."""
     first = leader(buckets)
     return leader([b for b in buckets if b is not first])
+
+
+def counts_by(
+    buckets: Sequence[Bucket], group: Callable[[ReasoningPath], str]
+) -> dict[str, dict[str, int]]:
+    """How many paths of each group (a model, a path kind) voted for each answer."""
+    out: dict[str, dict[str, int]] = {}
+    for bucket in buckets:
+        for p in bucket.members:
+            counts = out.setdefault(group(p), {})
+            counts[bucket.answer] = counts.get(bucket.answer, 0) + 1
+    return out
 
 
 def _representative(members: Sequence[ReasoningPath]) -> ReasoningPath:
