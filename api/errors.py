@@ -36,6 +36,7 @@ from agent.errors import (
 )
 from api.queue import Cancelled, QueueFull
 from memory import MemoryStoreError, RecordNotFound, RecordTooLarge
+from retrieval.errors import EmbeddingInputError
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(BackendError, 502, "server_error", "backend_error"),
     ErrorRow(ModelError, 503, "server_error", "model_unavailable"),
     ErrorRow(NoConsensus, 422, "invalid_request_error", "no_consensus"),
+    ErrorRow(EmbeddingInputError, 400, "invalid_request_error", "invalid_input"),
     ErrorRow(RetrievalError, 503, "server_error", "retrieval_error"),
     ErrorRow(RecordNotFound, 404, "invalid_request_error", "not_found"),
     ErrorRow(RecordTooLarge, 413, "invalid_request_error", "record_too_large"),
@@ -205,6 +207,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(json.JSONDecodeError, _json_decode)  # type: ignore[arg-type]
     app.add_exception_handler(ReasonerError, _known)
     app.add_exception_handler(MemoryStoreError, _known)
+    app.add_exception_handler(RetrievalError, _known)
     app.add_exception_handler(QueueFull, _known)
     app.add_exception_handler(Cancelled, _known)
     app.add_exception_handler(Exception, _known)
