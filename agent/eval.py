@@ -194,7 +194,10 @@ def _first_round(recs: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     first = [
         r
         for r in recs
-        if r.get("think_answer_now") or (r.get("stop") or "").endswith("programs agree")
+        if r.get("think_answer_now")
+        or r.get("first_round")
+        # records written before the flag existed say it only in the stop text
+        or (r.get("stop") or "").endswith("programs agree")
     ]
     return {
         "first_round_share": len(first) / len(recs),
@@ -370,6 +373,7 @@ def run_eval(
                         "model": p["model"],
                         "kind": p.get("kind", "prose"),
                         **({"status": p["status"]} if "status" in p else {}),
+                        **({"analog": p["analog"], "copied": p["copied"]} if "analog" in p else {}),
                     }
                     for p in trace["paths"]
                 ],
@@ -384,10 +388,12 @@ def run_eval(
                 "think_answer_now": bool((trace["sampling"].get("think") or {}).get("answer_now")),
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
                 "stop": trace["sampling"].get("stop"),
+                "first_round": bool(trace["sampling"].get("first_round")),
                 # what step-back and retrieval put in the prompt, to see why they help or hurt
                 "principle": trace.get("principle"),
                 "retrieved": {
                     "analogs": [a["id"] for a in trace["retrieved"]["analogs"]],
+                    "analog_scores": [a["score"] for a in trace["retrieved"]["analogs"]],
                     "principles": [p["id"] for p in trace["retrieved"]["principles"]],
                 },
             }

@@ -45,6 +45,8 @@ class ReasoningPath:
         answer_span: Character span of ``raw_answer`` in ``text``, when known.
         kind: ``prose`` or ``program`` (see ``agent/programs.py``).
         execution: For a program path, its code and what running it gave.
+        analog: Id of the recalled analog the path's prompt showed, None when none.
+        copied: Numbers the path took from that analog's question and not from its own.
     """
 
     index: int
@@ -60,6 +62,8 @@ class ReasoningPath:
     answer_span: tuple[int, int] | None = None
     kind: PathKind = "prose"
     execution: Execution | None = None
+    analog: str | None = None
+    copied: tuple[str, ...] = ()
 
     @property
     def abstained(self) -> bool:

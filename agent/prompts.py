@@ -83,6 +83,12 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def shows_program(analog: dict[str, Any], max_chars: int = ANALOG_MAX_CHARS) -> bool:
+    """Whether a recalled analog can be shown as a worked program (see ``program_examples``)."""
+    program = (analog.get("program") or "").strip("\n")
+    return bool(program.strip()) and len(program) <= max_chars and "```" not in program
+
+
 def program_examples(
     analogs: Sequence[dict[str, Any]], max_chars: int = ANALOG_MAX_CHARS
 ) -> list[dict[str, str]]:
@@ -99,9 +105,9 @@ def program_examples(
     """
     turns: list[dict[str, str]] = []
     for analog in analogs:
-        program = (analog.get("program") or "").strip("\n")
-        if not program.strip() or len(program) > max_chars or "```" in program:
+        if not shows_program(analog, max_chars):
             continue
+        program = (analog.get("program") or "").strip("\n")
         turns.append({"role": "user", "content": _clip(analog["question"], max_chars)})
         turns.append({"role": "assistant", "content": f"{PROGRAM_PREFIX}{program}\n```"})
     return turns

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from agent.analogs import ProgramPrompt, independent_support
 from agent.backends.base import Backend, Completion
 from agent.checks import check_arithmetic
 from agent.config import GraphConfig
@@ -70,20 +71,21 @@ class Sampler:
         ensemble: dict[str, Backend] | None = None,
         deadline: float | None = None,
         progress: Progress | None = None,
-        program_messages: list[dict[str, str]] | None = None,
+        program_prompts: Sequence[ProgramPrompt] = (),
         sandbox: Sandbox | None = None,
     ) -> None:
         """Prepare to sample ``messages``; ``deadline`` is a ``time.monotonic()`` instant.
 
         Program paths (``config.paths`` "program" or "mixed") are drawn from
-        ``program_messages`` and run in ``sandbox``; both are required then.
+        ``program_prompts`` (program ``i`` from prompt ``i mod len``) and run in ``sandbox``;
+        both are required then.
         """
-        if config.paths != "prose" and (program_messages is None or sandbox is None):
-            raise ValueError("program paths need program_messages and a sandbox")
+        if config.paths != "prose" and (not program_prompts or sandbox is None):
+            raise ValueError("program paths need program prompts and a sandbox")
         self.backend = backend
         self.config = config
         self.messages = messages
-        self.program_messages = program_messages or []
+        self.program_prompts = list(program_prompts)
         self.sandbox = sandbox
         self.ensemble = ensemble or {}
         self.deadline = deadline
@@ -125,18 +127,32 @@ class Sampler:
         self.progress(self.draws)
 
     def _programs(self, count: int) -> None:
-        """Draw ``count`` programs (seeds continue the programs drawn so far) and run them."""
+        """Draw ``count`` programs (seeds continue the programs drawn so far) and run them.
+
+        With one prompt the programs are one batched call; with one prompt per analog each
+        program is its own call, since every prompt differs.
+        """
+        first = self._drawn("program")
+        if len(self.program_prompts) == 1:
+            self._program_call(self.program_prompts[0], count, first)
+            return
+        for i in range(first, first + count):
+            if i > first and self._past_deadline():
+                return
+            self._program_call(self.program_prompts[i % len(self.program_prompts)], 1, i)
+
+    def _program_call(self, prompt: ProgramPrompt, count: int, start: int) -> None:
         cfg = self.config
         assert self.sandbox is not None  # checked in __init__
         t0 = time.perf_counter()
         comps = self.backend.generate(
-            self.program_messages,  # type: ignore[arg-type]
+            prompt.messages,  # type: ignore[arg-type]
             n=count,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
             max_tokens=min(cfg.program_max_tokens, cfg.max_tokens),
             stop=PROGRAM_STOP,
-            seed=cfg.seed + self._drawn("program"),
+            seed=cfg.seed + start,
             prefixes=[PROGRAM_PREFIX] * count,
         )
         self.draws.record(comps, time.perf_counter() - t0)
@@ -145,6 +161,9 @@ class Sampler:
             path = program_path(
                 c, base + i, self.sandbox, task=cfg.task, model=self.backend.model_name
             )
+            if prompt.analog is not None:
+                code = path.execution.code if path.execution else ""
+                path = replace(path, analog=prompt.analog, copied=prompt.copied(code))
             self.draws.program_seconds += path.execution.seconds if path.execution else 0.0
             self.draws.paths.append(path)
         self.progress(self.draws)
@@ -211,19 +230,26 @@ class Sampler:
     def _program_first(self) -> None:
         """Programs first; prose only when they disagree; the rest only when nothing agrees.
 
-        1. ``program_round`` sampled programs: when ``program_agree`` of them print the same
-           answer, that answer stands (cheap: ~70 tokens a program).
+        1. ``program_round`` sampled programs (one per recalled analog when each program is
+           shown its own, at most ``program_round``): when ``program_agree`` of them print
+           the same answer, and saw different analogs if any, that answer stands (cheap:
+           ~70 tokens a program).
         2. Else one greedy prose path: when it agrees with any program, a chain of thought
            and executed code reached the answer independently, and that answer stands.
         3. Else the remaining programs up to ``n``; the mixed vote decides.
         """
         cfg = self.config
         log = self.draws.log
-        self._programs(cfg.program_round)
+        prompts = len(self.program_prompts)
+        first = cfg.program_round if prompts == 1 else min(cfg.program_round, prompts)
+        self._programs(first)
         top = leader(tally(self.draws.paths))
-        if top is not None and len(top.members) >= cfg.program_agree:
-            log["stop"] = f"{len(top.members)} of {cfg.program_round} programs agree"
-            log["stopped_early"] = cfg.n > cfg.program_round
+        # Programs shown the same analog count once: they may share its mistake.
+        support = independent_support(top.members) if top is not None else 0
+        if support >= min(cfg.program_agree, first):
+            log["stop"] = f"{support} of {first} programs agree"
+            log["first_round"] = True
+            log["stopped_early"] = cfg.n > first
             return
         if self._past_deadline():
             return
@@ -235,7 +261,7 @@ class Sampler:
             log["stop"] = "a program and the prose path agree"
             log["stopped_early"] = True
             return
-        remaining = cfg.n - cfg.program_round
+        remaining = cfg.n - first
         if remaining > 0 and not self._past_deadline():
             self._programs(remaining)
         log["stop"] = "no agreement: all paths drawn"

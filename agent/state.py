@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+from agent.analogs import ProgramPrompt
 from agent.paths import ReasoningPath, Verdict
 
 
@@ -46,8 +47,8 @@ class AgentState(InputState, total=False):
     """Recalled principles: id, text, score."""
     prompt: list[dict[str, str]]
     """The chat messages sent to the model for sampling (prose paths)."""
-    program_prompt: list[dict[str, str]]
-    """The chat messages program paths are drawn from (empty when none are drawn)."""
+    program_prompts: list[ProgramPrompt]
+    """The prompts program paths are drawn from, one per shown analog (empty: no programs)."""
     paths: list[ReasoningPath]
     """Every sampled path, in draw order."""
     sampling: dict[str, Any]

@@ -50,6 +50,7 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
                 "model": p.model,
                 "kind": p.kind,
                 **(_program(p.execution) if p.execution else {}),
+                **({"analog": p.analog, "copied": list(p.copied)} if p.analog else {}),
             }
             for p in state.get("paths") or []
         ],

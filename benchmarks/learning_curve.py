@@ -66,8 +66,10 @@ def build_memory(
         report: dict[str, Any] = {"dataset": dataset, "seed": train_seed, "attempted": 0}
         if size > 0:
             cfg = named_config(learn_config, write_back=False, **overrides)
+            # The learner recalls from the memory it is filling when its configuration
+            # retrieves: each solved question can help the later ones, as in use.
             solve = training_solver(
-                Reasoner(backend, memory=None), cfg, f"{dataset}:train:seed={train_seed}"
+                Reasoner(backend, memory=store), cfg, f"{dataset}:train:seed={train_seed}"
             )
             report = learn(
                 store, solve, dataset, size, train_seed, exclude_eval_size=HELD_OUT_EVAL_SIZE

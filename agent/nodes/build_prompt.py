@@ -6,9 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.analogs import program_prompts, prose_analogs
 from agent.deps import AgentDeps
 from agent.nodes._timing import timed
-from agent.prompts import build_messages, build_program_messages
+from agent.prompts import build_messages
 from agent.state import AgentState
 
 
@@ -16,11 +17,14 @@ from agent.state import AgentState
 def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     """Assemble the sampling prompts; with nothing recalled, use the configured fallback.
 
-    Program paths get their own prompt (``program_prompt``) when the configuration draws any;
-    its worked examples are the recalled analogs that have a stored program.
+    Prose paths are shown the recalled analogs solved in prose; program paths get their own
+    prompts (``program_prompts``), whose worked examples are the analogs with a stored
+    program: one prompt per analog when ``rotate_analogs`` is on.
     """
     cfg = runtime.context.config
-    analogs = state.get("analogs") or []
+    recalled = state.get("analogs") or []
+    history = state.get("history") or []
+    analogs = prose_analogs(recalled)
     style = cfg.prompt
     if cfg.retrieval and not analogs and style == "cot":
         style = cfg.empty_memory_prompt
@@ -31,11 +35,15 @@ def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, An
         principle=state.get("principle"),
         principles=[p["text"] for p in state.get("principles") or []],
         analogs=analogs,
-        history=state.get("history") or [],
+        history=history,
     )
     programs = []
     if cfg.paths != "prose":
-        programs = build_program_messages(
-            state["question"], task=cfg.task, analogs=analogs, history=state.get("history") or []
+        programs = program_prompts(
+            state["question"],
+            task=cfg.task,
+            analogs=recalled,
+            history=history,
+            rotate=cfg.rotate_analogs,
         )
-    return {"prompt": messages, "program_prompt": programs}
+    return {"prompt": messages, "program_prompts": programs}

@@ -44,7 +44,7 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         ensemble=deps.ensemble,
         deadline=deadline,
         progress=progress,
-        program_messages=state.get("program_prompt") or None,
+        program_prompts=state.get("program_prompts") or (),
         sandbox=deps.sandbox,
     ).run()
     usage = dict(state.get("usage") or {})

@@ -26,7 +26,7 @@ def start(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         "analogs": [],
         "principles": [],
         "prompt": [],
-        "program_prompt": [],
+        "program_prompts": [],
         "paths": [],
         "sampling": {"started": time.monotonic()},
         "verdict": None,
