@@ -82,6 +82,11 @@ def build_memory(
     return report
 
 
+def curve_file(work_dir: Path, dataset: str, size: int) -> Path:
+    """The evaluation file of the curve's point at memory size ``size``."""
+    return work_dir / f"lc-{dataset}-size{size}.json"
+
+
 def learned_report(work_dir: Path, size: int) -> dict[str, Any] | None:
     """The learn report of the memory of ``size`` questions, or None when it is not built."""
     marker = memory_dir(work_dir, size) / "learned.json"
@@ -99,6 +104,7 @@ def run_learning_curve(
     eval_seed: int,
     train_seed: int,
     configs: Sequence[str],
+    eval_start: int = 0,
     overrides: dict[str, Any],
     learn_config: str = "cot",
     build: bool = True,
@@ -114,6 +120,8 @@ def run_learning_curve(
         dataset: reasoning-gym data set of both streams.
         task: Answer kind for the graph (math, choice, yesno, text).
         eval_size: Evaluation questions.
+        eval_start: Index of the first evaluation question (later ones are held out from
+            whatever chose the configurations on the first ones).
         eval_seed: Evaluation seed (one of ``EVAL_SEEDS``).
         train_seed: Training seed (not one of ``EVAL_SEEDS``).
         configs: Configurations compared, e.g. ``retrieval+sc`` and ``full``.
@@ -150,7 +158,7 @@ def run_learning_curve(
         report = learned_report(work_dir, size) or learned.get(str(size))
         if report is None:
             continue  # not learned yet: a later run with ``build`` fills it in
-        output = work_dir / f"lc-{dataset}-size{size}.json"
+        output = curve_file(work_dir, dataset, size)
         if evaluate:
             store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
             try:
@@ -164,6 +172,12 @@ def run_learning_curve(
                     configs=list(configs),
                     output=output,
                     overrides={**overrides, "task": task},
+                    start=eval_start,
+                    on_question=lambda i, c, r, n=size: on_progress(
+                        f"memory {n}: q{i} {c} {'right' if r['correct'] else 'wrong'}"
+                    )
+                    if on_progress
+                    else None,
                 )
             finally:
                 store.close()
@@ -178,6 +192,8 @@ def run_learning_curve(
     return {
         "dataset": dataset,
         "eval_seed": eval_seed,
+        "eval_start": eval_start,
+        "eval_size": eval_size,
         "train_seed": train_seed,
         "learn_config": learn_config,
         "sizes": list(sizes),

@@ -97,27 +97,36 @@ def paths_plot(rows: Sequence[Row], path: Path, title: str) -> bool:
 
 
 def learning_curve_plot(curve: dict[str, Any] | None, path: Path) -> bool:
-    """Accuracy at each memory size, one line per configuration."""
+    """Accuracy, paths and prompt tokens per question at each memory size, per configuration."""
     if not curve or not curve.get("rows"):
         return False
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    panels = (
+        ("accuracy", "accuracy (95% CI)"),
+        ("avg_paths", "paths per question"),
+        ("prompt_tokens", "prompt tokens per question"),
+    )
     for config in curve["configs"]:
         rows = sorted((r for r in curve["rows"] if r["config"] == config), key=lambda r: r["size"])
-        if rows:
-            ax.errorbar(
-                [r["size"] for r in rows],
-                [r["accuracy"] for r in rows],
-                yerr=_errors(rows),
-                fmt="o-",
-                capsize=3,
-                label=config,
-            )
-    ax.set_xlabel("training questions learned into memory")
-    ax.set_ylabel("accuracy (95% CI)")
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_title(f"Memory learning curve ({curve['dataset']})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        if not rows:
+            continue
+        sizes = [r["size"] for r in rows]
+        for ax, (key, _) in zip(axes, panels, strict=True):
+            values = [r[key] for r in rows]
+            if key == "accuracy":
+                ax.errorbar(sizes, values, yerr=_errors(rows), fmt="o-", capsize=3, label=config)
+            else:
+                ax.plot(sizes, values, "o-", label=config)
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.set_xlabel("training questions learned into memory")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if key == "accuracy":
+            ax.set_ylim(-0.05, 1.05)
+            ax.legend(fontsize=8)
+        else:
+            ax.set_ylim(bottom=0)
+    fig.suptitle(f"Memory learning curve ({curve['dataset']})")
     return _save(fig, path)
 
 

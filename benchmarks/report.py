@@ -27,6 +27,7 @@ from agent.config import named_config
 from agent.eval import Evaluation, git_commit, load_questions, run_eval
 from agent.reasoner import Reasoner
 from benchmarks.learning_curve import build_memory, memory_dir, run_learning_curve
+from benchmarks.memory_analysis import analyse_curve
 from benchmarks.report_md import render
 from memory import EVAL_SEEDS, MemoryConfig, open_store
 from retrieval import RetrievalConfig
@@ -69,6 +70,10 @@ class Suite:
     concurrencies: tuple[int, ...] = (1, 2, 4)
     eval_seed: int = 42
     train_seed: int = 1
+    lc_eval_start: int = 0
+    learn_config: str = "cot"
+    # The parts a plain run of this suite runs (``--parts`` chooses others).
+    default_parts: tuple[str, ...] = ("learn", "curve", "eval", "peers", "throughput")
 
 
 # retrieval+sc is left out of the sized full run: a full sc@8 per question (~40 min for 20).
@@ -124,6 +129,23 @@ SUITES: dict[str, Suite] = {
         peer_size=12,
         throughput_size=4,
         throughput_config="cot",
+    ),  # fmt: skip
+    # The memory learning curve of ``full`` (issue: a memory that helps): the training
+    # stream solved by the cheap pot+memory learner, the same 100 held-out evaluation
+    # questions (seed 42, q28-127; q0-27 chose the program_first rule) at every size.
+    # ~20 s a training question and ~30 s an evaluation question on 2 cores, so it runs
+    # over sessions; every part resumes from the committed draw cache.
+    "memory": Suite(
+        name="memory",
+        datasets=(DatasetSpec("gsm_symbolic", "math", 100, ("full",)),),
+        configs=("full",),
+        max_tokens=None,
+        lc_sizes=(0, 100, 200, 400),
+        lc_eval_size=100,
+        lc_eval_start=28,
+        lc_configs=("full",),
+        learn_config="pot+memory",
+        default_parts=("learn", "curve"),
     ),  # fmt: skip
 }
 
@@ -286,7 +308,7 @@ def _eval_part(
         main = suite.datasets[0]
         build_memory(
             backend, memory_dir(work, biggest), dataset=main.name, size=biggest,
-            train_seed=suite.train_seed, learn_config="cot",
+            train_seed=suite.train_seed, learn_config=suite.learn_config,
             overrides=_overrides(suite, main.task),
         )  # fmt: skip
         store = open_store(memory_dir(work, biggest), MemoryConfig(), RetrievalConfig())
@@ -370,8 +392,15 @@ def run_report(
         backend, work, sizes=suite.lc_sizes, dataset=main.name, task=main.task,
         eval_size=suite.lc_eval_size, eval_seed=suite.eval_seed, train_seed=suite.train_seed,
         configs=suite.lc_configs, overrides=_overrides(suite, main.task),
+        eval_start=suite.lc_eval_start, learn_config=suite.learn_config,
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
     )  # fmt: skip
+    if suite.lc_configs:
+        curve["analysis"] = analyse_curve(
+            work, dataset=main.name, sizes=suite.lc_sizes, config=suite.lc_configs[-1],
+            eval_seed=suite.eval_seed, eval_start=suite.lc_eval_start,
+            eval_size=suite.lc_eval_size, train_seed=suite.train_seed,
+        )  # fmt: skip
     # Ensemble members draw through the same cache as the main model.
     extra_backend = ensemble_backends(settings.backend_config(), backend)
     datasets = _eval_part(suite, backend, work, "eval" in parts, on_progress, extra_backend)
@@ -411,7 +440,7 @@ def run_report(
     }  # fmt: skip
     backend.close()
     inner.close()
-    if datasets:  # tables and plots need at least one evaluated data set
+    if datasets or curve["rows"]:  # tables and plots need something evaluated
         write_outputs(results, run_dir)
     return results
 
@@ -420,7 +449,7 @@ def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
     """Frontier, plots, results.json and report.md from the aggregated results."""
     from benchmarks import plots  # matplotlib: only when a report is written
 
-    main = next(iter(results["datasets"]))
+    main = next(iter(results["datasets"]), None)
     rows_by_ds = {}
     for name, ds in results["datasets"].items():
         rows = list(ds["summary"])
@@ -431,8 +460,9 @@ def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
     pictures = {
         "frontier.png": plots.frontier_plot(rows_by_ds, results["frontier"],
                                             run_dir / "frontier.png"),
-        "paths.png": plots.paths_plot(results["datasets"][main]["summary"],
-                                      run_dir / "paths.png", f"Accuracy vs paths ({main})"),
+        "paths.png": main is not None and plots.paths_plot(
+            results["datasets"][main]["summary"], run_dir / "paths.png",
+            f"Accuracy vs paths ({main})"),
         "learning_curve.png": plots.learning_curve_plot(results["learning_curve"],
                                                         run_dir / "learning_curve.png"),
         "time.png": plots.time_plot(results["time"]["nodes"], run_dir / "time.png"),
@@ -450,15 +480,16 @@ def find_run_dir(results_dir: Path, name: str) -> Path | None:
 
 def report_command(
     ctx: typer.Context,
-    suite: str = typer.Option("quick", help="Suite to run: quick or full."),
+    suite: str = typer.Option("quick", help="Suite to run: quick, full or memory."),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
     max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
     lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
-    parts: str = typer.Option(
-        ",".join(PARTS),
-        help="Parts to run now (others are read from earlier runs): " + ",".join(PARTS) + ".",
+    parts: str | None = typer.Option(
+        None,
+        help="Parts to run now (others are read from earlier runs): " + ",".join(PARTS)
+        + " (default: the suite's own; the memory suite runs learn,curve).",
     ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the latest run of this name (started on any day)."
@@ -472,7 +503,11 @@ def report_command(
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
-    chosen_parts = tuple(p.strip() for p in parts.split(",") if p.strip())
+    chosen_parts = (
+        tuple(p.strip() for p in parts.split(",") if p.strip())
+        if parts is not None
+        else SUITES[suite].default_parts
+    )
     unknown = sorted(set(chosen_parts) - set(PARTS))
     if unknown:
         raise ConfigError(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
@@ -492,5 +527,10 @@ def report_command(
         best = max(info["summary"], key=lambda r: r["accuracy"])
         typer.echo(f"{ds}: best {best['config']} {best['accuracy']:.1%} "
                    f"({best['questions']} questions)")  # fmt: skip
-    typer.echo(f"report: {run_dir / 'report.md'}" if results["datasets"] else
+    if results["learning_curve"]["rows"]:
+        for r in results["learning_curve"]["rows"]:
+            typer.echo(f"memory {r['size']}: {r['config']} {r['accuracy']:.1%} "
+                       f"({r['questions']} questions)")  # fmt: skip
+    done = results["datasets"] or results["learning_curve"]["rows"]
+    typer.echo(f"report: {run_dir / 'report.md'}" if done else
                f"no data set evaluated yet; work files in {run_dir / 'work'}")  # fmt: skip

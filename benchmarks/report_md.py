@@ -51,8 +51,9 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
         "ordered draws of sc@8. "
         "Retrieval configurations recall from the memory learned at the largest curve size.",
         "",
-        "## Accuracy per data set",
     ]
+    if rows_by_ds:
+        parts.append("## Accuracy per data set")
     header = ["config", "n", "accuracy", "95% CI", "paths", "gen tok/q", "prompt tok/q",
               "s/q", "frontier"]  # fmt: skip
     for name, rows in rows_by_ds.items():
@@ -60,6 +61,13 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
         parts += ["", f"### {name} ({task})", ""]
         parts.append(_table(header, _accuracy_rows(rows, set(results["frontier"][name]))))
         parts += ["", f"Frontier: {', '.join(results['frontier'][name])}."]
+
+    curve = results["learning_curve"]
+    parts += ["", *_curve_section(curve)]
+    if not rows_by_ds:  # a learning-curve suite: nothing else was evaluated
+        parts += ["", "## Plots", ""]
+        parts += [f"![{name}]({name})" for name in results.get("plots", [])]
+        return "\n".join(parts) + "\n"
 
     peer = results["peers"]
     parts += ["", "## Peer: optillm on the same model", ""]
@@ -77,18 +85,6 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
               str(r["errors"]) + (f" ({r['first_error'][:120]})" if r["first_error"] else "")]
              for r in peer["rows"]],
         )]  # fmt: skip
-
-    curve = results["learning_curve"]
-    parts += ["", f"## Memory learning curve ({curve['dataset']})", "",
-              f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`, "
-              "correct paths stored; evaluation stream: seed "
-              f"{curve['eval_seed']}; every size in its own memory directory.", ""]  # fmt: skip
-    parts.append(_table(
-        ["learned", "stored", "config", "n", "accuracy", "95% CI", "paths", "gen tok/q"],
-        [[str(r["size"]), str(r["stored"]), r["config"], str(r["questions"]),
-          f"{r['accuracy']:.1%}", f"{r['ci95'][0]:.0%}–{r['ci95'][1]:.0%}",
-          f"{r['avg_paths']:.2f}", f"{r['completion_tokens']:.0f}"] for r in curve["rows"]],
-    ))  # fmt: skip
 
     t = results["time"]
     nodes = sorted({n for v in t["nodes"].values() for n in v})
@@ -135,3 +131,60 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
     parts += ["", "## Plots", ""]
     parts += [f"![{name}]({name})" for name in results.get("plots", [])]
     return "\n".join(parts) + "\n"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole}" + (f" ({part / whole:.0%})" if whole else "")
+
+
+def _curve_section(curve: dict[str, Any]) -> list[str]:
+    """The learning curve: accuracy and cost per memory size, then what memory did."""
+    start = curve.get("eval_start", 0)
+    size = curve.get("eval_size")
+    asked = f"questions {start}-{start + size - 1}" if size else "the evaluation questions"
+    lines = [
+        f"## Memory learning curve ({curve['dataset']})",
+        "",
+        f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`, "
+        "the paths its scorer marks right stored (programs with them); evaluation: "
+        f"{asked} of seed {curve['eval_seed']}, the same at every size, each size in its own "
+        "memory directory.",
+        "",
+        _table(
+            ["learned", "stored", "config", "n", "accuracy", "95% CI", "paths", "gen tok/q",
+             "prompt tok/q", "s/q", "first round"],
+            [[str(r["size"]), str(r["stored"]), r["config"], str(r["questions"]),
+              f"{r['accuracy']:.1%}", f"{r['ci95'][0]:.0%}–{r['ci95'][1]:.0%}",
+              f"{r['avg_paths']:.2f}", f"{r['completion_tokens']:.0f}",
+              f"{r['prompt_tokens']:.0f}", _f(r.get("median_seconds"), ".1f"),
+              _f(r.get("first_round_share"), ".0%")] for r in curve["rows"]],
+        ),
+    ]  # fmt: skip
+    analysis = curve.get("analysis") or {}
+    if analysis.get("sizes"):
+        rows = []
+        for learned, a in analysis["sizes"].items():
+            pair = a.get("paired_vs_empty")
+            rows.append([
+                learned,
+                _share(a["top_same_template"], a["recalled"]) + f" of {a['questions']}",
+                _share(a["copying_paths"], a["program_paths_with_analog"]),
+                _f(a["copying_accuracy"], ".0%"), _f(a["clean_accuracy"], ".0%"),
+                f"+{len(pair['won'])} / −{len(pair['lost'])}" if pair else "—",
+                ", ".join(f"q{q}" for q in pair["lost"]) if pair and pair["lost"] else "—",
+            ])  # fmt: skip
+        lines += [
+            "",
+            f"What memory did (`{analysis['config']}`): questions with an analog recalled and "
+            "how many of those had a top analog of the same template; program paths shown an "
+            "analog that used one of its numbers missing from their own question (copying), "
+            "and the accuracy of those and of the others; questions won / lost against the "
+            "empty memory, and the lost ones.",
+            "",
+            _table(
+                ["learned", "top analog same template", "copying paths", "copying right",
+                 "others right", "won / lost vs 0", "lost"],
+                rows,
+            ),
+        ]
+    return lines
