@@ -5,6 +5,7 @@ Hierarchy::
     ReasonerError
     ├── ConfigError            bad settings or an unknown name (model, strategy)
     ├── InvalidRequest         a question or request the service refuses (empty, too long)
+    │   └── UnknownAnswer      feedback names an answer id the service does not know
     ├── ModelError             a model file cannot be provisioned or loaded
     ├── BackendError           the model backend failed
     │   ├── BackendUnavailable the backend cannot be reached (server down)
@@ -30,6 +31,10 @@ class ConfigError(ReasonerError):
 
 class InvalidRequest(ReasonerError):
     """The request is malformed: empty question, text over a size limit."""
+
+
+class UnknownAnswer(InvalidRequest):
+    """Feedback names an answer id that was never given, or is too old to be remembered."""
 
 
 class ModelError(ReasonerError):

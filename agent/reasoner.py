@@ -21,7 +21,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent.backends.base import Backend
 from agent.config import GraphConfig, named_config, with_defaults
 from agent.deps import AgentDeps
-from agent.errors import ConfigError, InvalidRequest
+from agent.errors import ConfigError, InvalidRequest, UnknownAnswer
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.sandbox import Sandbox
@@ -225,14 +225,15 @@ class Reasoner:
         """Confirm or reject an earlier answer; a confirmed, unstored answer is stored.
 
         Raises:
-            InvalidRequest: Unknown answer id, or no memory to record feedback in.
+            UnknownAnswer: Unknown answer id.
+            InvalidRequest: No memory to record feedback in.
         """
         if self.memory is None:
             raise InvalidRequest("feedback needs memory, and this service runs without it")
         with self._lock:
             known = self._recent.get(answer_id)
         if known is None:
-            raise InvalidRequest(f"unknown answer id {answer_id!r} (too old, or never given)")
+            raise UnknownAnswer(f"unknown answer id {answer_id!r} (too old, or never given)")
         memory_id = known["memory_id"]
         if memory_id is not None:
             self.memory.confirm(memory_id, correct, true_answer)

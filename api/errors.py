@@ -33,6 +33,7 @@ from agent.errors import (
     ReasonerError,
     RequestTooLarge,
     RetrievalError,
+    UnknownAnswer,
 )
 from api.queue import Cancelled, QueueFull
 from memory import MemoryStoreError, RecordNotFound, RecordTooLarge
@@ -78,6 +79,7 @@ class ErrorRow:
 ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(QueueFull, 429, "rate_limit_error", "queue_full"),
     ErrorRow(Cancelled, 499, "server_error", "cancelled"),
+    ErrorRow(UnknownAnswer, 404, "invalid_request_error", "unknown_answer"),
     ErrorRow(InvalidRequest, 400, "invalid_request_error", "invalid_request"),
     ErrorRow(ConfigError, 400, "invalid_request_error", "invalid_config"),
     ErrorRow(RequestTooLarge, 413, "invalid_request_error", "request_too_large"),

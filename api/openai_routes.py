@@ -40,6 +40,9 @@ from api.service import Service, progress_text
 
 logger = logging.getLogger(__name__)
 
+# How often a plain (non-streaming) request checks whether its client is still there.
+DISCONNECT_POLL_S = 0.5
+
 ERROR_SCHEMA = {
     "content": {
         "application/json": {
@@ -126,16 +129,27 @@ async def chat_completions(
     cancellation = Cancellation()
     if body.stream:
         return _stream(service, spec, body, cancellation)
-    answer = await service.queue.run(
-        service.solve,
-        spec.question,
-        spec.config,
-        cancellation=cancellation,
-        thread_id=spec.thread_id,
-        history=spec.history,
-        source="api",
+    job = asyncio.ensure_future(
+        service.queue.run(
+            service.solve,
+            spec.question,
+            spec.config,
+            cancellation=cancellation,
+            thread_id=spec.thread_id,
+            history=spec.history,
+            source="api",
+        )
     )
-    return completion_body(answer, spec.model, body.n)
+    # A plain request's handler is not cancelled when its client goes away: watch for the
+    # disconnect, so the run stops at its next graph step instead of answering no one.
+    while not job.done():
+        await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
+        if not job.done() and await request.is_disconnected():
+            logger.info("client went away: cancelling its %s run", spec.model)
+            cancellation.cancel()
+            job.cancel()
+            raise ApiError(499, "the client closed the request", code="cancelled")
+    return completion_body(job.result(), spec.model, body.n)
 
 
 def _chunk(answer_id: str, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
@@ -274,8 +288,9 @@ async def memory_search(
     }
 
 
+# ``:int`` keeps DELETE /memory/stats and /memory/search out of this route: they answer 405.
 @router.delete(
-    "/memory/{problem_id}",
+    "/memory/{problem_id:int}",
     summary="Delete a stored problem (admin key)",
     dependencies=[Depends(require_admin)],
 )

@@ -118,7 +118,13 @@ class WorkQueue:
         cancellation: Cancellation | None = None,
         **kwargs: Any,
     ) -> T:
-        """Run a job from async code; if the caller is cancelled, so is the job."""
+        """Run a job from async code; if the caller is cancelled, so is the job.
+
+        ``cancellation`` is passed on to ``fn`` (which checks it between graph steps) and
+        set when the awaiting task is cancelled after the job has started.
+        """
+        if cancellation is not None:
+            kwargs["cancellation"] = cancellation
         future = self.submit(fn, *args, **kwargs)
         try:
             return await asyncio.wrap_future(future)

@@ -90,7 +90,12 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(description="A graph configuration, e.g. reason-full (see /v1/models)")
+    # The schema lists the models (so clients and fuzzers use real ones); an unknown one is
+    # still answered by resolve_model with a 404 that names them, not a validation error.
+    model: str = Field(
+        description="A graph configuration, e.g. reason-full (see /v1/models)",
+        json_schema_extra={"enum": model_ids()},
+    )
     messages: list[ChatMessage] = Field(
         min_length=1, max_length=200, description="The conversation; the last one is a user turn"
     )

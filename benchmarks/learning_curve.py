@@ -173,11 +173,11 @@ def run_learning_curve(
                     output=output,
                     overrides={**overrides, "task": task},
                     start=eval_start,
-                    on_question=lambda i, c, r, n=size: on_progress(
-                        f"memory {n}: q{i} {c} {'right' if r['correct'] else 'wrong'}"
-                    )
-                    if on_progress
-                    else None,
+                    on_question=lambda i, c, r, n=size: (
+                        on_progress(f"memory {n}: q{i} {c} {'right' if r['correct'] else 'wrong'}")
+                        if on_progress
+                        else None
+                    ),
                 )
             finally:
                 store.close()

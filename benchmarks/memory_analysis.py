@@ -73,12 +73,8 @@ def analyse_size(
         eval_templates: Question id -> template of the evaluation questions.
         train_templates: Normalised training question -> template.
     """
-    records = {
-        qid: recs[config] for qid, recs in ev.data["results"].items() if config in recs
-    }
-    ids = {
-        str(a) for r in records.values() for a in (r.get("retrieved") or {}).get("analogs", [])
-    }
+    records = {qid: recs[config] for qid, recs in ev.data["results"].items() if config in recs}
+    ids = {str(a) for r in records.values() for a in (r.get("retrieved") or {}).get("analogs", [])}
     questions = _analog_questions(data_dir, ids)
     recalled = same = 0
     programs = copying = copying_right = clean_right = with_analog = 0
@@ -117,9 +113,7 @@ def analyse_size(
 def paired(base: Evaluation, other: Evaluation, config: str) -> dict[str, Any]:
     """Questions ``config`` answered right at one size and wrong at the other, both ways."""
     a, b = base.data["results"], other.data["results"]
-    common = sorted(
-        (q for q in a if config in a[q] and config in b.get(q, {})), key=int
-    )
+    common = sorted((q for q in a if config in a[q] and config in b.get(q, {})), key=int)
     won = [q for q in common if b[q][config]["correct"] and not a[q][config]["correct"]]
     lost = [q for q in common if a[q][config]["correct"] and not b[q][config]["correct"]]
     return {"questions": len(common), "won": won, "lost": lost}

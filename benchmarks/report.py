@@ -488,7 +488,8 @@ def report_command(
     lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
     parts: str | None = typer.Option(
         None,
-        help="Parts to run now (others are read from earlier runs): " + ",".join(PARTS)
+        help="Parts to run now (others are read from earlier runs): "
+        + ",".join(PARTS)
         + " (default: the suite's own; the memory suite runs learn,curve).",
     ),
     resume: bool = typer.Option(

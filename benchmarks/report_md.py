@@ -182,8 +182,15 @@ def _curve_section(curve: dict[str, Any]) -> list[str]:
             "empty memory, and the lost ones.",
             "",
             _table(
-                ["learned", "top analog same template", "copying paths", "copying right",
-                 "others right", "won / lost vs 0", "lost"],
+                [
+                    "learned",
+                    "top analog same template",
+                    "copying paths",
+                    "copying right",
+                    "others right",
+                    "won / lost vs 0",
+                    "lost",
+                ],
                 rows,
             ),
         ]

@@ -51,9 +51,25 @@ async def test_feedback_stores_a_confirmed_answer_and_search_finds_it(
     assert (await mem_client.delete(f"/v1/memory/{memory_id}")).status_code == 404
 
 
-async def test_feedback_on_an_unknown_answer_is_a_400(mem_client: httpx.AsyncClient) -> None:
+async def test_feedback_on_an_unknown_answer_is_a_404(mem_client: httpx.AsyncClient) -> None:
     r = await mem_client.post("/v1/feedback", json={"answer_id": "ans-nope", "correct": False})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_answer"
+    assert "ans-nope" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/memory/stats", "/v1/memory/search"])
+async def test_deleting_a_read_only_memory_route_is_a_405(
+    mem_client: httpx.AsyncClient, path: str
+) -> None:
+    r = await mem_client.delete(path)
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_deleting_a_non_numeric_problem_id_is_a_404_not_a_422(
+    mem_client: httpx.AsyncClient,
+) -> None:
+    r = await mem_client.delete("/v1/memory/abc")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
 async def test_memory_routes_without_memory_are_503(client: httpx.AsyncClient) -> None:
