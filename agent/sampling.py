@@ -127,19 +127,30 @@ class Sampler:
         self.progress(self.draws)
 
     def _programs(self, count: int) -> None:
-        """Draw ``count`` programs (seeds continue the programs drawn so far) and run them.
+        """Draw ``count`` programs and run them; seeds continue each prompt's programs.
 
-        With one prompt the programs are one batched call; with one prompt per analog each
-        program is its own call, since every prompt differs.
+        With one prompt the programs are one batched call with seeds ``seed + i``. With one
+        prompt per analog the next ``count`` programs go round-robin over the prompts, and
+        each prompt's share is one batched call whose seeds continue that prompt's own
+        count (the prompts differ, so equal seeds still draw different programs).
         """
-        first = self._drawn("program")
-        if len(self.program_prompts) == 1:
-            self._program_call(self.program_prompts[0], count, first)
+        prompts = self.program_prompts
+        if len(prompts) == 1:
+            self._program_call(prompts[0], count, self._drawn("program"))
             return
-        for i in range(first, first + count):
-            if i > first and self._past_deadline():
+        drawn = self._drawn("program")
+        shares = [0] * len(prompts)
+        for i in range(drawn, drawn + count):
+            shares[i % len(prompts)] += 1
+        for prompt, share in zip(prompts, shares, strict=True):
+            if not share:
+                continue
+            if self.draws.paths and self._past_deadline():
                 return
-            self._program_call(self.program_prompts[i % len(self.program_prompts)], 1, i)
+            done = sum(
+                1 for p in self.draws.paths if p.kind == "program" and p.analog == prompt.analog
+            )
+            self._program_call(prompt, share, done)
 
     def _program_call(self, prompt: ProgramPrompt, count: int, start: int) -> None:
         cfg = self.config
