@@ -71,9 +71,23 @@ def build_memory(
             solve = training_solver(
                 Reasoner(backend, memory=store), cfg, f"{dataset}:train:seed={train_seed}"
             )
+            marks: list[str] = []
             report = learn(
-                store, solve, dataset, size, train_seed, exclude_eval_size=HELD_OUT_EVAL_SIZE
+                store,
+                solve,
+                dataset,
+                size,
+                train_seed,
+                exclude_eval_size=HELD_OUT_EVAL_SIZE,
+                on_step=lambda _i, _entry, _result, ok: marks.append("1" if ok else "0"),
             ).to_dict()
+            # The learner's own record, question by question ("1" right): with recall on,
+            # it shows whether solving gets easier as memory fills.
+            report["correct_marks"] = "".join(marks)
+            report["accuracy_by_50"] = [
+                round(marks[i : i + 50].count("1") / len(marks[i : i + 50]), 3)
+                for i in range(0, len(marks), 50)
+            ]
         report["stored"] = store.count()
         report["learn_config"] = learn_config
     finally:
