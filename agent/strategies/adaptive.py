@@ -14,8 +14,7 @@ Rules:
   and ``v2`` for the runner-up, the leader's share among the two is ``p ~ Beta(v1+1, v2+1)``
   under a uniform prior; stop when ``P(p > 1/2) > threshold``. With more than two answers
   the paper approximates its Dirichlet stopping criterion by the top two, as done here.
-  The Beta tail is computed without scipy: an exact binomial sum for integer counts and a
-  continued fraction (Numerical Recipes' ``betacf``) otherwise.
+  The Beta tail is scipy's regularized incomplete beta function.
 - ``"never"``: use the whole budget.
 
 Any rule can also *give up*: stop once ``give_up_after`` draws have all disagreed. Beta and
@@ -25,9 +24,9 @@ model whose draws scatter over many answers; giving up answers those with the fi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from fractions import Fraction
+
+from scipy.special import betainc
 
 from agent.paths import ReasoningPath, Verdict
 from agent.strategies.config import StopRule, VoteConfig
@@ -36,65 +35,11 @@ from agent.strategies.tally import Bucket, leader, runner_up, tally, verdict_fro
 __all__ = [
     "aggregate",
     "beta_leader_probability",
-    "regularized_beta",
     "replay",
     "should_stop",
 ]
 
 NAME = "adaptive"
-
-
-def regularized_beta(x: float, a: float, b: float) -> float:
-    """Return the regularized incomplete beta function ``I_x(a, b)``.
-
-    Args:
-        x: Upper integration limit in [0, 1].
-        a: First shape parameter (> 0).
-        b: Second shape parameter (> 0).
-
-    Returns:
-        ``P(X <= x)`` for ``X ~ Beta(a, b)``.
-    """
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    if float(a).is_integer() and float(b).is_integer() and a + b < 2000:
-        # I_x(a, b) = P(Binomial(a+b-1, x) >= a), exact in rationals.
-        n, k = int(a + b - 1), int(a)
-        q = Fraction(x)
-        total = sum(math.comb(n, j) * q**j * (1 - q) ** (n - j) for j in range(k, n + 1))
-        return float(total)
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    # The continued fraction converges fast for x < (a+1)/(a+b+2); use symmetry otherwise.
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(log_front) * _beta_cf(x, a, b) / a
-    return 1.0 - math.exp(log_front) * _beta_cf(1.0 - x, b, a) / b
-
-
-def _beta_cf(x: float, a: float, b: float, *, max_iter: int = 300, eps: float = 3e-16) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz's method)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, max_iter + 1):
-        m2 = 2 * m
-        for aa in (
-            m * (b - m) * x / ((qam + m2) * (a + m2)),
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-        ):
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
 
 
 def beta_leader_probability(v1: float, v2: float) -> float:
@@ -107,7 +52,8 @@ def beta_leader_probability(v1: float, v2: float) -> float:
     Returns:
         The posterior probability, increasing in ``v1`` and decreasing in ``v2``.
     """
-    return 1.0 - regularized_beta(0.5, v1 + 1.0, v2 + 1.0)
+    # I_x(a, b), the regularized incomplete beta function, is Beta(a, b)'s CDF at x.
+    return 1.0 - float(betainc(v1 + 1.0, v2 + 1.0, 0.5))
 
 
 def _unbeatable(buckets: Sequence[Bucket], first: Bucket, remaining: int) -> bool:

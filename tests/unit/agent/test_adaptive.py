@@ -8,7 +8,6 @@ from agent.strategies import VoteConfig
 from agent.strategies.adaptive import (
     aggregate,
     beta_leader_probability,
-    regularized_beta,
     replay,
     should_stop,
 )
@@ -106,29 +105,6 @@ def test_beta_probability_grows_with_leader_votes_and_shrinks_with_runner_up():
 )
 def test_beta_probability_known_values(v1, v2, p):
     assert beta_leader_probability(v1, v2) == pytest.approx(p)
-
-
-@pytest.mark.parametrize(
-    ("x", "a", "b", "expected"),
-    [(0.3, 2.5, 1.0, 0.3**2.5), (0.7, 1.0, 1.0, 0.7), (0.5, 2.5, 2.5, 0.5), (0.0, 2, 3, 0.0)],
-    ids=["x-to-the-a", "uniform", "symmetric", "zero"],
-)
-def test_regularized_beta_closed_forms(x, a, b, expected):
-    assert regularized_beta(x, a, b) == pytest.approx(expected, rel=1e-12)
-
-
-def test_regularized_beta_continued_fraction_matches_exact_sum():
-    # Nudging a and b off the integers sends the same case through the continued fraction.
-    for a, b in [(3, 2), (10, 7), (40, 30)]:
-        exact = regularized_beta(0.5, a, b)
-        approx = regularized_beta(0.5, a + 1e-9, b - 1e-9)
-        assert approx == pytest.approx(exact, rel=1e-6)
-
-
-def test_regularized_beta_matches_scipy():
-    special = pytest.importorskip("scipy.special")
-    for x, a, b in [(0.3, 2.5, 4.2), (0.7, 10.5, 3.3), (0.9, 0.5, 0.5), (0.5, 40, 30)]:
-        assert regularized_beta(x, a, b) == pytest.approx(float(special.betainc(a, b, x)), rel=1e-9)
 
 
 def test_give_up_stops_when_every_draw_disagrees(make_paths):
