@@ -18,8 +18,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from agent.reasoner import Answer
@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 # How often a plain (non-streaming) request checks whether its client is still there.
 DISCONNECT_POLL_S = 0.5
+# A stream that is waiting on the model sends an SSE comment this often (keeps proxies open).
+SSE_PING_S = 15
+DONE = "[DONE]"  # OpenAI's last stream event
 
 ERROR_SCHEMA = {
     "content": {
@@ -161,7 +164,7 @@ def _chunk(answer_id: str, model: str, choices: list[dict[str, Any]], **extra: A
         "choices": choices,
         **extra,
     }
-    return f"data: {json.dumps(body, default=str)}\n\n"
+    return json.dumps(body, default=str)
 
 
 def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -170,7 +173,7 @@ def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict
 
 def _stream(
     service: Service, spec: RunSpec, body: ChatCompletionRequest, cancellation: Cancellation
-) -> StreamingResponse:
+) -> EventSourceResponse:
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
@@ -208,8 +211,8 @@ def _stream(
                 answer = future.result()
             except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
                 _, error = describe(ex)
-                yield f"data: {json.dumps(error)}\n\n"
-                yield "data: [DONE]\n\n"
+                yield json.dumps(error)
+                yield DONE
                 return
             for i, (content, _share) in enumerate(ranked_answers(answer, body.n)):
                 delta = (
@@ -224,15 +227,15 @@ def _stream(
                 )
             if include_usage:
                 yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))
-            yield "data: [DONE]\n\n"
+            yield DONE
         finally:
             if not future.done() and not future.cancel():
                 cancellation.cancel()  # client gone: stop at the next graph event
 
-    return StreamingResponse(
-        chunks(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    # sse-starlette frames each yielded string as one ``data:`` event, pings an idle stream
+    # and ends the generator when the client disconnects (whose ``finally`` then cancels).
+    return EventSourceResponse(
+        chunks(), sep="\n", ping=SSE_PING_S, headers={"X-Accel-Buffering": "no"}
     )
 
 
