@@ -210,7 +210,7 @@ def named_config(name: str, **overrides: object) -> GraphConfig:
         raise ConfigError(
             f"unknown graph configuration {name!r}; known: {', '.join(NAMED_CONFIGS)}"
         ) from None
-    return GraphConfig(name=name, **{**base, **overrides})  # type: ignore[arg-type]
+    return GraphConfig(name=name, **{**base, **overrides})
 
 
 def with_defaults(config: GraphConfig, defaults: dict[str, float | int | None]) -> GraphConfig:

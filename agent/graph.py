@@ -9,9 +9,13 @@ graph itself shows what a configuration does (``graph.get_graph().draw_mermaid()
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agent.config import GraphConfig
 from agent.deps import AgentDeps
@@ -26,12 +30,15 @@ from agent.nodes.verify import verify
 from agent.nodes.write_back import write_back
 from agent.state import AgentState, InputState
 
+Node = Callable[[AgentState, Runtime[AgentDeps]], dict[str, Any]]
+"""A graph node: reads the state and the run's dependencies, returns the fields it sets."""
+
 
 def build_graph(
     config: GraphConfig, *, checkpointer: BaseCheckpointSaver[str] | None = None
 ) -> CompiledStateGraph[AgentState, AgentDeps, InputState, AgentState]:
     """Compile the reasoning graph for one configuration (a fresh graph per call)."""
-    steps = [("start", start)]
+    steps: list[tuple[str, Node]] = [("start", start)]
     if config.step_back:
         steps.append(("step_back", step_back))
     if config.retrieval:
@@ -49,6 +56,7 @@ def build_graph(
     builder = StateGraph(AgentState, context_schema=AgentDeps, input_schema=InputState)
     previous = START
     for name, node in steps:
+        # LangGraph's node protocols match runtime only as a keyword-only parameter.
         builder.add_node(name, node)  # type: ignore[call-overload]
         builder.add_edge(previous, name)
         previous = name

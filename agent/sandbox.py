@@ -52,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -274,7 +274,9 @@ def _bwrap_command(workdir: str) -> list[str]:
     return ["bwrap", *_BWRAP_FLAGS, *caps, "--bind", workdir, workdir, "--chdir", workdir, "--"]
 
 
-def _chunks(proc: subprocess.Popen[bytes], deadline: float) -> Iterator[tuple[int, bytes]]:
+def _chunks(
+    proc: subprocess.Popen[bytes], deadline: float
+) -> Generator[tuple[int, bytes], None, None]:
     """(fd, bytes) read from stdout and stderr until both reach EOF or the deadline passes."""
     with selectors.DefaultSelector() as sel:
         for stream in (proc.stdout, proc.stderr):

@@ -29,7 +29,8 @@ def _runner(argv: list[str]) -> None:
     import sys
     import traceback
 
-    out, err, exit_now = sys.stdout, sys.stderr, os._exit
+    out: Any = sys.stdout  # a TextIOWrapper (reconfigure); a local annotation is never evaluated
+    err, exit_now = sys.stderr, os._exit
 
     def finish(status: int, line: str | None) -> None:
         try:

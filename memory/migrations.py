@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ def migration(fn: Migration) -> Migration:
 def now_iso() -> str:
     """Current UTC time as an ISO-8601 string (seconds)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def last_pk(table: Table) -> int:
+    """The row id of the row ``table.insert(...)`` just added."""
+    if table.last_pk is None:  # sqlite-utils sets it on every insert
+        raise RuntimeError(f"no row id after an insert into {table.name}")
+    return int(table.last_pk)
 
 
 def connect(path: Path | str) -> Database:
@@ -71,7 +79,9 @@ def migrate(db: Database) -> list[str]:
     Returns:
         The names of the migrations applied by this call.
     """
-    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    db.table(MIGRATIONS_TABLE).create(
+        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+    )
     done = set(applied(db))
     ran: list[str] = []
     for fn in MIGRATIONS:
@@ -79,7 +89,7 @@ def migrate(db: Database) -> list[str]:
             continue
         with db.atomic():
             fn(db)
-            db[MIGRATIONS_TABLE].insert({"name": fn.__name__, "applied_at": now_iso()})
+            db.table(MIGRATIONS_TABLE).insert({"name": fn.__name__, "applied_at": now_iso()})
         logger.info("applied migration %s", fn.__name__)
         ran.append(fn.__name__)
     return ran
@@ -116,9 +126,9 @@ def m001_problems(db: Database) -> None:
         )
         """
     )
-    db["problems"].create_index(["content_hash"], unique=True)
-    db["problems"].create_index(["domain"])
-    db["problems"].create_index(["verified"])
+    db.table("problems").create_index(["content_hash"], unique=True)
+    db.table("problems").create_index(["domain"])
+    db.table("problems").create_index(["verified"])
 
 
 @migration
@@ -137,7 +147,7 @@ def m002_principles(db: Database) -> None:
         )
         """
     )
-    db["principles"].create_index(["text_hash"], unique=True)
+    db.table("principles").create_index(["text_hash"], unique=True)
     # sqlite-utils cannot declare ON DELETE CASCADE, so the join table is plain SQL.
     db.execute(
         """
@@ -148,13 +158,13 @@ def m002_principles(db: Database) -> None:
         )
         """
     )
-    db["problem_principles"].create_index(["principle_id"])
+    db.table("problem_principles").create_index(["principle_id"])
 
 
 @migration
 def m003_embedding_meta(db: Database) -> None:
     """The embedding model and dimension every stored vector comes from (one row)."""
-    db["embedding_meta"].create(
+    db.table("embedding_meta").create(
         {"id": int, "model": str, "dim": int, "updated_at": str},
         pk="id",
         not_null={"model", "dim"},
@@ -167,5 +177,5 @@ def m004_problem_programs(db: Database) -> None:
 
     Nullable: rows stored before programs existed, and rows solved in prose only, have none.
     """
-    db["problems"].add_column("program", str)
-    db["problems"].add_column("program_output", str)
+    db.table("problems").add_column("program", str)
+    db.table("problems").add_column("program_output", str)

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from memory.errors import RecordTooLarge
 from memory.indexes import TableIndex, to_blob
-from memory.migrations import now_iso
+from memory.migrations import last_pk, now_iso
 from memory.records import PrincipleHit, PrincipleRecord, text_hash
 from memory.search import ranked_rows
 from retrieval.config import RetrievalConfig
@@ -91,7 +91,7 @@ class PrincipleBook:
             "created_at": now_iso(),
             "embedding": to_blob(vector),
         }
-        return int(self.db["principles"].insert(row).last_pk), True
+        return last_pk(self.db.table("principles").insert(row)), True
 
     def link(
         self,

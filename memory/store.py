@@ -18,7 +18,7 @@ from memory import transfer
 from memory.config import MemoryConfig
 from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, RecordNotFound, RecordTooLarge
 from memory.indexes import TableIndex, reembed_table
-from memory.migrations import connect, migrate, now_iso
+from memory.migrations import connect, last_pk, migrate, now_iso
 from memory.principles import SEED_PRINCIPLES, PrincipleBook
 from memory.problems import find_duplicate, merge_into, new_row
 from memory.records import (
@@ -116,7 +116,7 @@ class MemoryStore:
 
     def _write_model_meta(self) -> None:
         meta = {"id": 1, "model": self.embedder.name, "dim": self.embedder.dim}
-        self.db["embedding_meta"].upsert({**meta, "updated_at": now_iso()}, pk="id")
+        self.db.table("embedding_meta").upsert({**meta, "updated_at": now_iso()}, pk="id")
 
     def _after_write(self) -> None:
         for index in self._indexes:
@@ -166,7 +166,7 @@ class MemoryStore:
                     row_id = match[0]
                     merge_into(self.db, row_id, path)
                 else:
-                    row_id = int(self.db["problems"].insert(new_row(path, key, vector)).last_pk)
+                    row_id = last_pk(self.db.table("problems").insert(new_row(path, key, vector)))
                 new_pid = self.principles.link(row_id, ev.principle, ev.domain, ev.source, pvec)
             if match is None:
                 self.problems_index.add(row_id, vector)

@@ -29,7 +29,7 @@ import numpy as np
 
 from memory.errors import RecordTooLarge
 from memory.indexes import to_blob
-from memory.migrations import now_iso
+from memory.migrations import last_pk, now_iso
 from memory.records import (
     ImportLineError,
     ImportReport,
@@ -230,7 +230,7 @@ def insert_rows(
                     ids.append(None)
                     continue
                 full = {**row, "embedding": to_blob(vector)}
-                row_id = int(store.db["problems"].insert(full).last_pk)
+                row_id = last_pk(store.db.table("problems").insert(full))
                 ids.append(row_id)
                 for text in group:
                     pid = store.principles.link(
@@ -238,9 +238,9 @@ def insert_rows(
                     )
                     if pid is not None:
                         new_principles.append((pid, pvecs[text]))
-        for row_id, vector in zip(ids, vectors, strict=True):
-            if row_id is not None:
-                store.problems_index.add(row_id, vector)
+        for added, vector in zip(ids, vectors, strict=True):
+            if added is not None:
+                store.problems_index.add(added, vector)
         for pid, vector in new_principles:
             store.principles.index_new(pid, vector)
     return ids

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import llama_cpp
 import llama_cpp._logger
@@ -131,7 +132,8 @@ class LlamaCppBackend:
 
     def tokenize_chat(self, messages: Sequence[Message]) -> list[int]:
         """The prompt tokens for ``messages``, ending where the assistant's reply starts."""
-        rendered = self._formatter(messages=[dict(m) for m in messages])
+        # llama_cpp types messages as its own TypedDicts; ours have the same keys.
+        rendered = self._formatter(messages=cast(list[Any], [dict(m) for m in messages]))
         return self._model.tokenize(
             rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
         )

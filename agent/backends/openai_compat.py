@@ -221,7 +221,7 @@ class OpenAICompatBackend:
         """
         out: list[Completion] = []
         for i, prefix in enumerate(prefixes):
-            chat = [*messages, {"role": "assistant", "content": prefix}]
+            chat: list[Message] = [*messages, {"role": "assistant", "content": prefix}]
             seed = kw["seed"]
             (c,), _ = self._generate_once(
                 chat,
