@@ -83,15 +83,15 @@ def program_prompts(
             ProgramPrompt(
                 build_program_messages(question, task=task, analogs=[a], history=history),
                 question,
-                analog=a["id"],
+                analog=str(a["id"]),
                 analog_question=a["question"],
             )
             for a in shown
         ]
     messages = build_program_messages(question, task=task, analogs=shown, history=history)
     if len(shown) == 1:
-        return [ProgramPrompt(messages, question, shown[0]["id"], shown[0]["question"])]
-    return [ProgramPrompt(messages, question, ",".join(a["id"] for a in shown) or None)]
+        return [ProgramPrompt(messages, question, str(shown[0]["id"]), shown[0]["question"])]
+    return [ProgramPrompt(messages, question, ",".join(str(a["id"]) for a in shown) or None)]
 
 
 def prose_analogs(analogs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from agent.config import GraphConfig
+from agent.config import GraphConfig, named_config
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
 from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
@@ -67,3 +67,47 @@ def test_a_recalled_program_is_a_worked_example_for_the_real_model(
     # the worked example went through the model's chat template: a longer prompt
     extra = with_example.usage["prompt_tokens"] - without.usage["prompt_tokens"]
     assert extra > len(ANALOG_PROGRAM.split())
+
+
+def remember(store: MemoryStore, question: str, program: str, answer: str) -> int:
+    decision = decide(
+        Evidence(
+            question=question,
+            answer=answer,
+            path=f"{question} -> {answer}",
+            vote_share=1.0,
+            agreeing_paths=3,
+            total_paths=3,
+            program=program,
+            program_output=f"{answer}\n",
+        ),
+        MemoryConfig().writeback,
+    )
+    assert isinstance(decision, VerifiedPath)
+    return store.add_problem(decision).id
+
+
+def test_full_shows_each_first_round_program_its_own_analog(
+    llamacpp_backend: Any, store: MemoryStore
+) -> None:
+    first = remember(store, ANALOG, ANALOG_PROGRAM, "19")
+    second = remember(
+        store,
+        "A farmer has 20 sheep and buys 5 more. How many sheep does he have now?",
+        "sheep = 20\nbought = 5\nprint(sheep + bought)",
+        "25",
+    )
+    reasoner = Reasoner(llamacpp_backend, memory=store, sandbox=SANDBOX)
+    cfg = named_config(
+        "full", min_score=0.0, max_tokens=48, program_max_tokens=48, n=4, write_back=False
+    )
+    answer = reasoner.solve(Q, cfg)
+    recalled = [a["id"] for a in answer.trace["retrieved"]["analogs"]]
+    assert sorted(recalled) == sorted([first, second])
+    programs = [p for p in answer.trace["paths"] if p["kind"] == "program"]
+    # the first round: one program per analog, each shown a different one
+    assert {p["analog"] for p in programs[:2]} == {str(first), str(second)}
+    assert all(isinstance(p["copied"], list) for p in programs)
+    # copy detection reads the numbers: the analogs' 12, 7, 20 are not in the question
+    for p in programs:
+        assert set(p["copied"]) <= {"12", "20"}  # 7 and 5 are small constants, never counted
