@@ -100,6 +100,9 @@ def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        slack = getattr(app.state, "slack", None)
+        if slack is not None:
+            slack.close()
         if owned:
             service.close()
 
@@ -154,6 +157,10 @@ def _health_routes(app: FastAPI) -> None:
         except TimeoutError:
             healthy = False
         checks["backend"] = "reachable" if healthy else "unreachable"
+        slack = getattr(request.app.state, "slack", None)
+        if slack is not None:
+            # Shown, not failing: the REST API answers whether Slack is reachable or not.
+            checks["slack"] = slack.detail
         failing = [k for k, v in checks.items() if v.startswith(("error", "unreachable"))]
         if failing:
             body = error_body(f"not ready: {', '.join(failing)}", "server_error", "not_ready")

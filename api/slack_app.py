@@ -305,8 +305,57 @@ def _skip_retries(body: dict[str, Any], request: Any, next: Any) -> BoltResponse
     return next()  # type: ignore[no-any-return]
 
 
+class SlackConnection:
+    """Whether Slack's Web API accepts the bot token, checked in the background until it does.
+
+    Bolt checks the token (``auth.test``) when an app is built, and raises when Slack is
+    unreachable or the token is revoked: a Slack outage would then stop ``reason serve``
+    from starting, REST API included. The app is built without that check; this thread
+    makes it instead, retrying with backoff and logging one line per failure, and
+    ``/readyz`` shows what it found.
+    """
+
+    def __init__(self, client: WebClient, *, first_delay: float = 1.0, max_delay: float = 60.0):
+        """Start checking at once in a daemon thread."""
+        self.client = client
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.ready = False
+        self.detail = "not ready: checking the bot token with Slack"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slack-auth", daemon=True)
+        self._thread.start()
+
+    def check(self) -> bool:
+        """One ``auth.test`` call; records the outcome and returns whether it succeeded."""
+        try:
+            reply = self.client.auth_test()
+        except Exception as ex:  # noqa: BLE001 - any failure means "not ready", said in words
+            self.ready, self.detail = False, f"not ready: {type(ex).__name__}: {ex}"[:300]
+            return False
+        self.ready, self.detail = True, f"connected (team {reply.get('team', '?')})"
+        return True
+
+    def _run(self) -> None:
+        delay = self.first_delay
+        while not self._stop.is_set() and not self.check():
+            logger.warning("Slack %s; retrying in %.0f s", self.detail, delay)
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.max_delay)
+        if self.ready:
+            logger.info("Slack %s", self.detail)
+
+    def close(self) -> None:
+        """Stop retrying."""
+        self._stop.set()
+
+
 def build_bolt_app(settings: Settings, service: Service, *, http: bool = True) -> App:
-    """A Bolt app with every listener; outbound calls go to ``slack_api_url`` when set."""
+    """A Bolt app with every listener; outbound calls go to ``slack_api_url`` when set.
+
+    The token is not checked here (``SlackConnection`` does it in the background), so a
+    Slack outage at start-up never stops the service.
+    """
     token = _secret(settings.slack_bot_token)
     client_kwargs: dict[str, Any] = {"token": token}
     if settings.slack_api_url:
@@ -316,6 +365,7 @@ def build_bolt_app(settings: Settings, service: Service, *, http: bool = True) -
         signing_secret=_secret(settings.slack_signing_secret) or "",
         client=WebClient(**client_kwargs),
         request_verification_enabled=http,
+        token_verification_enabled=False,
         process_before_response=False,
     )
     SlackBot(service).register(app)
@@ -325,6 +375,7 @@ def build_bolt_app(settings: Settings, service: Service, *, http: bool = True) -
 def mount_slack(app: FastAPI, settings: Settings, service: Service) -> App:
     """Serve Slack's Events API, interactivity and slash commands at ``POST /slack/events``."""
     bolt = build_bolt_app(settings, service, http=True)
+    app.state.slack = SlackConnection(bolt.client)
 
     @app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:

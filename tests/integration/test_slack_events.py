@@ -364,3 +364,53 @@ def test_bad_signatures_are_rejected_and_nothing_is_posted(
     assert r.status_code == 401
     time.sleep(0.5)
     assert [m for m, p in stand_in.calls[before:] if p.get("channel") == "C9"] == []
+
+
+def test_slack_unreachable_at_start_keeps_the_rest_api_up_and_retries(
+    llamacpp_backend: Any, tmp_path: Path
+) -> None:
+    """Slack's API down at start-up: the app starts, REST answers, /readyz says why Slack is
+    not ready, and once Slack is back the background check connects."""
+    down = StandIn()
+    address = down.url
+    down.close()
+    down.server.server_close()  # the port now refuses connections
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path,
+        slack_signing_secret=SECRET,
+        slack_bot_token="xoxb-test",
+        slack_api_url=address + "/api/",
+    )
+    service = Service(
+        Reasoner(llamacpp_backend), WorkQueue(1, 4), named_config("greedy", max_tokens=16)
+    )
+    app = create_app(settings, service)  # Bolt used to raise here (its token check)
+    with serving(app) as url:
+        ready = down.wait_for(
+            lambda: (
+                (r := httpx.get(f"{url}/readyz").json())["checks"]["slack"].endswith(
+                    "Connection refused>"
+                )
+                and r
+            ),
+            timeout=10,
+        )
+        assert ready["status"] == "ready"  # the REST API is ready whatever Slack does
+        assert ready["checks"]["slack"].startswith("not ready: URLError")
+        ask = {
+            "model": "greedy",
+            "max_tokens": 16,
+            "messages": [{"role": "user", "content": "2+2?"}],
+        }
+        assert httpx.post(f"{url}/v1/chat/completions", json=ask, timeout=120).status_code == 200
+        # Slack comes back: point the bot at a live stand-in and let the next retry connect.
+        live = StandIn()
+        try:
+            app.state.slack.client.base_url = live.url + "/api/"
+            app.state.slack.first_delay = 0.1
+            assert live.wait_for(lambda: app.state.slack.check(), timeout=10)
+            assert httpx.get(f"{url}/readyz").json()["checks"]["slack"].startswith("connected")
+        finally:
+            live.close()
+    service.queue.shutdown()
