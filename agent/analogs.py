@@ -6,8 +6,9 @@ numbers. Two risks come with it, and this module handles both:
 
 - *Shared bias.* Programs drawn from one prompt that shows one analog are not independent:
   when they agree, they may agree on the analog's mistake. So each program of a round is
-  shown a different analog (``program_prompts`` with ``rotate``), and early stopping counts
-  agreement between programs that saw different analogs (``independent_support``).
+  shown a different analog (``program_prompts`` with ``rotate``; with a single analog, it
+  alternates with the plain prompt that shows none), and early stopping counts agreement
+  between programs that saw different analogs (``independent_support``).
 - *Copying.* A small model sometimes reuses the analog's numbers instead of the question's.
   ``copied_numbers`` finds the numbers a program took from its analog that the question does
   not contain; the trace reports them and the evaluation counts them.
@@ -72,12 +73,26 @@ def program_prompts(
         analogs: Recalled analogs, most similar first; those with a program are examples.
         history: Earlier turns of the conversation.
         rotate: One prompt per analog with a program, each showing that analog alone
-            (program ``i`` of a question uses prompt ``i mod len``); else one prompt with all.
+            (program ``i`` of a question uses prompt ``i mod len``), and the plain prompt
+            beside a single analog; else one prompt with all.
 
     Returns:
         At least one prompt; a single one without examples when no analog has a program.
     """
     shown = [a for a in analogs if shows_program(a)]
+    if rotate and len(shown) == 1:
+        # One analog: its prompt and the plain one alternate, so two programs that agree
+        # come from different evidence (the example, and the question alone).
+        plain = build_program_messages(question, task=task, history=history)
+        return [
+            ProgramPrompt(
+                build_program_messages(question, task=task, analogs=shown, history=history),
+                question,
+                str(shown[0]["id"]),
+                shown[0]["question"],
+            ),
+            ProgramPrompt(plain, question),
+        ]
     if rotate and len(shown) > 1:
         return [
             ProgramPrompt(
@@ -102,8 +117,9 @@ def prose_analogs(analogs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def independent_support(members: Sequence[ReasoningPath]) -> int:
     """How many of ``members`` (paths agreeing on one answer) count as independent.
 
-    Programs shown the same analog share its bias, so they count once per analog; paths
-    drawn with no analog (all from one plain prompt) count one each, as sampled paths do.
+    Programs shown the same analog share its bias, so they count once per analog (and
+    those beside them drawn from the plain prompt count once together); when no path saw
+    an analog, each counts, as sampled paths do.
     """
     analogs = [p.analog for p in members]
     if all(a is None for a in analogs):

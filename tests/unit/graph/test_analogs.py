@@ -58,6 +58,9 @@ def test_one_prompt_with_every_program_when_not_rotating_and_a_plain_one_with_no
     assert len(together.messages) == 6
     (plain,) = program_prompts(ASKED, task="math", analogs=ANALOGS[2:])
     assert plain.analog is None and len(plain.messages) == 2
+    shown, alone = program_prompts(ASKED, task="math", analogs=ANALOGS[1:])
+    assert (shown.analog, alone.analog) == ("p2", None)
+    assert len(shown.messages) == 4 and alone.messages == plain.messages
 
 
 def test_prose_prompts_are_shown_only_analogs_solved_in_prose() -> None:
@@ -162,11 +165,22 @@ def test_disagreeing_programs_rotate_over_the_analogs_after_the_prose_path(
     ] == [(shown, seed) for seed in (0, 1) for shown in (ANALOG_ONE, ANALOG_TWO)]
 
 
+def test_one_analog_alternates_with_the_plain_prompt(store: MemoryStore) -> None:
+    remember(store, ANALOG_ONE, "print(3 + 4)", "7")
+    backend = QueueBackend([NINE, NINE])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED, FIRST)
+    # a program shown the analog and one shown none agree: independent, answered at once
+    assert answer.trace["sampling"]["stop"] == "2 of 2 programs agree"
+    assert [len(c["messages"]) for c in backend.calls] == [4, 2]
+    assert [p.get("analog") is None for p in answer.trace["paths"]] == [False, True]
+
+
 def test_programs_agreeing_under_one_analog_need_the_prose_path(store: MemoryStore) -> None:
-    remember(store, "Tom has 3 apples and buys 4 more. How many apples?", "print(3 + 4)", "7")
+    remember(store, ANALOG_ONE, "print(3 + 4)", "7")
+    cfg = FIRST.model_copy(update={"rotate_analogs": False})
     # all three see the only analog and agree: not independent, so one greedy prose path
     backend = QueueBackend([NINE, NINE, NINE, "5 + 4 = 9. \\boxed{9}"])
-    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED, FIRST)
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED, cfg)
     assert answer.answer == "9"
     assert answer.trace["sampling"]["stop"] == "a program and the prose path agree"
     assert [c["n"] for c in backend.calls] == [3, 1]
