@@ -160,6 +160,17 @@ _NAMED: dict[str, dict[str, object]] = {
     "pot-sc@8": _sc(8, paths="program", write_back=False),
     # pot shown the nearest verified program (same floor as full): the cheap learner that
     # fills memory from a training stream, each solved question helping the next ones.
+    # The learner's second try on a question it got wrong: 4 sampled programs (each shown
+    # the nearest verified program, or none), of which the ground truth keeps a right one.
+    "pot-sc@4+memory": _sc(
+        4,
+        paths="program",
+        retrieval=True,
+        k_analogs=1,
+        k_principles=0,
+        min_score=0.7,
+        write_back=False,
+    ),  # fmt: skip
     "pot+memory": {
         "paths": "program",
         "n": 1,

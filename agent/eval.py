@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import DERIVED_FROM, GraphConfig, named_config
+from agent.extract import same_answer
 from agent.paths import ReasoningPath
+from agent.programs import Execution, program_text
 from agent.reasoner import Reasoner
 from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
@@ -85,12 +87,31 @@ def _yes_no_tolerant(scorer: Callable[..., float]) -> Callable[..., float]:
 def training_solver(
     reasoner: Reasoner, config: GraphConfig, source: str
 ) -> Callable[[str], SolveResult]:
-    """A ``solve(question)`` for ``memory.learn``: the answer, its evidence and its program."""
+    """A ``solve(question)`` for ``memory.learn``: the answer, its evidence and its program.
+
+    Every other answer a program path printed comes along as an alternative, with its
+    program, for a learner that knows the ground truth to keep when the vote is wrong.
+    """
 
     def solve(question: str) -> SolveResult:
         ans = reasoner.solve(question, config, source=source)
         ev = ans.trace.get("verification") or {}
         program, output = answer_program(ans.trace, ans.answer) or (None, None)
+        others: dict[str, SolveResult] = {}
+        for p in ans.trace.get("paths") or []:
+            other = p.get("answer")
+            if p.get("kind") != "program" or p.get("status") != "ok" or not other:
+                continue
+            if same_answer(other, ans.answer) or other in others:
+                continue
+            run = Execution(p["program"], p["stdout"], None, "ok", p.get("run_seconds", 0.0))
+            others[other] = SolveResult(
+                answer=other,
+                path=program_text(run),
+                model=reasoner.backend.model_name,
+                program=p["program"],
+                program_output=p["stdout"],
+            )
         return SolveResult(
             answer=ans.answer or "",
             path=ans.rationale,
@@ -102,6 +123,7 @@ def training_solver(
             model=reasoner.backend.model_name,
             program=program,
             program_output=output,
+            alternatives=tuple(others.values()),
         )
 
     return solve

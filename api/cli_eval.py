@@ -163,6 +163,12 @@ def learn_command(
     size: int = typer.Option(50, help="Training questions to solve."),
     seed: int = typer.Option(7, help="Training seed (must not be an evaluation seed)."),
     config: str = typer.Option("cot", "--config", "-c", help="Graph configuration to solve with."),
+    retry_config: str | None = typer.Option(
+        None,
+        "--retry-config",
+        help="Configuration that solves again the questions --config got wrong; a right "
+        "draw is kept (e.g. pot-sc@4+memory).",
+    ),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     max_tokens: int | None = typer.Option(None, help="Length cap per path."),
 ) -> None:
@@ -181,6 +187,10 @@ def learn_command(
     assert store is not None
 
     solve = training_solver(reasoner, cfg, f"{dataset}:train:seed={seed}")
+    retry = None
+    if retry_config is not None:
+        again = named_config(retry_config, write_back=False, **overrides)
+        retry = training_solver(reasoner, again, f"{dataset}:train:seed={seed}")
 
     with progress_bar() as bar:
         task = bar.add_task("learn", total=size)
@@ -193,6 +203,7 @@ def learn_command(
             thresholds=settings.memory.writeback,
             exclude_eval_size=HELD_OUT_EVAL_SIZE,
             on_step=lambda i, entry, result, ok: bar.update(task, advance=1),
+            retry=retry,
         )
     out.print_json(json.dumps(report.to_dict()))
     store.close()

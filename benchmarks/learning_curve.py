@@ -44,15 +44,23 @@ def build_memory(
     train_seed: int,
     learn_config: str,
     overrides: dict[str, Any],
+    retry_config: str | None = None,
 ) -> dict[str, Any]:
     """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
+
+    ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
+    keeps a right draw (``memory.learn``'s ``retry``). A memory learned by other
+    configurations is relearned.
 
     Returns:
         The learn report, with the number of stored problems, as saved in ``learned.json``.
     """
     marker = data_dir / "learned.json"
     if marker.exists():
-        return json.loads(marker.read_text())
+        done = json.loads(marker.read_text())
+        learner = (done.get("learn_config"), done.get("retry_config"))
+        if size == 0 or learner == (learn_config, retry_config):
+            return dict(done)
     check_training_seed(train_seed)
     if data_dir.exists():
         # A build stopped half-way: start over, so the memory is exactly the first ``size``
@@ -68,9 +76,13 @@ def build_memory(
             cfg = named_config(learn_config, write_back=False, **overrides)
             # The learner recalls from the memory it is filling when its configuration
             # retrieves: each solved question can help the later ones, as in use.
-            solve = training_solver(
-                Reasoner(backend, memory=store), cfg, f"{dataset}:train:seed={train_seed}"
-            )
+            source = f"{dataset}:train:seed={train_seed}"
+            reasoner = Reasoner(backend, memory=store)
+            solve = training_solver(reasoner, cfg, source)
+            retry = None
+            if retry_config is not None:
+                again = named_config(retry_config, write_back=False, **overrides)
+                retry = training_solver(reasoner, again, source)
             marks: list[str] = []
             report = learn(
                 store,
@@ -80,6 +92,7 @@ def build_memory(
                 train_seed,
                 exclude_eval_size=HELD_OUT_EVAL_SIZE,
                 on_step=lambda _i, _entry, _result, ok: marks.append("1" if ok else "0"),
+                retry=retry,
             ).to_dict()
             # The learner's own record, question by question ("1" right): with recall on,
             # it shows whether solving gets easier as memory fills.
@@ -90,6 +103,7 @@ def build_memory(
             ]
         report["stored"] = store.count()
         report["learn_config"] = learn_config
+        report["retry_config"] = retry_config
     finally:
         store.close()
     marker.write_text(json.dumps(report, indent=1))
@@ -121,6 +135,7 @@ def run_learning_curve(
     eval_start: int = 0,
     overrides: dict[str, Any],
     learn_config: str = "cot",
+    retry_config: str | None = None,
     build: bool = True,
     evaluate: bool = True,
     on_progress: Progress | None = None,
@@ -141,6 +156,8 @@ def run_learning_curve(
         configs: Configurations compared, e.g. ``retrieval+sc`` and ``full``.
         overrides: GraphConfig overrides shared by learning and evaluation (max_tokens).
         learn_config: Configuration that solves the training questions.
+        retry_config: Configuration that solves again those it got wrong (see
+            ``build_memory``), or None.
         build: Learn the memories that are missing (the expensive, once-only part; from
             cached draws it costs only embedding, so a fresh clone rebuilds them quickly).
         evaluate: Answer the evaluation split at each size (building its memory first);
@@ -166,6 +183,7 @@ def run_learning_curve(
                 size=size,
                 train_seed=train_seed,
                 learn_config=learn_config,
+                retry_config=retry_config,
                 overrides={**overrides, "task": task},
             )
             learned_path.write_text(json.dumps(learned, indent=1))
@@ -210,6 +228,7 @@ def run_learning_curve(
         "eval_size": eval_size,
         "train_seed": train_seed,
         "learn_config": learn_config,
+        "retry_config": retry_config,
         "sizes": list(sizes),
         "configs": list(configs),
         "rows": rows,

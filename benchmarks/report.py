@@ -72,6 +72,7 @@ class Suite:
     train_seed: int = 1
     lc_eval_start: int = 0
     learn_config: str = "cot"
+    learn_retry_config: str | None = None
     # The parts a plain run of this suite runs (``--parts`` chooses others).
     default_parts: tuple[str, ...] = ("learn", "curve", "eval", "peers", "throughput")
 
@@ -148,6 +149,12 @@ SUITES: dict[str, Suite] = {
         default_parts=("learn", "curve"),
     ),  # fmt: skip
 }
+# The same curve with a learner that also keeps a right program among 4 sampled ones when
+# its greedy program is wrong (the ground truth chooses): memory then covers the kinds of
+# question the greedy learner never solves, which are the ones full gets wrong.
+SUITES["memory-retry"] = replace(
+    SUITES["memory"], name="memory-retry", learn_retry_config="pot-sc@4+memory"
+)
 
 
 def shrink(
@@ -309,6 +316,7 @@ def _eval_part(
         build_memory(
             backend, memory_dir(work, biggest), dataset=main.name, size=biggest,
             train_seed=suite.train_seed, learn_config=suite.learn_config,
+            retry_config=suite.learn_retry_config,
             overrides=_overrides(suite, main.task),
         )  # fmt: skip
         store = open_store(memory_dir(work, biggest), MemoryConfig(), RetrievalConfig())
@@ -393,6 +401,7 @@ def run_report(
         eval_size=suite.lc_eval_size, eval_seed=suite.eval_seed, train_seed=suite.train_seed,
         configs=suite.lc_configs, overrides=_overrides(suite, main.task),
         eval_start=suite.lc_eval_start, learn_config=suite.learn_config,
+        retry_config=suite.learn_retry_config,
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
     )  # fmt: skip
     if suite.lc_configs:
@@ -480,7 +489,7 @@ def find_run_dir(results_dir: Path, name: str) -> Path | None:
 
 def report_command(
     ctx: typer.Context,
-    suite: str = typer.Option("quick", help="Suite to run: quick, full or memory."),
+    suite: str = typer.Option("quick", help="Suite to run: quick, full, memory or memory-retry."),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),

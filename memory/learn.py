@@ -48,6 +48,9 @@ class SolveResult:
         model: Name of the model that solved it.
         program: The code of an executed program that printed ``answer``, if any.
         program_output: What that program printed.
+        alternatives: Other answers the solver's paths reached, each with its own path and
+            program: when the chosen answer is wrong, a learner that knows the ground truth
+            may keep a right one instead (rejection sampling, as in STaR).
     """
 
     answer: str
@@ -60,6 +63,7 @@ class SolveResult:
     model: str | None = None
     program: str | None = None
     program_output: str | None = None
+    alternatives: tuple[SolveResult, ...] = ()
 
 
 Solver = Callable[[str], SolveResult]
@@ -73,6 +77,7 @@ class LearnReport:
     seed: int
     attempted: int = 0
     correct: int = 0
+    recovered: int = 0
     added: int = 0
     merged: int = 0
     skipped_eval_overlap: int = 0
@@ -91,6 +96,7 @@ class LearnReport:
             "attempted": self.attempted,
             "correct": self.correct,
             "accuracy": round(self.accuracy, 4),
+            "recovered": self.recovered,
             "added": self.added,
             "merged": self.merged,
             "skipped_eval_overlap": self.skipped_eval_overlap,
@@ -128,6 +134,7 @@ def learn(
     thresholds: WriteBackThresholds | None = None,
     exclude_eval_size: int = 0,
     on_step: Callable[[int, dict[str, Any], SolveResult, bool], None] | None = None,
+    retry: Solver | None = None,
 ) -> LearnReport:
     """Solve a reasoning-gym training split and store every correctly solved path.
 
@@ -143,7 +150,11 @@ def learn(
         thresholds: Write-back thresholds (default: the store's).
         exclude_eval_size: When > 0, skip training questions that also occur in the
             evaluation splits of this size (procedural generators can repeat questions).
-        on_step: Called after each question with (index, entry, result, correct).
+        on_step: Called after each question with (index, entry, result, correct), where
+            ``correct`` is the first answer's score (what the solver alone would have got).
+        retry: When the answer is wrong, and none of its alternatives is right, a second
+            solver (e.g. several sampled programs) whose right answer, if any, is stored:
+            the ground truth picks among its draws. ``recovered`` counts these.
 
     Returns:
         Counts of attempted, correct, added and merged questions.
@@ -164,10 +175,22 @@ def learn(
             report.skipped_eval_overlap += 1
             continue
         report.attempted += 1
-        result = solve(entry["question"])
-        score = float(data.score_answer(result.answer, entry))
-        correct = score >= 1.0
+        first = solve(entry["question"])
+
+        def right(r: SolveResult, entry: dict[str, Any] = entry) -> bool:
+            return bool(r.answer) and float(data.score_answer(r.answer, entry)) >= 1.0
+
+        correct = right(first)
         report.correct += int(correct)
+        result = first
+        if not correct:
+            found = next((a for a in first.alternatives if right(a)), None)
+            if found is None and retry is not None:
+                again = retry(entry["question"])
+                found = next((a for a in (again, *again.alternatives) if right(a)), None)
+            if found is not None:
+                result = found
+                report.recovered += 1
         evidence = Evidence(
             question=entry["question"],
             answer=result.answer,
@@ -179,7 +202,7 @@ def learn(
             total_paths=result.total_paths,
             confidence=result.confidence,
             ground_truth=str(entry["answer"]),
-            ground_truth_match=correct,
+            ground_truth_match=right(result),
             source=source,
             model=result.model,
             program=result.program,
@@ -195,13 +218,14 @@ def learn(
             else:
                 report.merged += 1
         if on_step is not None:
-            on_step(number, entry, result, correct)
+            on_step(number, entry, first, correct)
     logger.info(
-        "learned %s seed=%d: %d/%d correct, %d added, %d merged",
+        "learned %s seed=%d: %d/%d correct (+%d recovered), %d added, %d merged",
         dataset,
         seed,
         report.correct,
         report.attempted,
+        report.recovered,
         report.added,
         report.merged,
     )

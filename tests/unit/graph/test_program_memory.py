@@ -163,3 +163,12 @@ def test_training_solver_keeps_the_program_that_printed_the_answer() -> None:
     assert result.program_output is not None and result.program_output.strip() == "7"
     prose = training_solver(Reasoner(QueueBackend([PROSE_SEVEN])), named_config("cot"), "test")
     assert prose(Q).program is None
+
+
+def test_training_solver_offers_the_other_programs_answers_as_alternatives() -> None:
+    backend = QueueBackend([SEVEN, NINE, SEVEN, FAILS])
+    result = training_solver(Reasoner(backend, sandbox=SANDBOX), named_config("pot-sc@4"), "t")(Q)
+    assert result.answer == "7"
+    # the program that printed 9 (but not the failing one, nor 7 again) is an alternative
+    assert [(a.answer, a.program) for a in result.alternatives] == [("9", NINE.strip("\n"))]
+    assert result.alternatives[0].path.endswith("Output: 9")

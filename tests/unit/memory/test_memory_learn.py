@@ -40,3 +40,37 @@ def test_learn_refuses_an_evaluation_seed(store: MemoryStore, seed: int) -> None
 
     with pytest.raises(ReservedSeedError, match="reserved"):
         learn(store, solve, "gsm_symbolic", size=2, seed=seed)
+
+
+def test_a_wrong_answer_is_replaced_by_a_right_alternative_or_retry(store: MemoryStore) -> None:
+    """Rejection sampling: the ground truth keeps a right draw when the chosen one is wrong."""
+    key = answer_key("gsm_symbolic", 3, 7)
+    questions = list(key)
+    retried: list[str] = []
+
+    def wrong(question: str, *, alternatives: tuple[SolveResult, ...] = ()) -> SolveResult:
+        return SolveResult(
+            answer=key[question] + "1", path="a wrong path", alternatives=alternatives
+        )
+
+    def solve(question: str) -> SolveResult:
+        if question == questions[0]:  # a right answer among the other programs' answers
+            right = SolveResult(
+                answer=key[question], path="right", program="print(1)", program_output="1"
+            )
+            return wrong(question, alternatives=(right,))
+        return wrong(question)
+
+    def retry(question: str) -> SolveResult:
+        retried.append(question)
+        if question == questions[1]:  # the second try gets it
+            return SolveResult(answer=key[question], path="right on the second try")
+        return wrong(question)
+
+    report = learn(store, solve, "gsm_symbolic", size=3, seed=7, retry=retry)
+    assert (report.attempted, report.correct, report.recovered) == (3, 0, 2)
+    assert retried == questions[1:]  # an alternative was right: no second try for q0
+    assert store.count() == 2
+    first = store.search_problems(questions[0], k=1)[0].record
+    assert (first.answer, first.program) == (key[questions[0]], "print(1)")
+    assert report.rejections == {"answer does not match the ground truth": 1}
