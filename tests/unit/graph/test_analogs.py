@@ -7,9 +7,6 @@ measured in benchmarks, not here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from agent.analogs import (
@@ -24,8 +21,7 @@ from agent.paths import ReasoningPath
 from agent.programs import PROGRAM_PREFIX
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
-from retrieval import HashingEmbedder, RetrievalConfig
+from memory import Evidence, MemoryStore, VerifiedPath, decide
 from tests.support.queue_backend import QueueBackend
 
 SANDBOX = Sandbox(SandboxLimits(wall_seconds=5.0, cpu_seconds=1.0))
@@ -95,18 +91,6 @@ def test_copied_numbers_are_the_analogs_numbers_missing_from_the_question(
     assert copied_numbers(code, question, analog) == expected
     assert copied_numbers(code, question, None) == []
     assert ProgramPrompt([], question, "a", analog).copied(code) == tuple(expected)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = open_store(
-        tmp_path / "data",
-        MemoryConfig(index_save_every=1000),
-        RetrievalConfig(embedding_model="hashing-64", min_score=0.0, default_k=3),
-        embedder=HashingEmbedder(64),
-    )
-    yield s
-    s.close()
 
 
 def remember(store: MemoryStore, question: str, program: str, answer: str) -> None:

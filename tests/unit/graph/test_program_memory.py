@@ -4,19 +4,13 @@ and recalls them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from agent.config import GraphConfig, named_config
 from agent.eval import training_solver
 from agent.programs import PROGRAM_PREFIX
 from agent.prompts import ANALOG_MAX_CHARS, build_program_messages
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
-from retrieval import HashingEmbedder, RetrievalConfig
+from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide
 from tests.support.queue_backend import QueueBackend
 
 Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
@@ -39,18 +33,6 @@ RECALL = GraphConfig(
     min_score=0,
     rotate_analogs=False,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = open_store(
-        tmp_path / "data",
-        MemoryConfig(index_save_every=1000),
-        RetrievalConfig(embedding_model="hashing-64", min_score=0.0, default_k=3),
-        embedder=HashingEmbedder(64),
-    )
-    yield s
-    s.close()
 
 
 def remember(
