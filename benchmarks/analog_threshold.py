@@ -17,16 +17,12 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from benchmarks.memory_analysis import template
 from memory.learn import check_training_seed
 from retrieval import RetrievalConfig
 from retrieval.embedder import build_embedder
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def template(entry: dict) -> tuple[str, ...]:
-    """A gsm_symbolic question's template: the names of its variables."""
-    return tuple(sorted(entry["metadata"]["variables"]))
 
 
 def main(
