@@ -7,6 +7,7 @@ Routes::
     POST   /v1/feedback            confirm / reject an earlier answer
     GET    /v1/memory/stats | /v1/memory/search?q=&k=   DELETE /v1/memory/{id} (admin)
     GET    /healthz  /readyz  /metrics                  (no key needed)
+    GET    /                       the web page (api/web.py)
     POST   /slack/events           when REASON_SLACK_SIGNING_SECRET is set
 
 ``reason serve`` runs it under uvicorn (``serve``).
@@ -34,6 +35,7 @@ from api.openai_routes import router
 from api.queue import WorkQueue
 from api.service import Service, build_service
 from api.settings import Settings
+from api.web import mount_web
 from memory import MemoryStoreError
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -
     service.metrics = install_metrics(app, service)
     app.include_router(router)
     _health_routes(app)
+    mount_web(app)
     if settings.slack_signing_secret is not None:
         from api.slack_app import mount_slack
 
