@@ -22,6 +22,7 @@ from agent.backends.base import Backend
 from agent.config import GraphConfig, named_config, with_defaults
 from agent.deps import AgentDeps
 from agent.errors import ConfigError, InvalidRequest, UnknownAnswer
+from agent.events import Event
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.sandbox import Sandbox
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Event = dict[str, Any]
 EventSink = Callable[[Event], None]
 RECENT_ANSWERS = 2000  # answers kept for feedback by id
 

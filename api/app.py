@@ -5,7 +5,8 @@ Routes::
     POST   /v1/chat/completions    OpenAI-compatible (stream or not)
     GET    /v1/models              the graph configurations served as models
     POST   /v1/feedback            confirm / reject an earlier answer
-    GET    /v1/memory/stats | /v1/memory/search?q=&k=   DELETE /v1/memory/{id} (admin)
+    GET    /v1/memory/stats | /v1/memory/search?q=&k= | /v1/memory/{id}
+    DELETE /v1/memory/{id}         (admin key)
     GET    /healthz  /readyz  /metrics                  (no key needed)
     GET    /                       the web page (api/web.py)
     POST   /slack/events           when REASON_SLACK_SIGNING_SECRET is set

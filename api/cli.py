@@ -18,6 +18,7 @@ from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
 from agent.config import NAMED_CONFIGS, GraphConfig
 from agent.errors import ReasonerError
+from agent.events import Event
 from api.app import serve_command, slack_command
 from api.batch import batch_command
 from api.cli_common import err, open_reasoner, out, progress_bar, settings_of
@@ -71,20 +72,10 @@ def main_callback(
     ctx.obj = load_settings()
 
 
-def _print_event(event: dict[str, object]) -> None:
-    kind = event.get("type")
-    if kind == "principle":
-        err.print(f"[dim]principle: {event['principle']}[/dim]")
-    elif kind == "retrieved":
-        err.print(
-            f"[dim]recalled {len(event['analogs'])} analog(s), "  # type: ignore[arg-type]
-            f"{len(event['principles'])} principle(s)[/dim]"
-        )  # type: ignore[arg-type]
-    elif kind == "paths":
-        answers = ", ".join(str(a) for a in event["answers"])  # type: ignore[attr-defined]
-        err.print(f"[dim]paths {event['done']}/{event['of']}: {answers}[/dim]")
-    elif kind == "stored":
-        err.print(f"[dim]stored in memory as #{event['id']} ({event['action']})[/dim]")
+def _print_event(event: Event) -> None:
+    text = event.text()
+    if text:
+        err.print(text, style="dim", highlight=False, markup=False)
 
 
 @app.command()

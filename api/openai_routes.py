@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from agent.events import Event
 from agent.reasoner import Answer
 from api.auth import require_admin, require_key
 from api.errors import ApiError, describe
@@ -36,7 +37,7 @@ from api.schemas import (
     run_spec,
     usage_body,
 )
-from api.service import Service, progress_text
+from api.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +176,9 @@ def _stream(
     service: Service, spec: RunSpec, body: ChatCompletionRequest, cancellation: Cancellation
 ) -> EventSourceResponse:
     loop = asyncio.get_running_loop()
-    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    events: asyncio.Queue[Event | None] = asyncio.Queue()
 
-    def put(item: dict[str, Any] | None) -> None:
+    def put(item: Event | None) -> None:
         try:
             loop.call_soon_threadsafe(events.put_nowait, item)
         except RuntimeError:  # the loop is gone: nobody is listening any more
@@ -202,11 +203,11 @@ def _stream(
         try:
             yield _chunk(stream_id, spec.model, [_delta(0, {"role": "assistant", "content": ""})])
             while (event := await events.get()) is not None:
-                text = progress_text(event)
-                if text:
-                    yield _chunk(
-                        stream_id, spec.model, [_delta(0, {"reasoning_content": text + "\n"})]
-                    )
+                # Every event goes out as JSON (``x_event``, for the web page); those worth
+                # reading also as a line of reasoning_content (for any OpenAI client).
+                text = event.text()
+                delta = {"reasoning_content": text + "\n"} if text else {}
+                yield _chunk(stream_id, spec.model, [_delta(0, delta)], x_event=event.to_dict())
             try:
                 answer = future.result()
             except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
@@ -289,6 +290,21 @@ async def memory_search(
             for h in hits
         ],
     }
+
+
+@router.get("/memory/{problem_id:int}", summary="One stored problem")
+async def memory_get(
+    request: Request, problem_id: int = Path(ge=1, le=2**62, description="Problem id")
+) -> dict[str, Any]:
+    """A stored problem: question, answer, path or program, evidence, source, uses."""
+    store = _memory(request)
+    record = await run_in_threadpool(store.get, problem_id)
+    body: dict[str, Any] = {"object": "memory.problem", **record.to_dict()}
+    body.pop("content_hash", None)
+    body["principles"] = [
+        p.to_dict() for p in await run_in_threadpool(store.principles_of, problem_id)
+    ]
+    return body
 
 
 # ``:int`` keeps DELETE /memory/stats and /memory/search out of this route: they answer 405.

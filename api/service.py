@@ -201,22 +201,3 @@ def build_service(
         settings.graph,
         closers,
     )
-
-
-def progress_text(event: dict[str, Any]) -> str | None:
-    """One human line for a graph event, or None for events not worth showing."""
-    kind = event.get("type")
-    if kind == "principle":
-        return f"Principle: {event.get('principle')}"
-    if kind == "retrieved":
-        analogs, principles = event.get("analogs") or [], event.get("principles") or []
-        return f"Recalled {len(analogs)} solved problem(s) and {len(principles)} principle(s)"
-    if kind == "paths":
-        answers = ", ".join("-" if a is None else str(a) for a in event.get("answers") or [])
-        return f"Paths {event.get('done')} of {event.get('of')} done: {answers}"
-    if kind == "vote":
-        share = float(event.get("share") or 0.0)
-        return f"Vote: {event.get('answer')} ({share:.0%} of {event.get('paths')} paths)"
-    if kind == "stored":
-        return f"Stored in memory as #{event.get('id')} ({event.get('action')})"
-    return None

@@ -30,9 +30,10 @@ from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 
 from agent.errors import ReasonerError
+from agent.events import Event
 from agent.reasoner import Answer
 from api.queue import Cancelled, QueueFull
-from api.service import Service, progress_text
+from api.service import Service
 from api.settings import Settings
 from memory import MemoryStoreError
 
@@ -147,8 +148,8 @@ class SlackBot:
         lines: list[str] = []
         last = [0.0]
 
-        def progress(event: dict[str, Any]) -> None:
-            text = progress_text(event)
+        def progress(event: Event) -> None:
+            text = event.text()
             if text is None:
                 return
             lines.append(text)

@@ -10,6 +10,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
+from agent.events import NodeEnd, NodeStart
 from agent.state import AgentState
 
 Node = Callable[[AgentState, Runtime[AgentDeps]], dict[str, Any]]
@@ -21,13 +22,13 @@ def timed(name: str) -> Callable[[Node], Node]:
     def wrap(fn: Node) -> Node:
         @functools.wraps(fn)
         def node(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-            runtime.stream_writer({"type": "node_start", "node": name})
+            runtime.stream_writer(NodeStart(name))
             t0 = time.perf_counter()
             update = fn(state, runtime)
             seconds = time.perf_counter() - t0
             timings = dict(update.get("timings") or {})
             timings[name] = timings.get(name, 0.0) + seconds
-            runtime.stream_writer({"type": "node_end", "node": name, "seconds": seconds})
+            runtime.stream_writer(NodeEnd(name, round(seconds, 4)))
             return {**update, "timings": timings}
 
         return node

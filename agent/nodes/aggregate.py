@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
+from agent.events import Voted
 from agent.nodes._timing import timed
 from agent.state import AgentState
 from agent.strategies import get_strategy
@@ -19,12 +20,6 @@ def aggregate(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     paths = state.get("paths") or []
     verdict = get_strategy(cfg.vote.strategy)(paths, cfg.vote)
     runtime.stream_writer(
-        {
-            "type": "vote",
-            "answer": verdict.answer,
-            "votes": verdict.votes,
-            "share": verdict.share,
-            "paths": verdict.n_paths,
-        }
+        Voted(verdict.answer, dict(verdict.votes), round(verdict.share, 4), verdict.n_paths)
     )
     return {"verdict": verdict}

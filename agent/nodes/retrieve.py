@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
+from agent.events import Recalled
 from agent.nodes._timing import timed
 from agent.state import AgentState
 
@@ -24,7 +25,7 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         return {"analogs": [], "principles": []}
     t0 = time.perf_counter()
     question = state["question"]
-    analogs = (
+    analogs: list[dict[str, Any]] = (
         [
             {
                 "id": hit.record.id,
@@ -41,7 +42,7 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         else []
     )
     query = state.get("principle") or question
-    principles = (
+    principles: list[dict[str, Any]] = (
         [
             {"id": hit.record.id, "text": hit.record.text, "score": round(hit.score, 4)}
             for hit in deps.memory.search_principles(query, cfg.k_principles)
@@ -50,11 +51,14 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         else []
     )
     runtime.stream_writer(
-        {
-            "type": "retrieved",
-            "analogs": [a["id"] for a in analogs],
-            "principles": [p["id"] for p in principles],
-        }
+        Recalled(
+            analogs=[a["id"] for a in analogs],
+            principles=[p["id"] for p in principles],
+            analog_hits=[
+                {"id": a["id"], "score": a["score"], "question": a["question"]} for a in analogs
+            ],
+            principle_hits=principles,
+        )
     )
     return {
         "analogs": analogs,

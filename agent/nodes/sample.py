@@ -8,9 +8,25 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
+from agent.events import PathDone, PathsProgress, Sampled
 from agent.nodes._timing import timed
+from agent.paths import ReasoningPath
 from agent.sampling import Draws, Sampler
 from agent.state import AgentState
+
+
+def path_event(path: ReasoningPath) -> PathDone:
+    """The event announcing one finished path (with its program's output or error)."""
+    run = path.execution
+    return PathDone(
+        index=path.index,
+        answer=path.answer,
+        path_kind=path.kind,
+        completion_tokens=path.completion_tokens,
+        program_output=run.stdout if run else None,
+        program_error=run.error if run else None,
+        analog=path.analog,
+    )
 
 
 @timed("sample")
@@ -26,15 +42,20 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     started = sampling.get("started", time.monotonic())
     deadline = started + cfg.deadline_s if cfg.deadline_s else None
 
+    sent = 0  # paths already announced
+
     def progress(draws: Draws) -> None:
+        nonlocal sent
+        for p in draws.paths[sent:]:
+            runtime.stream_writer(path_event(p))
+        sent = len(draws.paths)
         runtime.stream_writer(
-            {
-                "type": "paths",
-                "done": len(draws.paths),
-                "of": cfg.n,
-                "answers": [p.answer for p in draws.paths],
-                "kinds": [p.kind for p in draws.paths],
-            }
+            PathsProgress(
+                done=len(draws.paths),
+                of=cfg.n,
+                answers=[p.answer for p in draws.paths],
+                kinds=[p.kind for p in draws.paths],
+            )
         )
 
     draws = Sampler(
@@ -47,6 +68,13 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         program_prompts=state.get("program_prompts") or (),
         sandbox=deps.sandbox,
     ).run()
+    runtime.stream_writer(
+        Sampled(
+            paths=len(draws.paths),
+            stopped_early=bool(draws.log.get("stopped_early")),
+            reason=draws.log.get("stop"),
+        )
+    )
     usage = dict(state.get("usage") or {})
     usage["prompt_tokens"] = usage.get("prompt_tokens", 0) + draws.prompt_tokens
     usage["completion_tokens"] = usage.get("completion_tokens", 0) + draws.completion_tokens

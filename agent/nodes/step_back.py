@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
+from agent.events import PrincipleFound
 from agent.nodes._timing import timed
 from agent.prompts import STEP_BACK_PROMPT
 from agent.state import AgentState
@@ -29,7 +30,7 @@ def step_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     )
     model_s = time.perf_counter() - t0
     principle = " ".join(c.text.split()) or None
-    runtime.stream_writer({"type": "principle", "principle": principle})
+    runtime.stream_writer(PrincipleFound(principle))
     usage = dict(state.get("usage") or {})
     usage["prompt_tokens"] = usage.get("prompt_tokens", 0) + c.prompt_tokens
     usage["completion_tokens"] = usage.get("completion_tokens", 0) + c.completion_tokens

@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 
 from agent.checks import check_arithmetic
 from agent.deps import AgentDeps
+from agent.events import Verified
 from agent.nodes._timing import timed
 from agent.paths import ReasoningPath, Verdict
 from agent.state import AgentState
@@ -39,7 +40,13 @@ def winning_path(paths: list[ReasoningPath], verdict: Verdict) -> ReasoningPath 
 
 @timed("verify")
 def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-    """Collect evidence for the verdict and decide ``verified``."""
+    """Collect evidence for the verdict and decide ``verified``; send it as an event."""
+    update = _evidence(state, runtime)
+    runtime.stream_writer(Verified(update["verification"]))
+    return update
+
+
+def _evidence(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     deps = runtime.context
     cfg = deps.config
     verdict = state.get("verdict")

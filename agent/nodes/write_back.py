@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from agent.checks import check_arithmetic
 from agent.deps import AgentDeps
+from agent.events import MemoryOutcome
 from agent.extract import same_answer
 from agent.nodes._timing import timed
 from agent.nodes.verify import winning_path
@@ -63,7 +64,13 @@ def stored_paths(
 
 @timed("write_back")
 def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-    """Store the answer when the policy accepts the evidence."""
+    """Store the answer when the policy accepts the evidence; say what happened."""
+    update = _store(state, runtime)
+    runtime.stream_writer(MemoryOutcome(**update["memory"]))
+    return update
+
+
+def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     deps = runtime.context
     verdict = state.get("verdict")
     ev = state.get("verification") or {}
@@ -101,7 +108,6 @@ def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]
     if not isinstance(decision, VerifiedPath):
         return {"memory": {"stored": False, "reason": decision.reason}}
     result = deps.memory.add_problem(decision)
-    runtime.stream_writer({"type": "stored", "id": result.id, "action": result.action})
     return {
         "memory": {"stored": True, "id": result.id, "action": result.action},
         "timings": {"embed_search": time.perf_counter() - t0},

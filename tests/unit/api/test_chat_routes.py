@@ -106,6 +106,16 @@ async def test_stream_sends_progress_then_answer_then_done(client: httpx.AsyncCl
     assert chunks[-1]["usage"]["completion_tokens"] == 56
     finals = [c for c in chunks if c.get("x_answer_id")]
     assert finals and finals[0]["choices"][0]["finish_reason"] == "stop"
+    # Each graph event also goes out as JSON, for the web page: one per path, in draw order.
+    events = [c["x_event"] for c in chunks if "x_event" in c]
+    paths = [e for e in events if e["type"] == "path"]
+    assert [p["index"] for p in paths] == list(range(8))
+    assert paths[0]["completion_tokens"] == 7 and paths[0]["kind"] == "prose"
+    kinds = [e["type"] for e in events]
+    assert kinds.index("sampled") < kinds.index("vote") < kinds.index("verified")
+    vote = next(e for e in events if e["type"] == "vote")
+    answers = [p["answer"] for p in paths]
+    assert vote["answer"] == "42" and vote["votes"]["42"] == answers.count("42")
 
 
 async def test_stream_error_is_sent_as_an_error_event(client: httpx.AsyncClient) -> None:

@@ -47,8 +47,12 @@ async def test_feedback_stores_a_confirmed_answer_and_search_finds_it(
     hits = (await mem_client.get("/v1/memory/search", params={"q": "6 * 7", "k": 3})).json()
     assert hits["data"][0]["answer"] == "42"
     memory_id = r.json()["memory_id"]
+    record = (await mem_client.get(f"/v1/memory/{memory_id}")).json()
+    assert record["id"] == memory_id and record["answer"] == "42"
+    assert "6 * 7" in record["question"] and record["source"] == "feedback"
     assert (await mem_client.delete(f"/v1/memory/{memory_id}")).status_code == 200
     assert (await mem_client.delete(f"/v1/memory/{memory_id}")).status_code == 404
+    assert (await mem_client.get(f"/v1/memory/{memory_id}")).status_code == 404
 
 
 async def test_feedback_on_an_unknown_answer_is_a_404(mem_client: httpx.AsyncClient) -> None:
