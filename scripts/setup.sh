@@ -15,6 +15,17 @@ if ! command -v bwrap >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/d
     || echo "setup: bubblewrap not installed; the sandbox uses rlimits and audit hooks only"
 fi
 
+# Debian's Chromium and its driver run the web page's browser tests (tests/browser, the third
+# run of scripts/test.sh); optional too: without them those tests skip.
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 \
+      && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } \
+    || echo "setup: chromium not installed; the browser tests (tests/browser) will skip"
+fi
+
 stamp=.venv/.setup-stamp
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

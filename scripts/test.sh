@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the test suite: unit tests (no model), then integration tests (the real small model,
-# real FAISS/SQLite, real servers on localhost). Pass extra pytest arguments through.
+# real FAISS/SQLite, real servers on localhost), then the web page in headless Chromium
+# (tests/browser; they skip without Debian's chromium). Pass extra pytest arguments through.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +13,6 @@ run() {
   return "$rc"
 }
 
-run -m "not integration and not gpu and not network" tests "$@" || exit $?
-run -m "integration and not gpu and not network" tests "$@" || exit $?
+run -m "not integration and not gpu and not network and not browser" tests "$@" || exit $?
+run -m "integration and not gpu and not network and not browser" tests "$@" || exit $?
+run -m "browser and not gpu and not network" tests "$@" || exit $?

@@ -1,0 +1,72 @@
+"""Headless Chromium (Debian's ``chromium`` + ``chromium-driver``) driven by Selenium.
+
+``scripts/setup.sh`` installs both when it runs as root; without /usr/bin/chromium the browser
+tests skip with that reason. Screenshots go to ``$REASON_SCREENSHOTS`` when it is set
+(``scripts/screenshots.sh`` points it at docs/img), else to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("REASON_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("REASON_CHROMEDRIVER", "/usr/bin/chromedriver"))
+# Flags that work in a container as root with no display and no network beyond localhost.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless Chromium (own profile, so own local storage) for one test."""
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(
+            f"{CHROMIUM} or {CHROMEDRIVER} missing: install Debian's chromium and "
+            "chromium-driver (scripts/setup.sh does as root)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+        # A script error on the page fails the test; failed requests (a 401 the test asked
+        # for) are logged by Chromium as well and are not script errors.
+        errors = [
+            e["message"]
+            for e in driver.get_log("browser")
+            if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]
+        ]
+        assert not errors, errors
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$REASON_SCREENSHOTS`` (the README's images) or a temp dir."""
+    target = Path(os.environ.get("REASON_SCREENSHOTS") or tmp_path / "shots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
