@@ -8,7 +8,8 @@ several on the same questions.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -235,3 +236,25 @@ def with_defaults(config: GraphConfig, defaults: dict[str, float | int | None]) 
         update |= {k: defaults.get(k) for k in ("n", "temperature", "top_p")}
     update = {k: v for k, v in update.items() if v is not None}
     return GraphConfig(**{**config.model_dump(), **update}) if update else config
+
+
+def configure(
+    config: GraphConfig | str,
+    defaults: Mapping[str, float | int | None] | None = None,
+    **overrides: Any,
+) -> GraphConfig:
+    """The configuration one request runs: a name (with the service's sampling defaults) or
+    an object, then the request's own overrides (``None`` values are left out).
+
+    The one place a configuration is merged; every way in calls it.
+
+    Raises:
+        pydantic.ValidationError: An override the configuration refuses.
+    """
+    base = (
+        config
+        if isinstance(config, GraphConfig)
+        else with_defaults(named_config(config), dict(defaults or {}))
+    )
+    update = {k: v for k, v in overrides.items() if v is not None}
+    return GraphConfig(**{**base.model_dump(), **update}) if update else base

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.backends.base import Backend
-from agent.config import GraphConfig, named_config, with_defaults
+from agent.config import GraphConfig, configure
 from agent.deps import AgentDeps
 from agent.errors import ConfigError, InvalidRequest, UnknownAnswer
 from agent.events import Event
@@ -93,9 +93,7 @@ class Reasoner:
 
     def config(self, config: GraphConfig | str | None) -> GraphConfig:
         """A configuration object from a name (or the default), with the sampling defaults."""
-        if isinstance(config, GraphConfig):
-            return config
-        return with_defaults(named_config(config or self.default_config), self.sampling_defaults)
+        return configure(config or self.default_config, self.sampling_defaults)
 
     def _graph(self, config: GraphConfig, threaded: bool) -> Any:
         key = (config.model_dump_json(), threaded)

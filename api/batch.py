@@ -18,7 +18,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,12 +27,13 @@ import typer
 from pydantic import ValidationError
 
 from agent.config import GraphConfig
+from agent.errors import ConfigError
 from agent.extract import same_answer
 from agent.reasoner import Answer
 from api.errors import ApiError, describe
-from api.queue import Cancellation
 from api.schemas import ChatCompletionRequest, completion_body, run_spec
-from api.service import Service
+from service.compose import Ask, Service
+from service.queue import Cancellation
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def run_batch(
     output: Path,
     config: GraphConfig,
     *,
-    concurrency: int = 1,
+    concurrency: int | None = None,
     learn: bool = False,
     on_line: Callable[[dict[str, Any]], None] | None = None,
 ) -> BatchReport:
@@ -275,7 +276,8 @@ def run_batch(
         source: Input JSONL.
         output: Output JSONL (appended to; created when missing).
         config: Configuration for simple lines (OpenAI lines name their own model).
-        concurrency: Questions in flight at once.
+        concurrency: Questions in flight at once (default: the service's workers); they go
+            through the service's work queue like every other way in.
         learn: Pass labels as ground truth, so verified paths that match go to memory.
         on_line: Called with each record after it is written (progress).
     """
@@ -306,7 +308,13 @@ def run_batch(
             except Exception as ex:  # noqa: BLE001 - any failure becomes this line's error
                 write(item, None, describe(ex))
 
-    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="reason-batch")
+    queue = service.queue
+    k = concurrency or queue.max_concurrency
+    if k > queue.max_concurrency + queue.queue_size:
+        raise ConfigError(
+            f"concurrency {k} is over what the service admits "
+            f"({queue.max_concurrency} workers + {queue.queue_size} waiting)"
+        )
     try:
         for item in _items(source, config):
             report.total += 1
@@ -316,18 +324,19 @@ def run_batch(
             if item.error is not None:
                 write(item, None, item.error)
                 continue
-            while len(pending) >= concurrency * 2:
+            while len(pending) >= k:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 collect(finished)
             cancel = Cancellation()
-            future = pool.submit(
-                service.solve,
-                item.question,
-                item.config,
-                cancellation=cancel,
-                history=item.history or None,
-                source="batch",
-                ground_truth=item.label if learn else None,
+            future = service.submit(
+                Ask(
+                    item.question,
+                    item.config,
+                    history=item.history or None,
+                    source="batch",
+                    ground_truth=item.label if learn else None,
+                    cancellation=cancel,
+                )
             )
             pending[future] = item
             cancellations[future] = cancel
@@ -340,7 +349,7 @@ def run_batch(
             future.cancel()
             cancel.cancel()  # running questions stop at their next graph event
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        wait(pending)  # cancelled ones end at once, running ones at their next graph step
         os.close(fd)
     report.labelled, report.correct = score(output)
     return report
@@ -378,9 +387,9 @@ def batch_command(
         TimeRemainingColumn,
     )
 
-    from agent.config import named_config, with_defaults
-    from api.service import build_service
-    from api.settings import Settings
+    from agent.config import configure
+    from service.compose import build_service
+    from service.settings import Settings
 
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
@@ -389,10 +398,11 @@ def batch_command(
         overrides["max_tokens"] = max_tokens
     if paths is not None:
         overrides["n"] = paths
-    base = with_defaults(named_config(config or settings.graph), settings.sampling_defaults())
-    cfg = GraphConfig(**{**base.model_dump(), **overrides})
+    cfg = configure(config or settings.graph, settings.sampling_defaults(), **overrides)
     k = concurrency or settings.batch_concurrency
     err, out = Console(stderr=True), Console()
+    # The service's workers are the batch's concurrency: one route to the model.
+    settings = settings.model_copy(update={"max_concurrency": k, "queue_size": k})
     service = build_service(settings, memory=learn or cfg.retrieval, threads=False, source="batch")
     progress = Progress(
         TextColumn("{task.description}"),

@@ -35,9 +35,9 @@ from agent.errors import (
     RetrievalError,
     UnknownAnswer,
 )
-from api.queue import Cancelled, QueueFull
 from memory import MemoryStoreError, RecordNotFound, RecordTooLarge
 from retrieval.errors import EmbeddingInputError
+from service.queue import Cancelled, QueueFull
 
 logger = logging.getLogger(__name__)
 

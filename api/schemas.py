@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import NAMED_CONFIGS, GraphConfig, named_config, with_defaults
+from agent.config import NAMED_CONFIGS, GraphConfig, configure
 from agent.reasoner import Answer
 from api.errors import ApiError
+from service.compose import Ask
 
 # Friendly model ids -> named graph configurations; the raw names are accepted as well.
 MODEL_ALIASES: dict[str, str] = {
@@ -132,6 +133,17 @@ class RunSpec:
     config: GraphConfig
     model: str
 
+    def ask(self, **extra: Any) -> Ask:
+        """The service's request for it (``extra``: cancellation, on_event)."""
+        return Ask(
+            self.question,
+            self.config,
+            thread_id=self.thread_id,
+            history=self.history or None,
+            source="api",
+            **extra,
+        )
+
 
 def run_spec(
     request: ChatCompletionRequest,
@@ -174,8 +186,7 @@ def run_spec(
         overrides["seed"] = request.seed
     if request.reasoning_paths is not None:
         overrides["n"] = request.reasoning_paths
-    base = with_defaults(named_config(name), defaults or {})
-    config = GraphConfig(**{**base.model_dump(), **overrides})
+    config = configure(name, defaults, **overrides)
     return RunSpec(question, history, thread, config, request.model)
 
 

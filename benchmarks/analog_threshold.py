@@ -18,7 +18,7 @@ import numpy as np
 import typer
 
 from benchmarks.memory_analysis import template
-from memory.learn import check_training_seed
+from evaluation.learn import check_training_seed
 from retrieval import RetrievalConfig
 from retrieval.embedder import build_embedder
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.backends import build_backend
 from agent.backends.base import Message
-from agent.eval import git_commit
+from evaluation.evaluate import git_commit
 
 PROMPT: list[Message] = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -145,6 +145,6 @@ def run_backend_benchmark(
 
 
 if __name__ == "__main__":
-    from api.settings import load_settings
+    from service.settings import load_settings
 
     run_backend_benchmark(load_settings())

@@ -19,11 +19,12 @@ from typing import Any
 
 from agent.backends.base import Backend
 from agent.config import named_config
-from agent.eval import Evaluation, run_eval, training_solver
 from agent.reasoner import Reasoner
-from memory import MemoryConfig, learn, open_store
-from memory.learn import HELD_OUT_EVAL_SIZE, check_training_seed
+from evaluation.evaluate import Evaluation, run_eval, training_solver
+from evaluation.learn import HELD_OUT_EVAL_SIZE, check_training_seed, learn
+from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
+from service.compose import Service
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def build_memory(
     """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
 
     ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
-    keeps a right draw (``memory.learn``'s ``retry``). A memory learned by other
+    keeps a right draw (``evaluation.learn``'s ``retry``). A memory learned by other
     configurations is relearned.
 
     Returns:
@@ -77,12 +78,12 @@ def build_memory(
             # The learner recalls from the memory it is filling when its configuration
             # retrieves: each solved question can help the later ones, as in use.
             source = f"{dataset}:train:seed={train_seed}"
-            reasoner = Reasoner(backend, memory=store)
-            solve = training_solver(reasoner, cfg, source)
+            service = Service(Reasoner(backend, memory=store))
+            solve = training_solver(service, cfg, source)
             retry = None
             if retry_config is not None:
                 again = named_config(retry_config, write_back=False, **overrides)
-                retry = training_solver(reasoner, again, source)
+                retry = training_solver(service, again, source)
             marks: list[str] = []
             report = learn(
                 store,
@@ -197,7 +198,7 @@ def run_learning_curve(
                 if on_progress:
                     on_progress(f"learning curve: evaluating at memory size {size}")
                 ev: Evaluation | None = run_eval(
-                    Reasoner(backend, memory=store),
+                    Service(Reasoner(backend, memory=store)),
                     dataset=dataset,
                     size=eval_size,
                     seed=eval_seed,

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.eval import Evaluation, load_questions
 from agent.extract import same_answer
+from evaluation.evaluate import Evaluation, load_questions
 from memory import MemoryConfig, open_store
 from memory.errors import RecordNotFound
 from memory.records import normalize_question

@@ -18,7 +18,7 @@ from pathlib import Path
 import typer
 
 from agent.config import named_config
-from agent.eval import load_questions
+from evaluation.evaluate import load_questions
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
 

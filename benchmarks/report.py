@@ -21,16 +21,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from agent.config import named_config
-from agent.eval import Evaluation, git_commit, load_questions, run_eval
 from agent.reasoner import Reasoner
 from benchmarks.learning_curve import build_memory, memory_dir, run_learning_curve
 from benchmarks.memory_analysis import analyse_curve
 from benchmarks.report_md import render
-from memory import EVAL_SEEDS, MemoryConfig, open_store
+from evaluation.evaluate import Evaluation, git_commit, load_questions, run_eval
+from evaluation.learn import EVAL_SEEDS
+from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
+from service.compose import Service
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ def _eval_part(
                 reasoner = Reasoner(backend, memory=store, backend_factory=extra_backend)
                 try:
                     ev: Evaluation | None = run_eval(
-                        reasoner, dataset=spec.name, size=spec.size, seed=suite.eval_seed,
+                        Service(reasoner), dataset=spec.name, size=spec.size, seed=suite.eval_seed,
                         configs=list(spec.configs_in(suite)), output=output,
                         overrides=_overrides(suite, spec.task),
                         on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
@@ -378,11 +378,11 @@ def run_report(
             committed one so evaluations and reports share draws across sessions.
         on_progress: Called with a short line per step.
     """
+    from agent.backends import build_backend
+    from agent.backends.caching import CachingBackend
     from agent.backends.provision import model_path
-    from agent.draw_cache import CachingBackend
-    from api.cli_common import open_backend
-    from api.service import ensemble_backends
     from benchmarks.throughput import run_throughput
+    from service.compose import ensemble_backends
 
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -393,7 +393,10 @@ def run_report(
     # Evaluation files are the resumable record and are committed; memories are rebuilt
     # from cached draws, caches and logs stay local.
     (run_dir / ".gitignore").write_text("work/memory/\nwork/*.db*\nwork/**/*.log\n")
-    inner = open_backend(settings, model)
+    backend_config = settings.backend_config()
+    inner = build_backend(
+        backend_config.model_copy(update={"model": model}) if model else backend_config
+    )
     backend = CachingBackend(inner, draws or work / "draws.db")
     main = suite.datasets[0]
     curve = run_learning_curve(
@@ -485,62 +488,3 @@ def find_run_dir(results_dir: Path, name: str) -> Path | None:
     """The most recent ``<date>-<name>`` run directory, whatever day it was started."""
     runs = sorted(d for d in results_dir.glob(f"????-??-??-{name}") if d.is_dir())
     return runs[-1] if runs else None
-
-
-def report_command(
-    ctx: typer.Context,
-    suite: str = typer.Option("quick", help="Suite to run: quick, full, memory or memory-retry."),
-    name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
-    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
-    size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
-    max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
-    lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
-    parts: str | None = typer.Option(
-        None,
-        help="Parts to run now (others are read from earlier runs): "
-        + ",".join(PARTS)
-        + " (default: the suite's own; the memory suite runs learn,curve).",
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help="Continue the latest run of this name (started on any day)."
-    ),
-) -> None:
-    """Run a benchmark suite and write results.json, report.md and plots."""
-    from rich.console import Console
-
-    from agent.errors import ConfigError
-    from api.cli_common import DRAW_CACHE, RESULTS_DIR, settings_of
-
-    if suite not in SUITES:
-        raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
-    chosen_parts = (
-        tuple(p.strip() for p in parts.split(",") if p.strip())
-        if parts is not None
-        else SUITES[suite].default_parts
-    )
-    unknown = sorted(set(chosen_parts) - set(PARTS))
-    if unknown:
-        raise ConfigError(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
-    sizes = tuple(int(x) for x in lc_sizes.split(",")) if lc_sizes else None
-    chosen = shrink(SUITES[suite], size, max_tokens, sizes)
-    run_name = name or suite
-    earlier = find_run_dir(RESULTS_DIR, run_name)
-    if earlier is not None and not resume:
-        raise ConfigError(f"{earlier} exists; pass --resume to continue it or choose --name")
-    run_dir = earlier or RESULTS_DIR / f"{date.today().isoformat()}-{run_name}"
-    err = Console(stderr=True)
-    results = run_report(
-        settings_of(ctx), chosen, run_dir, model=model, parts=chosen_parts, draws=DRAW_CACHE,
-        on_progress=lambda line: err.print(f"[dim]{line}[/dim]"),
-    )  # fmt: skip
-    for ds, info in results["datasets"].items():
-        best = max(info["summary"], key=lambda r: r["accuracy"])
-        typer.echo(f"{ds}: best {best['config']} {best['accuracy']:.1%} "
-                   f"({best['questions']} questions)")  # fmt: skip
-    if results["learning_curve"]["rows"]:
-        for r in results["learning_curve"]["rows"]:
-            typer.echo(f"memory {r['size']}: {r['config']} {r['accuracy']:.1%} "
-                       f"({r['questions']} questions)")  # fmt: skip
-    done = results["datasets"] or results["learning_curve"]["rows"]
-    typer.echo(f"report: {run_dir / 'report.md'}" if done else
-               f"no data set evaluated yet; work files in {run_dir / 'work'}")  # fmt: skip

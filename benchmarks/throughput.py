@@ -34,7 +34,7 @@ def batch_rate(
 
     Args:
         backend: The model backend (shared; not closed here).
-        settings: ``api.settings.Settings`` for the service around the backend.
+        settings: ``service.settings.Settings`` for the service around the backend.
         questions: ``{"id", "question", "answer"}`` lines.
         work_dir: Where the input and the per-concurrency outputs go.
         config: Graph configuration every line is answered with.
@@ -42,12 +42,15 @@ def batch_rate(
         concurrencies: Questions in flight at once.
     """
     from api.batch import run_batch
-    from api.service import build_service
+    from service.compose import build_service
 
     work_dir.mkdir(parents=True, exist_ok=True)
     source = work_dir / "batch-in.jsonl"
     source.write_text("".join(json.dumps(q) + "\n" for q in questions))
     cfg = named_config(config, write_back=False, **overrides)
+    # Workers for the largest concurrency; each run keeps its own k questions in flight.
+    most = max(concurrencies)
+    settings = settings.model_copy(update={"max_concurrency": most, "queue_size": most})
     service = build_service(settings, memory=False, threads=False, backend=backend, source="bench")
     rows = []
     try:

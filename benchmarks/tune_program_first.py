@@ -20,12 +20,11 @@ from pathlib import Path
 
 import typer
 
+from agent.backends.caching import CachingBackend
 from agent.config import named_config
-from agent.draw_cache import CachingBackend
-from agent.eval import load_questions, wilson
 from agent.reasoner import Reasoner
-from api.cli_common import DRAW_CACHE, RESULTS_DIR
-from api.settings import Settings
+from evaluation.evaluate import DRAW_CACHE, RESULTS_DIR, load_questions, wilson
+from service.settings import Settings
 
 
 class _NoNewDraws:

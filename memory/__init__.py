@@ -11,10 +11,8 @@ from memory.errors import (
     MemoryStoreError,
     RecordNotFound,
     RecordTooLarge,
-    ReservedSeedError,
 )
 from memory.factory import DEFAULT_DATA_DIR, open_store
-from memory.learn import EVAL_SEEDS, LearnReport, SolveResult, learn
 from memory.records import (
     AddResult,
     ImportLineError,
@@ -31,12 +29,10 @@ from memory.writeback import Evidence, Rejection, VerifiedPath, decide
 __all__ = [
     "AddResult",
     "DEFAULT_DATA_DIR",
-    "EVAL_SEEDS",
     "EmbeddingMismatch",
     "Evidence",
     "ImportLineError",
     "ImportReport",
-    "LearnReport",
     "MemoryConfig",
     "MemoryStore",
     "MemoryStoreError",
@@ -47,12 +43,9 @@ __all__ = [
     "RecordNotFound",
     "RecordTooLarge",
     "Rejection",
-    "ReservedSeedError",
-    "SolveResult",
     "StoreStats",
     "VerifiedPath",
     "WriteBackThresholds",
     "decide",
-    "learn",
     "open_store",
 ]

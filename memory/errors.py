@@ -5,8 +5,7 @@ Hierarchy::
     MemoryStoreError            the memory store refused or failed an operation
     ├── RecordNotFound          no row with that id (also a KeyError)
     ├── RecordTooLarge          a text field is over the configured size (also a ValueError)
-    ├── EmbeddingMismatch       the store was built with another embedding model or dimension
-    └── ReservedSeedError       a training seed collides with an evaluation seed (ValueError)
+    └── EmbeddingMismatch       the store was built with another embedding model or dimension
 
 The package does not import agent/: the API layer maps these to its own error table.
 """
@@ -34,7 +33,3 @@ class RecordTooLarge(MemoryStoreError, ValueError):
 
 class EmbeddingMismatch(MemoryStoreError):
     """The store's vectors come from another embedding model or dimension."""
-
-
-class ReservedSeedError(MemoryStoreError, ValueError):
-    """A training seed is reserved for evaluation."""

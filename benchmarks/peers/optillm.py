@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from agent.eval import Question
 from agent.extract import extract_answer
 from agent.prompts import system_prompt
 from benchmarks.peers.usage_meter import UsageMeter
+from evaluation.evaluate import Question
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def run_peer(
 
 def summarize(data: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per approach: accuracy, tokens and seconds per question, errors."""
-    from agent.eval import wilson
+    from evaluation.evaluate import wilson
 
     rows = []
     for approach, recs in data.get("results", {}).items():

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from api.app import create_app
-from api.service import build_service
-from api.settings import Settings
+from api.http.app import create_app
+from service.compose import build_service
+from service.settings import Settings
 from tests.support.servers import serving
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.reasoner import Reasoner
-from api.app import create_app
-from api.service import build_service
-from api.settings import Settings
+from api.http.app import create_app
+from service.compose import build_service
+from service.settings import Settings
 from tests.support.servers import free_port, serving
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api.settings import Settings
 from benchmarks.report import PARTS, SUITES, DatasetSpec, run_report
+from service.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.backends.caching import CachingBackend
 from agent.backends.llamacpp import LlamaCppBackend
-from agent.draw_cache import CachingBackend
-from agent.eval import run_eval
 from agent.reasoner import Reasoner
+from evaluation.evaluate import run_eval
+from service.compose import Service
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ def test_eval_derives_rows_and_resumes_without_new_draws(
     llamacpp_backend: LlamaCppBackend, tmp_path: Path
 ) -> None:
     cache = CachingBackend(llamacpp_backend, tmp_path / "draws.db")
-    reasoner = Reasoner(cache)
+    service = Service(Reasoner(cache))
     out = tmp_path / "eval.json"
     kwargs = dict(
         dataset="gsm_symbolic",
@@ -31,7 +32,7 @@ def test_eval_derives_rows_and_resumes_without_new_draws(
         output=out,
         overrides={"max_tokens": 24},
     )
-    ev = run_eval(reasoner, **kwargs)  # type: ignore[arg-type]
+    ev = run_eval(service, **kwargs)  # type: ignore[arg-type]
     data = json.loads(out.read_text())
     assert data["meta"]["seed"] == 42 and data["meta"]["model"] == "smollm2-135m"
     for record in data["results"].values():
@@ -44,7 +45,7 @@ def test_eval_derives_rows_and_resumes_without_new_draws(
     for record in data["results"].values():
         assert record["sc@1"]["answer"] == record["sc@8"]["paths"][0]["answer"]
     misses = cache.misses
-    run_eval(reasoner, **kwargs)  # type: ignore[arg-type]
+    run_eval(service, **kwargs)  # type: ignore[arg-type]
     assert cache.misses == misses  # everything was already done or cached
 
 
@@ -54,8 +55,8 @@ def test_an_ensembles_second_model_draws_through_the_same_cache(
     import sqlite3
 
     from agent.config import named_config
-    from api.service import build_service
-    from api.settings import Settings
+    from service.compose import build_service
+    from service.settings import Settings
 
     settings = Settings(_env_file=None, model=str(small_model_path), data_dir=tmp_path, n_ctx=2048)  # type: ignore[call-arg]
     cache = CachingBackend(llamacpp_backend, tmp_path / "draws.db")

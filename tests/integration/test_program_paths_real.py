@@ -21,9 +21,9 @@ import pytest
 from agent.config import named_config
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
-from api.app import create_app
-from api.service import build_service
-from api.settings import Settings
+from api.http.app import create_app
+from service.compose import build_service
+from service.settings import Settings
 from tests.support.servers import serving
 
 pytestmark = pytest.mark.integration

@@ -23,12 +23,12 @@ import pytest
 
 from agent.config import named_config
 from agent.reasoner import Reasoner
-from api.app import create_app
-from api.queue import WorkQueue
-from api.service import Service
-from api.settings import Settings
+from api.http.app import create_app
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
+from service.compose import Service
+from service.queue import WorkQueue
+from service.settings import Settings
 from tests.support.servers import serving
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from agent.backends.base import Completion, TokenLogprob
-from agent.draw_cache import CachingBackend
+from agent.backends.caching import CachingBackend
 
 
 class CountingBackend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.eval import Evaluation
+from evaluation.evaluate import Evaluation
 
 META = {"dataset": "gsm_symbolic", "seed": 42, "model": "m"}
 
@@ -33,7 +33,7 @@ def test_rows_cover_only_questions_every_listed_configuration_answered(tmp_path:
 
 def test_adaptive_rows_are_derived_from_the_fixed_n_draws() -> None:
     from agent.config import named_config
-    from agent.eval import derived_records
+    from evaluation.evaluate import derived_records
 
     answers = ["5", "9", "7", "5", "5", "5", "5", "5"]
     record = {
@@ -50,7 +50,7 @@ def test_adaptive_rows_are_derived_from_the_fixed_n_draws() -> None:
 
 
 def test_yes_no_answers_score_against_the_data_sets_capitalized_gold() -> None:
-    from agent.eval import load_questions
+    from evaluation.evaluate import load_questions
 
     questions, score = load_questions("syllogism", 4, 42)
     for q in questions:

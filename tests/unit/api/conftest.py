@@ -11,10 +11,10 @@ import pytest
 
 from agent.backends.base import Completion, GenerationStats, Message
 from agent.reasoner import Reasoner
-from api.app import create_app
-from api.queue import WorkQueue
-from api.service import Service
-from api.settings import Settings
+from api.http.app import create_app
+from service.compose import Service
+from service.queue import WorkQueue
+from service.settings import Settings
 
 
 class ScriptedBackend:

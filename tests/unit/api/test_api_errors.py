@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
-from api.queue import WorkQueue
-from api.service import Service
-from api.settings import Settings
+from api.http.app import create_app
+from service.compose import Service
+from service.queue import WorkQueue
+from service.settings import Settings
 
 QUESTION = {"role": "user", "content": "What is 6 * 7?"}
 

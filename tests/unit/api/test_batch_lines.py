@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.config import named_config
 from api.batch import done_keys, run_batch
-from api.service import Service
+from service.compose import Service
 
 GREEDY = named_config("greedy", max_tokens=16)
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from agent.reasoner import Reasoner
-from api.app import create_app
-from api.queue import WorkQueue
-from api.service import Service
-from api.settings import Settings
+from api.http.app import create_app
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
+from service.compose import Service
+from service.queue import WorkQueue
+from service.settings import Settings
 
 ASK = {"model": "sc@8", "messages": [{"role": "user", "content": "What is 6 * 7?"}]}
 

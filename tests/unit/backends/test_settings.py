@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigError
-from api.settings import load_settings
+from service.settings import load_settings
 
 
 def test_defaults_use_embedded_default_model(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,12 +5,13 @@ and recalls them."""
 from __future__ import annotations
 
 from agent.config import GraphConfig, named_config
-from agent.eval import training_solver
 from agent.programs import PROGRAM_PREFIX
 from agent.prompts import ANALOG_MAX_CHARS, build_program_messages
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
+from evaluation.evaluate import training_solver
 from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide
+from service.compose import Service
 from tests.support.queue_backend import QueueBackend
 
 Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
@@ -139,17 +140,19 @@ def test_program_examples_cut_long_questions_and_leave_out_long_programs() -> No
 def test_training_solver_keeps_the_program_that_printed_the_answer() -> None:
     backend = QueueBackend([FAILS, SEVEN, SEVEN])
     reasoner = Reasoner(backend, sandbox=SANDBOX)
-    result = training_solver(reasoner, named_config("pot-sc@8", n=3), "test")(Q)
+    result = training_solver(Service(reasoner), named_config("pot-sc@8", n=3), "test")(Q)
     assert result.answer == "7"
     assert result.program == SEVEN.strip("\n")
     assert result.program_output is not None and result.program_output.strip() == "7"
-    prose = training_solver(Reasoner(QueueBackend([PROSE_SEVEN])), named_config("cot"), "test")
+    prose_service = Service(Reasoner(QueueBackend([PROSE_SEVEN])))
+    prose = training_solver(prose_service, named_config("cot"), "test")
     assert prose(Q).program is None
 
 
 def test_training_solver_offers_the_other_programs_answers_as_alternatives() -> None:
     backend = QueueBackend([SEVEN, NINE, SEVEN, FAILS])
-    result = training_solver(Reasoner(backend, sandbox=SANDBOX), named_config("pot-sc@4"), "t")(Q)
+    service = Service(Reasoner(backend, sandbox=SANDBOX))
+    result = training_solver(service, named_config("pot-sc@4"), "t")(Q)
     assert result.answer == "7"
     # the program that printed 9 (but not the failing one, nor 7 again) is an alternative
     assert [(a.answer, a.program) for a in result.alternatives] == [("9", NINE.strip("\n"))]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from api.cli_memory import memory_app
+from api.cli.memory import memory_app
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import reasoning_gym
 
-from memory import EVAL_SEEDS, MemoryStore, ReservedSeedError, SolveResult, learn
+from evaluation.learn import EVAL_SEEDS, ReservedSeedError, SolveResult, learn
+from memory import MemoryStore
 
 
 def answer_key(dataset: str, size: int, seed: int) -> dict[str, str]:

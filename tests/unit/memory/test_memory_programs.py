@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import reasoning_gym
 
+from evaluation.learn import SolveResult, learn
 from memory import (
     MemoryConfig,
     MemoryStore,
     RecordTooLarge,
-    SolveResult,
     VerifiedPath,
-    learn,
 )
 from memory import migrations as migrations_module
 from memory.indexes import to_blob

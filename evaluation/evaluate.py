@@ -24,12 +24,16 @@ from agent.config import DERIVED_FROM, GraphConfig, named_config
 from agent.extract import same_answer
 from agent.paths import ReasoningPath
 from agent.programs import Execution, program_text
-from agent.reasoner import Reasoner
 from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
 from agent.trace import answer_program
-from memory import SolveResult
+from evaluation.learn import SolveResult
+from service.compose import Ask, Service
+
+RESULTS_DIR = Path("benchmarks/results")
+# Every sampled path of every evaluation, keyed by prompt, model, settings and seed.
+DRAW_CACHE = RESULTS_DIR / "cache" / "draws.db"
 
 DEFAULT_CONFIGS = (
     "greedy",
@@ -85,16 +89,16 @@ def _yes_no_tolerant(scorer: Callable[..., float]) -> Callable[..., float]:
 
 
 def training_solver(
-    reasoner: Reasoner, config: GraphConfig, source: str
+    service: Service, config: GraphConfig, source: str
 ) -> Callable[[str], SolveResult]:
-    """A ``solve(question)`` for ``memory.learn``: the answer, its evidence and its program.
+    """A ``solve(question)`` for ``evaluation.learn``: the answer, its evidence and its program.
 
     Every other answer a program path printed comes along as an alternative, with its
     program, for a learner that knows the ground truth to keep when the vote is wrong.
     """
 
     def solve(question: str) -> SolveResult:
-        ans = reasoner.solve(question, config, source=source)
+        ans = service.answer(Ask(question, config, source=source))
         ev = ans.trace.get("verification") or {}
         program, output = answer_program(ans.trace, ans.answer) or (None, None)
         others: dict[str, SolveResult] = {}
@@ -108,7 +112,7 @@ def training_solver(
             others[other] = SolveResult(
                 answer=other,
                 path=program_text(run),
-                model=reasoner.backend.model_name,
+                model=service.backend.model_name,
                 program=p["program"],
                 program_output=p["stdout"],
             )
@@ -120,7 +124,7 @@ def training_solver(
             agreeing_paths=ev.get("agreeing_paths"),
             total_paths=ev.get("total_paths"),
             confidence=ev.get("confidence"),
-            model=reasoner.backend.model_name,
+            model=service.backend.model_name,
             program=program,
             program_output=output,
             alternatives=tuple(others.values()),
@@ -339,7 +343,7 @@ class Evaluation:
 
 
 def run_eval(
-    reasoner: Reasoner,
+    service: Service,
     *,
     dataset: str,
     size: int,
@@ -352,7 +356,8 @@ def run_eval(
 ) -> Evaluation:
     """Answer every question with every configuration; derive sc@k/adaptive from sc@n."""
     questions, scorer = load_questions(dataset, size, seed, start)
-    model = reasoner.backend.model_name
+    backend = service.backend
+    model = backend.model_name
     meta = {
         "dataset": dataset,
         "size": size,
@@ -367,7 +372,7 @@ def run_eval(
     ev = Evaluation(output, meta)
     derived = {c: DERIVED_FROM[c] for c in configs if DERIVED_FROM.get(c) in configs}
     live = [c for c in configs if c not in derived]
-    cache = getattr(reasoner.backend, "drawn_seconds", None)
+    cache = getattr(backend, "drawn_seconds", None)
     for q in questions:
 
         def score(answer: str | None, q: Question = q) -> bool:
@@ -377,9 +382,9 @@ def run_eval(
             if ev.done(q.index, name):
                 continue
             cfg: GraphConfig = named_config(name, write_back=False, **(overrides or {}))
-            before = reasoner.backend.drawn_seconds if cache is not None else 0.0  # type: ignore[attr-defined]
-            ans = reasoner.solve(q.question, cfg, source=f"eval:{dataset}:seed={seed}")
-            drawn = (reasoner.backend.drawn_seconds - before) if cache is not None else None  # type: ignore[attr-defined]
+            before = backend.drawn_seconds if cache is not None else 0.0  # type: ignore[attr-defined]
+            ans = service.answer(Ask(q.question, cfg, source=f"eval:{dataset}:seed={seed}"))
+            drawn = (backend.drawn_seconds - before) if cache is not None else None  # type: ignore[attr-defined]
             trace = ans.trace
             record = {
                 "config": name,

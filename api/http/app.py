@@ -31,13 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.reasoner import Reasoner
 from api.errors import error_body, error_response, install_error_handlers
-from api.metrics import install_metrics
-from api.openai_routes import router
-from api.queue import WorkQueue
-from api.service import Service, build_service
-from api.settings import Settings
+from api.http.metrics import install_metrics
+from api.http.routes import router
 from api.web import mount_web
 from memory import MemoryStoreError
+from service.compose import Service, build_service
+from service.queue import WorkQueue
+from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -
     _health_routes(app)
     mount_web(app)
     if settings.slack_signing_secret is not None:
-        from api.slack_app import mount_slack
+        from api.slack import mount_slack
 
         mount_slack(app, settings, service)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -194,7 +194,7 @@ def serve_command(
 def slack_command(ctx: typer.Context) -> None:
     """Run the Slack bot over Socket Mode (REASON_SLACK_APP_TOKEN, REASON_SLACK_BOT_TOKEN)."""
     try:
-        from api.slack_app import run_socket_mode
+        from api.slack import run_socket_mode
     except ImportError as ex:
         raise typer.BadParameter(f"{ex}; install the slack extra: pip install '.[slack]'") from ex
     settings = ctx.find_root().obj

@@ -8,29 +8,67 @@ backend with ``Service(reasoner, ...)``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.backends import Backend, build_backend
+from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
 from agent.config import GraphConfig, named_config
-from agent.draw_cache import CachingBackend
+from agent.events import Event
 from agent.reasoner import Answer, EventSink, Reasoner
 from agent.sandbox import Sandbox
-from api.queue import Cancellation, Cancelled, WorkQueue
-from api.settings import Settings
+from service.queue import Cancellation, Cancelled, WorkQueue
+from service.settings import Settings
 
 if TYPE_CHECKING:
-    from api.metrics import ReasonMetrics
     from memory import MemoryStore
 
 logger = logging.getLogger(__name__)
 
 THREADS_DB = "threads.db"
+
+
+class Observer(Protocol):
+    """What the service reports each run to (the HTTP way in's Prometheus metrics)."""
+
+    def observe(self, answer: Answer, budget: int) -> None:
+        """A run answered; ``budget`` is its configuration's path budget."""
+
+    def observe_failure(self, config: str, outcome: str) -> None:
+        """A run failed (``error``) or was cancelled (``cancelled``)."""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One question, as every way in hands it to the service.
+
+    Attributes:
+        question: The question (the last user message).
+        config: Graph configuration, by name or resolved (``agent.config.configure``);
+            None is the service's default.
+        thread_id: Conversation id; the checkpointer holds the earlier turns.
+        history: Earlier user/assistant turns, for a conversation without a thread.
+        source: Recorded with what the run writes to memory (api, slack, batch, cli, eval).
+        ground_truth: A known right answer (evaluation, learning, labelled batches).
+        cancellation: Set it to stop the run at its next graph step.
+        on_event: Called with each progress event, in the worker thread.
+    """
+
+    question: str
+    config: GraphConfig | str | None = None
+    thread_id: str | None = None
+    history: Sequence[Mapping[str, str]] | None = None
+    source: str = "api"
+    ground_truth: str | None = None
+    cancellation: Cancellation = field(default_factory=Cancellation)
+    on_event: EventSink | None = None
 
 
 @dataclass
@@ -41,7 +79,7 @@ class Service:
     queue: WorkQueue = field(default_factory=WorkQueue)
     default_graph: str | GraphConfig = "full"
     _closers: list[Any] = field(default_factory=list)
-    metrics: ReasonMetrics | None = None
+    metrics: Observer | None = None
 
     @property
     def memory(self) -> MemoryStore | None:
@@ -58,32 +96,55 @@ class Service:
         health = getattr(self.backend, "health", None)
         return bool(health()) if callable(health) else True
 
-    def solve(
-        self,
-        question: str,
-        config: GraphConfig | str | None = None,
-        *,
-        cancellation: Cancellation | None = None,
-        on_event: EventSink | None = None,
-        **kwargs: Any,
-    ) -> Answer:
-        """Run ``Reasoner.solve`` (in a worker thread), stopping at an event once cancelled.
+    def submit(self, ask: Ask) -> Future[Answer]:
+        """Admit one question to the work queue: the one route from a way in to the model.
 
-        Extra keyword arguments (``thread_id``, ``history``, ``ground_truth``, ``source``)
-        go to ``Reasoner.solve``. Metrics and the queue's latency estimate are updated.
+        Raises:
+            QueueFull: Every worker is busy and the waiting line is full (HTTP 429).
         """
-        cfg = self.reasoner.config(config or self.default_graph)
+        return self.queue.submit(self._run, ask)
 
-        def forward(event: dict[str, Any]) -> None:
-            if cancellation is not None:
-                cancellation.check()
-            if on_event is not None:
-                on_event(event)
-
-        if cancellation is not None:
-            cancellation.check()
+    def answer(self, ask: Ask) -> Answer:
+        """Answer in the caller's thread (CLI, Slack, evaluation); Ctrl-C cancels the run."""
+        future = self.submit(ask)
         try:
-            answer = self.reasoner.solve(question, cfg, on_event=forward, **kwargs)
+            return future.result()
+        except KeyboardInterrupt:
+            if not future.cancel():
+                ask.cancellation.cancel()
+            raise
+
+    async def answer_async(self, ask: Ask) -> Answer:
+        """Answer from async code (REST); if the awaiting task is cancelled, so is the run."""
+        future = self.submit(ask)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if not future.cancel():
+                ask.cancellation.cancel()
+            raise
+
+    def _run(self, ask: Ask) -> Answer:
+        """``Reasoner.solve`` in a worker thread, stopping at an event once cancelled."""
+        cfg = self.reasoner.config(ask.config or self.default_graph)
+        cancellation = ask.cancellation
+
+        def forward(event: Event) -> None:
+            cancellation.check()
+            if ask.on_event is not None:
+                ask.on_event(event)
+
+        cancellation.check()
+        try:
+            answer = self.reasoner.solve(
+                ask.question,
+                cfg,
+                on_event=forward,
+                thread_id=ask.thread_id,
+                history=ask.history,
+                ground_truth=ask.ground_truth,
+                source=ask.source,
+            )
         except Cancelled:
             logger.info("cancelled a %s run", cfg.name)
             if self.metrics is not None:
@@ -97,6 +158,10 @@ class Service:
         if self.metrics is not None:
             self.metrics.observe(answer, cfg.n)
         return answer
+
+    def own(self, close: Callable[[], object]) -> None:
+        """Close this too when the service closes (after what was opened before it)."""
+        self._closers.insert(0, close)
 
     def close(self) -> None:
         """Stop the workers and release the model, memory and checkpointer."""
@@ -128,7 +193,7 @@ def ensemble_backends(config: BackendConfig, main: Backend) -> Callable[[str], B
     def build(name: str) -> Backend:
         extra = build_backend(config.model_copy(update={"model": name}))
         if isinstance(main, CachingBackend):
-            return CachingBackend(extra, main.path, owns_inner=True)  # type: ignore[return-value]
+            return CachingBackend(extra, main.path, owns_inner=True)
         return extra
 
     return build

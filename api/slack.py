@@ -31,11 +31,11 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.errors import ReasonerError
 from agent.events import Event
-from agent.reasoner import Answer
-from api.queue import Cancelled, QueueFull
-from api.service import Service
-from api.settings import Settings
+from agent.reasoner import Answer, EventSink
 from memory import MemoryStoreError
+from service.compose import Ask, Service
+from service.queue import Cancelled, QueueFull
+from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -115,18 +115,12 @@ class SlackBot:
         self._lock = threading.Lock()
 
     # ---- answering -------------------------------------------------------------------
-    def solve(self, question: str, thread: str | None, on_event: Any = None) -> Answer:
+    def solve(self, question: str, thread: str | None, on_event: EventSink | None = None) -> Answer:
         """Answer through the shared work queue (raises QueueFull when it is full)."""
         threaded = thread if self.service.reasoner.checkpointer is not None else None
-        future = self.service.queue.submit(
-            self.service.solve,
-            question,
-            self.service.default_graph,
-            on_event=on_event,
-            thread_id=threaded,
-            source="slack",
+        return self.service.answer(
+            Ask(question, thread_id=threaded, source="slack", on_event=on_event)
         )
-        return future.result()
 
     def remember(self, answer: Answer, channel: str | None, ts: str | None) -> None:
         """Keep an answer for the buttons and reactions."""

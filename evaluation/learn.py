@@ -15,13 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.errors import ConfigError
 from memory.config import WriteBackThresholds
-from memory.errors import ReservedSeedError
 from memory.records import normalize_question
 from memory.store import MemoryStore
 from memory.writeback import Evidence, Rejection, decide
 
 logger = logging.getLogger(__name__)
+
+
+class ReservedSeedError(ConfigError):
+    """A training seed is reserved for evaluation."""
+
 
 #: Seeds reserved for evaluation splits; training (``learn``) refuses them.
 EVAL_SEEDS: frozenset[int] = frozenset({0, 42, 1000, 1001, 1002, 1003, 1004})

@@ -1,4 +1,4 @@
-"""The ``reason`` command line: the command tree, ``ask``, ``models`` and ``bench backend``.
+"""The ``reason`` command line: the command tree, ``ask`` and ``models``.
 
 Settings are read once in the group callback and passed down through ``ctx.obj``. Results go
 to stdout; progress and reasoning go to stderr. User errors exit non-zero with one line.
@@ -9,25 +9,25 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
-from agent.config import NAMED_CONFIGS, GraphConfig
+from agent.config import NAMED_CONFIGS, configure
 from agent.errors import ReasonerError
 from agent.events import Event
-from api.app import serve_command, slack_command
 from api.batch import batch_command
-from api.cli_common import err, open_reasoner, out, progress_bar, settings_of
-from api.cli_eval import eval_command, learn_command
-from api.cli_memory import memory_app
-from api.settings import load_settings
-from benchmarks.report import report_command
+from api.cli.bench import bench_app
+from api.cli.common import err, open_service, out, progress_bar, settings_of
+from api.cli.evaluate import eval_command, learn_command
+from api.cli.memory import memory_app
+from api.http.app import serve_command, slack_command
 from memory import MemoryStoreError
 from retrieval import RetrievalError
+from service.compose import Ask
+from service.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +38,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 models_app = typer.Typer(help="List and pull model files.", no_args_is_help=True)
-bench_app = typer.Typer(help="Run benchmarks (never part of CI).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.add_typer(memory_app, name="memory")
-# The ways in (api/app.py, api/batch.py): serve, slack, batch.
+# The ways in (api/http/app.py, api/batch.py): serve, slack, batch.
 app.command("serve")(serve_command)
 app.command("slack")(slack_command)
 app.command("batch")(batch_command)
-# The benchmark report (benchmarks/report.py): reason bench report.
-bench_app.command("report")(report_command)
-# Evaluation and learning from data sets (api/cli_eval.py).
+# Evaluation and learning from data sets (api/cli/evaluate.py).
 app.command("eval")(eval_command)
 memory_app.command("learn")(learn_command)
 
@@ -96,13 +93,14 @@ def ask(
 ) -> None:
     """Answer a question with the reasoning graph; progress on stderr, answer on stdout."""
     settings = settings_of(ctx)
-    reasoner = open_reasoner(settings, model=model, memory=not no_memory)
-    cfg = reasoner.config(config)
-    overrides = {k: v for k, v in {"n": n, "max_tokens": max_tokens}.items() if v is not None}
-    if overrides:
-        cfg = GraphConfig(**{**cfg.model_dump(), **overrides})
-    err.print(f"[dim]{reasoner.backend.model_name} / {cfg.name}: {question}[/dim]")
-    answer = reasoner.solve(question, cfg, on_event=_print_event)
+    service = open_service(settings, model=model, memory=not no_memory)
+    try:
+        defaults = settings.sampling_defaults()
+        cfg = configure(config or settings.graph, defaults, n=n, max_tokens=max_tokens)
+        err.print(f"[dim]{service.backend.model_name} / {cfg.name}: {question}[/dim]")
+        answer = service.answer(Ask(question, cfg, source="cli", on_event=_print_event))
+    finally:
+        service.close()
     if answer.rationale:
         err.print(answer.rationale, highlight=False, markup=False)
     vote = answer.trace.get("vote") or {}
@@ -114,9 +112,6 @@ def ask(
     out.print(answer.content, highlight=False, markup=False)
     if trace:
         out.print_json(json.dumps(answer.trace, default=str))
-    reasoner.close()
-    if reasoner.memory is not None:
-        reasoner.memory.close()
 
 
 @models_app.command("list")
@@ -149,27 +144,6 @@ def models_pull(
         path = pull(name, settings.models_dir, progress=report)
     ok = is_verified(CATALOG[name], path)
     out.print(f"{name}: {path} ({'verified' if ok else 'NOT verified'})")
-
-
-@bench_app.command("backend")
-def bench_backend(
-    ctx: typer.Context,
-    model: str | None = typer.Option(None, help="Model to measure (default: REASON_MODEL)."),
-    ns: str = typer.Option("1,2,4,5,8", help="Parallel sequence counts to measure."),
-    max_tokens: int = typer.Option(128, help="Tokens generated per sequence."),
-    output: Path | None = typer.Option(None, help="Write the JSON report here."),
-) -> None:
-    """Measure prompt and generation throughput for n parallel sequences."""
-    from benchmarks.backend import run_backend_benchmark
-
-    settings = settings_of(ctx)
-    run_backend_benchmark(
-        settings,
-        model=model,
-        ns=[int(x) for x in ns.split(",")],
-        max_tokens=max_tokens,
-        output=output,
-    )
 
 
 def main() -> None:

@@ -16,17 +16,16 @@ from rich.table import Table
 
 from agent.config import named_config
 from agent.errors import ConfigError
-from agent.eval import DEFAULT_CONFIGS, Evaluation, run_eval, training_solver
-from api.cli_common import (
+from api.cli.common import err, open_service, out, progress_bar, settings_of
+from evaluation.evaluate import (
+    DEFAULT_CONFIGS,
     DRAW_CACHE,
     RESULTS_DIR,
-    err,
-    open_reasoner,
-    out,
-    progress_bar,
-    settings_of,
+    Evaluation,
+    run_eval,
+    training_solver,
 )
-from memory import EVAL_SEEDS, ReservedSeedError
+from evaluation.learn import EVAL_SEEDS, ReservedSeedError
 
 
 def eval_command(
@@ -54,7 +53,7 @@ def eval_command(
     ),
 ) -> None:
     """Run configurations side by side on the same questions and print the table."""
-    from memory.learn import check_training_seed
+    from evaluation.learn import check_training_seed
 
     settings = settings_of(ctx)
     try:
@@ -70,7 +69,7 @@ def eval_command(
     needs_memory = any(named_config(c).retrieval for c in config)
     if memory_dir is not None and not (memory_dir / "memory.db").exists():
         raise ConfigError(f"--memory-dir {memory_dir}: no memory.db there")
-    reasoner = open_reasoner(
+    service = open_service(
         settings, model=model, memory=needs_memory, cache=draws, memory_dir=memory_dir
     )
     overrides = {"max_tokens": max_tokens} if max_tokens else {}
@@ -88,7 +87,7 @@ def eval_command(
                 )
 
         evaluation = run_eval(
-            reasoner,
+            service,
             dataset=dataset,
             size=size,
             seed=seed,
@@ -102,9 +101,8 @@ def eval_command(
     if markdown:
         typer.echo(markdown_table(evaluation, rows, config))
     else:
-        out.print(rich_table(rows, f"{dataset} seed {seed}, {reasoner.backend.model_name}"))
+        out.print(rich_table(rows, f"{dataset} seed {seed}, {service.backend.model_name}"))
     out.print(f"results: {output}")
-    reasoner.close()
 
 
 def rich_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -173,8 +171,7 @@ def learn_command(
     max_tokens: int | None = typer.Option(None, help="Length cap per path."),
 ) -> None:
     """Solve a training split and store the paths whose answers match the ground truth."""
-    from memory import learn
-    from memory.learn import HELD_OUT_EVAL_SIZE, check_training_seed
+    from evaluation.learn import HELD_OUT_EVAL_SIZE, check_training_seed, learn
 
     settings = settings_of(ctx)
     check_training_seed(seed)
@@ -182,15 +179,15 @@ def learn_command(
     cfg = named_config(config, write_back=False, **overrides)
     # Training draws are cached beside the memory they feed, not in the committed eval cache.
     cache = settings.data_dir / "draws.db"
-    reasoner = open_reasoner(settings, model=model, memory=True, cache=cache)
-    store = reasoner.memory
+    service = open_service(settings, model=model, memory=True, cache=cache)
+    store = service.memory
     assert store is not None
 
-    solve = training_solver(reasoner, cfg, f"{dataset}:train:seed={seed}")
+    solve = training_solver(service, cfg, f"{dataset}:train:seed={seed}")
     retry = None
     if retry_config is not None:
         again = named_config(retry_config, write_back=False, **overrides)
-        retry = training_solver(reasoner, again, f"{dataset}:train:seed={seed}")
+        retry = training_solver(service, again, f"{dataset}:train:seed={seed}")
 
     with progress_bar() as bar:
         task = bar.add_task("learn", total=size)
@@ -206,5 +203,4 @@ def learn_command(
             retry=retry,
         )
     out.print_json(json.dumps(report.to_dict()))
-    store.close()
-    reasoner.close()
+    service.close()

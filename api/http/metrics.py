@@ -16,7 +16,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from agent.reasoner import Answer
 
 if TYPE_CHECKING:
-    from api.service import Service
+    from service.compose import Service
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What every ``reason`` command shares: settings, consoles, progress bars, the model.
 
-Kept apart from api/cli.py so the command modules (cli_eval, benchmarks/report) can import
+Kept apart from api/cli/main.py so the command modules (cli_eval, benchmarks/report) can import
 it without importing the command tree that registers them.
 """
 
@@ -20,15 +20,10 @@ from rich.progress import (
 )
 
 from agent.backends import Backend, build_backend
-from agent.draw_cache import CachingBackend
+from agent.backends.caching import CachingBackend
 from agent.errors import ConfigError
-from agent.reasoner import Reasoner
-from api.service import build_service
-from api.settings import Settings
-
-RESULTS_DIR = Path("benchmarks/results")
-# Every sampled path of every evaluation, keyed by prompt, model, settings and seed.
-DRAW_CACHE = RESULTS_DIR / "cache" / "draws.db"
+from service.compose import Service, build_service
+from service.settings import Settings
 
 err = Console(stderr=True)
 out = Console()
@@ -68,20 +63,22 @@ def open_backend(settings: Settings, model: str | None = None) -> Backend:
         return build_backend(config, progress=report)
 
 
-def open_reasoner(
+def open_service(
     settings: Settings,
     *,
     model: str | None = None,
     memory: bool = True,
     cache: Path | None = None,
     memory_dir: Path | None = None,
-) -> Reasoner:
-    """A Reasoner for the CLI: the API's service builder on a backend pulled with a progress
-    bar, optionally behind the evaluation's draw cache and on another memory directory."""
+) -> Service:
+    """The service for a CLI command: the API's composition on a backend pulled with a
+    progress bar, optionally behind the evaluation's draw cache and on another memory
+    directory. The caller closes it (model, memory, cache)."""
     backend: Backend = open_backend(settings, model)
     if cache is not None:
-        backend = CachingBackend(backend, cache)  # type: ignore[assignment]
+        backend = CachingBackend(backend, cache, owns_inner=True)  # type: ignore[assignment]
     service = build_service(
         settings, memory=memory, threads=False, backend=backend, source="cli", memory_dir=memory_dir
     )
-    return service.reasoner
+    service.own(backend.close)  # build_service leaves a backend it was given to its caller
+    return service

@@ -24,9 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.events import Event
 from agent.reasoner import Answer
-from api.auth import require_admin, require_key
 from api.errors import ApiError, describe
-from api.queue import Cancellation
+from api.http.auth import require_admin, require_key
 from api.schemas import (
     ChatCompletionRequest,
     FeedbackRequest,
@@ -37,7 +36,8 @@ from api.schemas import (
     run_spec,
     usage_body,
 )
-from api.service import Service
+from service.compose import Service
+from service.queue import Cancellation
 
 logger = logging.getLogger(__name__)
 
@@ -130,28 +130,17 @@ async def chat_completions(
         body.user,
         spec.thread_id,
     )
-    cancellation = Cancellation()
     if body.stream:
-        return _stream(service, spec, body, cancellation)
-    job = asyncio.ensure_future(
-        service.queue.run(
-            service.solve,
-            spec.question,
-            spec.config,
-            cancellation=cancellation,
-            thread_id=spec.thread_id,
-            history=spec.history,
-            source="api",
-        )
-    )
+        return _stream(service, spec, body)
+    ask = spec.ask()
+    job = asyncio.ensure_future(service.answer_async(ask))
     # A plain request's handler is not cancelled when its client goes away: watch for the
     # disconnect, so the run stops at its next graph step instead of answering no one.
     while not job.done():
         await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
         if not job.done() and await request.is_disconnected():
             logger.info("client went away: cancelling its %s run", spec.model)
-            cancellation.cancel()
-            job.cancel()
+            job.cancel()  # cancels the run too (Service.answer_async)
             raise ApiError(499, "the client closed the request", code="cancelled")
     return completion_body(job.result(), spec.model, body.n)
 
@@ -172,11 +161,11 @@ def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict
     return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
 
 
-def _stream(
-    service: Service, spec: RunSpec, body: ChatCompletionRequest, cancellation: Cancellation
-) -> EventSourceResponse:
+def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> EventSourceResponse:
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    cancellation = Cancellation()
 
     def put(item: Event | None) -> None:
         try:
@@ -185,16 +174,7 @@ def _stream(
             cancellation.cancel()
 
     # Admission happens here, before the response starts, so a full queue is a real 429.
-    future: Future[Answer] = service.queue.submit(
-        service.solve,
-        spec.question,
-        spec.config,
-        cancellation=cancellation,
-        on_event=put,
-        thread_id=spec.thread_id,
-        history=spec.history,
-        source="api",
-    )
+    future: Future[Answer] = service.submit(spec.ask(cancellation=cancellation, on_event=put))
     future.add_done_callback(lambda _f: put(None))
     stream_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
     include_usage = bool(body.stream_options and body.stream_options.include_usage)

@@ -1,0 +1,98 @@
+"""``reason bench``: the benchmark commands. They parse options and call benchmarks/, which
+does the work; benchmarks/ is imported only when a command runs (never part of CI)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from agent.errors import ConfigError
+from api.cli.common import settings_of
+from evaluation.evaluate import DRAW_CACHE, RESULTS_DIR
+
+bench_app = typer.Typer(help="Run benchmarks (never part of CI).", no_args_is_help=True)
+
+# The report's parts, named here so ``--help`` works without importing benchmarks/.
+REPORT_PARTS = ("learn", "curve", "eval", "peers", "throughput")
+
+
+@bench_app.command("backend")
+def bench_backend(
+    ctx: typer.Context,
+    model: str | None = typer.Option(None, help="Model to measure (default: REASON_MODEL)."),
+    ns: str = typer.Option("1,2,4,5,8", help="Parallel sequence counts to measure."),
+    max_tokens: int = typer.Option(128, help="Tokens generated per sequence."),
+    output: Path | None = typer.Option(None, help="Write the JSON report here."),
+) -> None:
+    """Measure prompt and generation throughput for n parallel sequences."""
+    from benchmarks.backend import run_backend_benchmark
+
+    settings = settings_of(ctx)
+    run_backend_benchmark(
+        settings,
+        model=model,
+        ns=[int(x) for x in ns.split(",")],
+        max_tokens=max_tokens,
+        output=output,
+    )
+
+
+@bench_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    suite: str = typer.Option("quick", help="Suite to run: quick, full, memory or memory-retry."),
+    name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
+    model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
+    size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
+    max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
+    lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
+    parts: str | None = typer.Option(
+        None,
+        help="Parts to run now (others are read from earlier runs): "
+        + ",".join(REPORT_PARTS)
+        + " (default: the suite's own; the memory suite runs learn,curve).",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the latest run of this name (started on any day)."
+    ),
+) -> None:
+    """Run a benchmark suite and write results.json, report.md and plots."""
+    from rich.console import Console
+
+    from benchmarks.report import PARTS, SUITES, find_run_dir, run_report, shrink
+
+    if suite not in SUITES:
+        raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    chosen_parts = (
+        tuple(p.strip() for p in parts.split(",") if p.strip())
+        if parts is not None
+        else SUITES[suite].default_parts
+    )
+    unknown = sorted(set(chosen_parts) - set(PARTS))
+    if unknown:
+        raise ConfigError(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
+    sizes = tuple(int(x) for x in lc_sizes.split(",")) if lc_sizes else None
+    chosen = shrink(SUITES[suite], size, max_tokens, sizes)
+    run_name = name or suite
+    earlier = find_run_dir(RESULTS_DIR, run_name)
+    if earlier is not None and not resume:
+        raise ConfigError(f"{earlier} exists; pass --resume to continue it or choose --name")
+    run_dir = earlier or RESULTS_DIR / f"{date.today().isoformat()}-{run_name}"
+    err = Console(stderr=True)
+    results = run_report(
+        settings_of(ctx), chosen, run_dir, model=model, parts=chosen_parts, draws=DRAW_CACHE,
+        on_progress=lambda line: err.print(f"[dim]{line}[/dim]"),
+    )  # fmt: skip
+    for ds, info in results["datasets"].items():
+        best = max(info["summary"], key=lambda r: r["accuracy"])
+        typer.echo(f"{ds}: best {best['config']} {best['accuracy']:.1%} "
+                   f"({best['questions']} questions)")  # fmt: skip
+    if results["learning_curve"]["rows"]:
+        for r in results["learning_curve"]["rows"]:
+            typer.echo(f"memory {r['size']}: {r['config']} {r['accuracy']:.1%} "
+                       f"({r['questions']} questions)")  # fmt: skip
+    done = results["datasets"] or results["learning_curve"]["rows"]
+    typer.echo(f"report: {run_dir / 'report.md'}" if done else
+               f"no data set evaluated yet; work files in {run_dir / 'work'}")  # fmt: skip

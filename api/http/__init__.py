@@ -1,0 +1,1 @@
+"""The HTTP way in: the FastAPI app, its OpenAI-compatible routes, keys and metrics."""
