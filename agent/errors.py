@@ -11,11 +11,10 @@ Hierarchy::
     │   ├── BackendUnavailable the backend cannot be reached (server down)
     │   ├── BackendTimeout     the backend did not answer in time
     │   └── RequestTooLarge    prompt longer than the context, or n above the maximum
-    ├── RetrievalError         embedding or index search failed
-    ├── MemoryStoreError       the memory store refused or failed a read/write
-    └── NoConsensus            no path produced a usable answer
 
-The API maps these to HTTP statuses in one table (api/errors.py); the CLI prints one line.
+retrieval/ and memory/ raise their own errors (``retrieval.RetrievalError``,
+``memory.MemoryStoreError``). The API maps all of them to HTTP statuses in one table
+(api/errors.py); the CLI prints one line.
 """
 
 from __future__ import annotations
@@ -55,15 +54,3 @@ class BackendTimeout(BackendError):
 
 class RequestTooLarge(BackendError):
     """The request exceeds a limit of the backend (context length, max n)."""
-
-
-class RetrievalError(ReasonerError):
-    """Embedding or vector search failed."""
-
-
-class MemoryStoreError(ReasonerError):
-    """The memory store refused or failed an operation."""
-
-
-class NoConsensus(ReasonerError):
-    """No sampled path produced an answer that could be aggregated."""

@@ -27,7 +27,7 @@ from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.sandbox import Sandbox
 from agent.trace import build_trace
-from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
+from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
 
 if TYPE_CHECKING:
     from memory import MemoryStore
@@ -248,10 +248,7 @@ class Reasoner:
             answer=known["answer"],
             path=known["path"],
             principle=known["principle"],
-            vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"),
-            total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"),
+            **agreement_of(ev),
             ground_truth=true_answer or known["answer"],
             ground_truth_match=True,
             source="feedback",

@@ -29,14 +29,12 @@ from agent.errors import (
     ConfigError,
     InvalidRequest,
     ModelError,
-    NoConsensus,
     ReasonerError,
     RequestTooLarge,
-    RetrievalError,
     UnknownAnswer,
 )
 from memory import MemoryStoreError, RecordNotFound, RecordTooLarge
-from retrieval.errors import EmbeddingInputError
+from retrieval.errors import EmbeddingInputError, RetrievalError
 from service.queue import Cancelled, QueueFull
 
 logger = logging.getLogger(__name__)
@@ -87,7 +85,6 @@ ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(BackendUnavailable, 503, "server_error", "backend_unavailable"),
     ErrorRow(BackendError, 502, "server_error", "backend_error"),
     ErrorRow(ModelError, 503, "server_error", "model_unavailable"),
-    ErrorRow(NoConsensus, 422, "invalid_request_error", "no_consensus"),
     ErrorRow(EmbeddingInputError, 400, "invalid_request_error", "invalid_input"),
     ErrorRow(RetrievalError, 503, "server_error", "retrieval_error"),
     ErrorRow(RecordNotFound, 404, "invalid_request_error", "not_found"),

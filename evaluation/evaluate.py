@@ -29,6 +29,7 @@ from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
 from agent.trace import answer_program
 from evaluation.learn import SolveResult
+from memory import agreement_of
 from service.compose import Ask, Service
 
 RESULTS_DIR = Path("benchmarks/results")
@@ -120,10 +121,7 @@ def training_solver(
             answer=ans.answer or "",
             path=ans.rationale,
             principle=ans.trace.get("principle"),
-            vote_share=ev.get("vote_share"),
-            agreeing_paths=ev.get("agreeing_paths"),
-            total_paths=ev.get("total_paths"),
-            confidence=ev.get("confidence"),
+            **agreement_of(ev),
             model=service.backend.model_name,
             program=program,
             program_output=output,

@@ -24,7 +24,7 @@ from memory.records import (
     StoreStats,
 )
 from memory.store import MemoryStore
-from memory.writeback import Evidence, Rejection, VerifiedPath, decide
+from memory.writeback import Evidence, Rejection, VerifiedPath, agreement_of, decide
 
 __all__ = [
     "AddResult",
@@ -46,6 +46,7 @@ __all__ = [
     "StoreStats",
     "VerifiedPath",
     "WriteBackThresholds",
+    "agreement_of",
     "decide",
     "open_store",
 ]

@@ -113,6 +113,16 @@ def _verified(evidence: Evidence, by: VerifiedBy) -> VerifiedPath:
     return VerifiedPath(evidence=evidence, verified_by=by, _token=_POLICY_TOKEN)
 
 
+# The verify step's record names its agreement figures as Evidence does.
+AGREEMENT_FIELDS = ("vote_share", "agreeing_paths", "total_paths", "confidence")
+
+
+def agreement_of(verification: Mapping[str, Any]) -> dict[str, Any]:
+    """The agreement figures of a verification record (the graph's ``verification`` dict,
+    or a trace's), as keyword arguments for ``Evidence`` or ``SolveResult``."""
+    return {name: verification.get(name) for name in AGREEMENT_FIELDS}
+
+
 def decide(evidence: Evidence, thresholds: WriteBackThresholds) -> VerifiedPath | Rejection:
     """Apply the write-back policy to the evidence of one answered question.
 

@@ -24,7 +24,7 @@ from agent.nodes.verify import winning_path
 from agent.paths import ReasoningPath
 from agent.programs import Execution
 from agent.state import AgentState
-from memory import Evidence, VerifiedPath, WriteBackThresholds, decide
+from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
 
 
 def stored_paths(
@@ -90,10 +90,7 @@ def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         path=text,
         principle=state.get("principle"),
         domain=deps.config.task,
-        vote_share=ev.get("vote_share"),
-        agreeing_paths=ev.get("agreeing_paths"),
-        total_paths=ev.get("total_paths"),
-        confidence=ev.get("confidence"),
+        **agreement_of(ev),
         checks={"arithmetic": not checks["failed"]} if checks else {},
         independent_agreement=bool(ev.get("independent_agreement")),
         ground_truth=truth,

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +36,12 @@ QUESTION = "Tom has 3 apples and buys 2 more. How many apples does he have now?"
 MODEL = "reason-adaptive"
 MAX_TOKENS = "48"
 ANSWER_WITHIN_S = 240.0
+# Long enough that the tiny model is still writing when the page stops or is turned away.
+LONG = {
+    "model": "reason-cot",
+    "max_tokens": 300,
+    "messages": [{"role": "user", "content": "Write a long story about a lighthouse keeper."}],
+}
 START_WITHIN_S = 180.0
 
 T = TypeVar("T")
@@ -90,52 +98,68 @@ def save_keys(driver: Any, key: str, admin: str = "") -> None:
     driver.find_element("id", "save-keys").click()
 
 
+def last_class(driver: Any, css: str) -> str:
+    """The class attribute of ``css`` in the last question of the thread."""
+    found = driver.find_elements("css selector", f".turn:last-child {css}")
+    return (found[0].get_attribute("class") or "") if found else ""
+
+
 def models_listed(driver: Any) -> bool:
     return len(driver.find_elements("css selector", "#model option")) > 5
+
+
+@contextmanager
+def reason_serve(model: Path, work: Path, **settings: str) -> Iterator[tuple[str, Any]]:
+    """Run ``python -m api serve`` on ``model`` until the block ends: (base URL, process).
+
+    ``settings`` are REASON_* variables (``API_KEYS="k"``); the caller's own REASON_* are not
+    passed on, and cwd is ``work``, so no developer's .env is read.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REASON_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        REASON_MODEL=str(model),
+        REASON_DATA_DIR=str(work / "data"),
+        REASON_THREADS="2",
+        REASON_N_CTX="2048",
+        REASON_MAX_N="8",
+        **{f"REASON_{k}": v for k, v in settings.items()},
+    )
+    port = free_port()
+    log_path = work / "serve.log"
+    command = [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"reason serve exited:\n{log_path.read_text()}")
+            try:
+                return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_for(up, START_WITHIN_S, "reason serve did not start", poll=0.25)
+            yield url, process
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="module")
 def server(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``reason serve`` on the tiny model, with memory, an API key and an admin key."""
     work = tmp_path_factory.mktemp("web")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REASON_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        REASON_MODEL=str(small_model_path),
-        REASON_DATA_DIR=str(work / "data"),
-        REASON_THREADS="2",
-        REASON_N_CTX="2048",
-        REASON_MAX_N="8",
-        REASON_API_KEYS=f"{KEY},{ADMIN_KEY}",  # an admin key is an API key too (api auth)
-        REASON_ADMIN_API_KEYS=ADMIN_KEY,
-    )
-    port = free_port()
-    log = (work / "serve.log").open("wb")
-    # cwd is the temporary directory, so no developer's .env is read.
-    command = [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            log.flush()
-            raise AssertionError(f"reason serve exited:\n{(work / 'serve.log').read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(up, START_WITHIN_S, "reason serve did not start", poll=0.25)
+    # An admin key must be a valid API key as well (api/http/auth.py checks both).
+    keys = {"API_KEYS": f"{KEY},{ADMIN_KEY}", "ADMIN_API_KEYS": ADMIN_KEY}
+    with reason_serve(small_model_path, work, **keys) as (url, _process):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.mark.timeout(600)
@@ -149,6 +173,7 @@ def test_ask_watch_the_trace_open_the_path_and_correct_it(
     save_keys(browser, KEY, ADMIN_KEY)
     # The configurations come from /v1/models; the default is reason-full.
     wait_for(lambda: models_listed(browser), 15, "the configurations were not listed")
+    wait_for(lambda: not visible(browser, "#api-key"), 5, "a working key left the settings open")
     model = Select(browser.find_element("id", "model"))
     assert model.first_selected_option.get_attribute("value") == "reason-full"
     before = wait_for(lambda: text_of(browser, "#mem-problems").rstrip("…"), 15, "no memory count")
@@ -168,6 +193,10 @@ def test_ask_watch_the_trace_open_the_path_and_correct_it(
     )
     assert first.text
     wait_for(lambda: visible(browser, ".bar-row"), ANSWER_WITHIN_S, "no vote bars appeared")
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'start'})",
+        browser.find_element("css selector", ".turn"),
+    )
     browser.save_screenshot(str(shots / "web-in-flight.png"))
 
     answer = wait_for(lambda: visible(browser, ".answer"), ANSWER_WITHIN_S, "no answer appeared")
@@ -256,3 +285,69 @@ def test_a_wrong_key_is_a_401_in_words(browser: Any, server: str) -> None:
         "return [document.documentElement.scrollWidth, window.innerWidth]"
     )
     assert width[0] <= width[1], width
+
+
+@pytest.mark.timeout(300)
+def test_stop_busy_and_down_are_a_line_in_the_page(
+    browser: Any, small_model_path: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    # One question at a time and nobody may wait: a second question gets 429 + Retry-After.
+    with reason_serve(small_model_path, tmp_path, QUEUE_SIZE="0", GRAPH="greedy") as (url, proc):
+        open_page(browser, url)
+        wait_for(lambda: models_listed(browser), 15, "the configurations were not listed")
+        Select(browser.find_element("id", "model")).select_by_value(LONG["model"])
+        browser.find_element("id", "max-tokens").send_keys(str(LONG["max_tokens"]))
+
+        def ask(question: str) -> None:
+            box = browser.find_element("id", "question")
+            box.send_keys(question, Keys.ENTER)
+
+        def last(css: str) -> str:
+            found = browser.find_elements("css selector", f".turn:last-child {css}")
+            return found[0].text if found else ""
+
+        # Stop aborts the fetch: the run ends with a line, the API cancels it.
+        ask(LONG["messages"][0]["content"])
+        under_way = ("Waiting", "Working", "Sampling")
+        wait_for(lambda: any(w in last(".run-status") for w in under_way), 60, "not under way")
+        browser.find_element("id", "stop").click()
+        wait_for(lambda: "Stopped" in last(".run-error"), 15, "Stop said nothing")
+        assert browser.find_element("id", "ask").is_enabled()
+
+        # Busy: another client's long answer holds the only slot.
+        started, release = threading.Event(), threading.Event()
+
+        def occupy() -> None:
+            # The stopped run frees its slot at its next graph step: retry until admitted.
+            for _ in range(240):
+                with httpx.stream(
+                    "POST", f"{url}/v1/chat/completions", json={**LONG, "stream": True}, timeout=120
+                ) as r:
+                    if r.status_code == 429:
+                        time.sleep(0.5)
+                        continue
+                    next(r.iter_lines())  # admitted: the run is under way
+                    started.set()
+                    release.wait(60)  # leaving closes the stream, which cancels the run
+                    return
+
+        occupant = threading.Thread(target=occupy, daemon=True)
+        occupant.start()
+        assert started.wait(60), "the occupying request was not admitted"
+        ask("What is 2 + 3?")
+        said = wait_for(lambda: last(".run-error"), 30, "no line for the 429")
+        assert "busy" in said and "(429)" in said and "Try again in" in said, said
+        release.set()
+        occupant.join(30)
+
+        # Down: the server goes away; the next question says so instead of spinning.
+        proc.terminate()
+        proc.wait(30)
+        ask("What is 2 + 3?")
+        said = wait_for(lambda: last(".run-error"), 30, "no line for a server that is down")
+        assert "cannot be reached" in said, said
+        assert "busy" not in (last_class(browser, ".run-status") or "")
+        assert browser.find_element("id", "ask").is_enabled()

@@ -79,3 +79,30 @@ async def test_deleting_a_non_numeric_problem_id_is_a_404_not_a_422(
 async def test_memory_routes_without_memory_are_503(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/memory/stats")
     assert r.status_code == 503 and r.json()["error"]["code"] == "memory_disabled"
+
+
+async def test_a_retrieval_failure_is_a_503_not_a_500(
+    tmp_path: Path, backend: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.errors import IndexLoadError
+
+    store = open_store(tmp_path, MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise IndexLoadError("problems.faiss is not a FAISS index; run reason memory rebuild-index")
+
+    monkeypatch.setattr(store, "search_problems", broken)
+    service = Service(Reasoner(backend, memory=store), WorkQueue(1, 2), "retrieval+sc")
+    app = create_app(settings, service)
+    ask = {**ASK, "model": "retrieval+sc"}
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            r = await client.post("/v1/chat/completions", json=ask)
+    finally:
+        service.queue.shutdown()
+        store.close()
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "retrieval_error"
+    assert "rebuild-index" in r.json()["error"]["message"]
