@@ -14,7 +14,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -26,7 +26,7 @@ from agent.events import Event
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.sandbox import Sandbox
-from agent.trace import build_trace
+from agent.trace import Trace, build_trace
 from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class Answer:
     config: str
     usage: dict[str, int]
     seconds: float
-    trace: dict[str, Any] = field(default_factory=dict)
+    trace: Trace = field(default_factory=lambda: cast(Trace, {}))
     rationale: str = ""
 
 

@@ -1,11 +1,17 @@
-"""The trace returned with every answer: what each step saw and decided, and what it cost."""
+"""The trace returned with every answer: what each step saw and decided, and what it cost.
+
+The trace is JSON (the API's ``x_trace``, batch output lines, evaluation records), so its
+types are ``TypedDict``s: the type checker knows every key the surfaces read, and the
+object is the same plain dict the API has always returned.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from agent.config import GraphConfig
 from agent.extract import same_answer
+from agent.paths import ReasoningPath
 from agent.programs import Execution
 
 # Time spent waiting on the model, on embedding + vector search, or on running programs in the
@@ -13,17 +19,98 @@ from agent.programs import Execution
 EXTERNAL = ("model", "embed_search", "sandbox")
 
 
-def _program(execution: Execution) -> dict[str, Any]:
-    return {
-        "program": execution.code,
-        "stdout": execution.stdout,
-        "error": execution.error,
-        "status": execution.status,
-        "run_seconds": round(execution.seconds, 4),
+class Hit(TypedDict):
+    """A recalled analog (id, score) or principle (and its text)."""
+
+    id: int
+    score: float
+    text: NotRequired[str]
+
+
+class Retrieved(TypedDict):
+    """What retrieval recalled."""
+
+    analogs: list[Hit]
+    principles: list[Hit]
+
+
+class TracePath(TypedDict):
+    """One drawn path; program paths add what running the program gave."""
+
+    index: int
+    answer: str | None
+    confidence: float | None
+    seed: int | None
+    tokens: int
+    finish: str
+    model: str
+    kind: str
+    program: NotRequired[str]
+    stdout: NotRequired[str]
+    error: NotRequired[str | None]
+    status: NotRequired[str]
+    run_seconds: NotRequired[float]
+    analog: NotRequired[str]
+    copied: NotRequired[list[str]]
+
+
+class Vote(TypedDict):
+    """The aggregation's verdict."""
+
+    strategy: str
+    answer: str | None
+    votes: dict[str, float]
+    share: float
+    paths: int
+    abstentions: int
+
+
+class Trace(TypedDict):
+    """One run, step by step (``build_trace``)."""
+
+    config: str
+    history_turns: int
+    principle: str | None
+    retrieved: Retrieved
+    paths: list[TracePath]
+    vote: Vote | None
+    sampling: dict[str, Any]
+    #: The verify step's evidence: vote_share, agreeing_paths, total_paths, confidence,
+    #: programs, checks, verified, reason (see agent/nodes/verify.py).
+    verification: dict[str, Any]
+    #: What write-back did: stored, id, action, or reason.
+    memory: dict[str, Any]
+    usage: dict[str, int]
+    timings: dict[str, float]
+    seconds: float
+    overhead_share: float
+
+
+def _path(p: ReasoningPath) -> TracePath:
+    out: TracePath = {
+        "index": p.index,
+        "answer": p.answer,
+        "confidence": None if p.confidence is None else round(p.confidence, 4),
+        "seed": p.seed,
+        "tokens": p.completion_tokens,
+        "finish": p.finish_reason,
+        "model": p.model,
+        "kind": p.kind,
     }
+    if p.execution is not None:
+        run: Execution = p.execution
+        out["program"] = run.code
+        out["stdout"] = run.stdout
+        out["error"] = run.error
+        out["status"] = run.status
+        out["run_seconds"] = round(run.seconds, 4)
+    if p.analog:
+        out["analog"] = p.analog
+        out["copied"] = list(p.copied)
+    return out
 
 
-def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> dict[str, Any]:
+def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> Trace:
     """A JSON-ready account of one run."""
     verdict = state.get("verdict")
     timings = dict(state.get("timings") or {})
@@ -39,21 +126,7 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
                 for p in state.get("principles") or []
             ],
         },
-        "paths": [
-            {
-                "index": p.index,
-                "answer": p.answer,
-                "confidence": None if p.confidence is None else round(p.confidence, 4),
-                "seed": p.seed,
-                "tokens": p.completion_tokens,
-                "finish": p.finish_reason,
-                "model": p.model,
-                "kind": p.kind,
-                **(_program(p.execution) if p.execution else {}),
-                **({"analog": p.analog, "copied": list(p.copied)} if p.analog else {}),
-            }
-            for p in state.get("paths") or []
-        ],
+        "paths": [_path(p) for p in state.get("paths") or []],
         "vote": None
         if verdict is None
         else {
@@ -74,7 +147,7 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> d
     }
 
 
-def answer_program(trace: dict[str, Any], answer: str | None) -> tuple[str, str] | None:
+def answer_program(trace: Trace, answer: str | None) -> tuple[str, str] | None:
     """The first program in a trace that ran and printed ``answer``: (code, what it printed).
 
     Args:
