@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from memory import DEFAULT_DATA_DIR, MemoryConfig, MemoryStore, MemoryStoreError, open_store
+from memory.backup import backup, restore
 from memory.errors import EmbeddingMismatch
 from retrieval import RetrievalConfig, RetrievalError
 
@@ -162,6 +163,42 @@ def import_(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+@memory_app.command("backup")
+def backup_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Backup file to write (a SQLite database)."),
+) -> None:
+    """Copy the memory to FILE with SQLite's online backup: safe while the service runs."""
+    data_dir, memory, _ = _settings(ctx)
+    try:
+        report = backup(data_dir / memory.db_name, file)
+    except MemoryStoreError as ex:
+        raise fail(str(ex)) from None
+    typer.echo(
+        f"backed up {report.problems} problems and {report.principles} principles "
+        f"to {file} ({report.bytes} bytes)"
+    )
+
+
+@memory_app.command("restore")
+def restore_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Backup file written by `reason memory backup`."),
+) -> None:
+    """Replace the memory with a backup (stop the service first); indexes are rebuilt."""
+    data_dir, memory, retrieval = _settings(ctx)
+    try:
+        report = restore(file, data_dir / memory.db_name)
+    except MemoryStoreError as ex:
+        raise fail(str(ex)) from None
+    with _store(ctx) as store:  # opening rebuilds the indexes from the restored rows
+        counts = store.stats()
+    typer.echo(
+        f"restored {report.problems} problems and {report.principles} principles from "
+        f"{file}; indexes rebuilt ({counts.indexed_problems} problems searchable)"
+    )
 
 
 @memory_app.command("rebuild-index")

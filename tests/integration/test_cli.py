@@ -50,7 +50,8 @@ def test_ask_answers_with_the_graph_and_prints_the_trace(
         env={"REASON_MODEL": str(small_model_path), "REASON_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
-    assert "paths 2/8" in result.stderr or "paths 2/2" in result.stderr
+    # Progress in the same words as the API's reasoning_content and Slack (Event.text).
+    assert "Paths 2 of 2 done" in result.stderr and "Vote: " in result.stderr
     assert '"config": "sc@8"' in result.stdout
 
 
