@@ -9,14 +9,23 @@ serialises database and index access (API threads may share a store); embedding 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sqlite_utils import Database
+
 from memory import transfer
 from memory.config import MemoryConfig
-from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, RecordNotFound, RecordTooLarge
+from memory.errors import (
+    REBUILD_COMMAND,
+    EmbeddingMismatch,
+    MemoryStoreError,
+    RecordNotFound,
+    RecordTooLarge,
+)
 from memory.indexes import TableIndex, reembed_table
 from memory.migrations import connect, last_pk, migrate, now_iso
 from memory.principles import SEED_PRINCIPLES, PrincipleBook
@@ -37,6 +46,29 @@ from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder
 
 logger = logging.getLogger(__name__)
+
+
+def _open_checked(db_path: Path | str) -> Database:
+    """Connect, check the file is a sound SQLite database, and migrate it.
+
+    A damaged file (truncated, overwritten) fails here, at start-up, with the fix named,
+    instead of in the middle of a request.
+
+    Raises:
+        MemoryStoreError: The file is not a database, or is damaged.
+    """
+    try:
+        db = connect(db_path)
+        verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(verdict)
+        migrate(db)
+    except sqlite3.DatabaseError as ex:
+        raise MemoryStoreError(
+            f"memory database {db_path} is damaged ({ex}); restore a backup with "
+            "`reason memory restore FILE`, or move the file away to start an empty memory"
+        ) from None
+    return db
 
 
 class MemoryStore:
@@ -72,8 +104,7 @@ class MemoryStore:
         self.embedder = embedder
         self.db_path = str(db_path)
         self.lock = threading.RLock()
-        self.db = connect(db_path)
-        migrate(self.db)
+        self.db = _open_checked(db_path)
         self.problems_index = self._table_index("problems", index_dir)
         self.principles = PrincipleBook(
             self.db,

@@ -93,7 +93,11 @@ class LlamaCppBackend:
                 verbose=False,
             )
         except ValueError as ex:
-            raise ModelError(f"llama.cpp could not load {model_path}: {ex}") from ex
+            raise ModelError(
+                f"llama.cpp could not load {model_path} ({ex}); the file may be incomplete or "
+                "damaged: delete it and pull it again (`reason models pull NAME`, or download "
+                "it again)"
+            ) from ex
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = config.n_ctx
         params.n_batch = config.n_batch

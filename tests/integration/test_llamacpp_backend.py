@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
+from agent.backends import build_backend
+from agent.backends.config import BackendConfig
 from agent.backends.llamacpp import LlamaCppBackend
-from agent.errors import RequestTooLarge
+from agent.errors import ModelError, RequestTooLarge
 
 pytestmark = pytest.mark.integration
 
@@ -136,3 +139,13 @@ def test_repeated_prompt_reuses_its_kv_cache(llamacpp_backend: LlamaCppBackend) 
     assert [c.prompt_tokens for c in second] == [prompt_len, prompt_len]
     # reusing the cached prompt changes nothing in what is sampled
     assert [c.text for c in first] == [c.text for c in second]
+
+
+def test_a_half_written_model_file_fails_naming_the_fix(
+    small_model_path: Path, small_backend_config: BackendConfig, tmp_path: Path
+) -> None:
+    half = tmp_path / "half.gguf"
+    with small_model_path.open("rb") as f:
+        half.write_bytes(f.read(small_model_path.stat().st_size // 2))  # GGUF magic, no tensors
+    with pytest.raises(ModelError, match="pull it again"):
+        build_backend(small_backend_config.model_copy(update={"model": str(half)}))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from memory import EmbeddingMismatch, MemoryStore, VerifiedPath
+from memory import EmbeddingMismatch, MemoryStore, MemoryStoreError, VerifiedPath
 from retrieval import HashingEmbedder
 
 MakePath = Callable[..., VerifiedPath]
@@ -147,3 +147,17 @@ def test_other_index_kinds_are_rebuilt_and_searchable(
         assert_all_found(store, filled, questions)
     with open_tmp_store(retrieval=config) as store:
         assert_all_found(store, filled, questions)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_a_damaged_database_fails_at_open_naming_the_fix(
+    tmp_path: Path, filled: list[int], open_tmp_store: Callable[..., MemoryStore], damage: str
+) -> None:
+    db = tmp_path / "data" / "memory.db"
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 3] if damage == "truncated" else b"\x07" * len(data))
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    with pytest.raises(MemoryStoreError, match="damaged") as caught:
+        open_tmp_store()
+    assert "reason memory restore" in str(caught.value)
