@@ -4,8 +4,9 @@ The server is the command line's ``serve`` in a child process (``python -m api s
 the tiny SmolLM2-135M with a real memory in a temporary directory, and with an API key and
 an admin key as a deployment would have. The page asks, the trace fills in from the stream,
 the answer appears, feedback changes memory, the memory browser opens and deletes a record;
-a wrong key gets the 401 in words. Screenshots of a question in flight, of the answer and of
-the memory browser are what ``scripts/screenshots.sh`` puts into the README.
+a wrong key gets the 401 in words; Stop, a full queue (429) and a server that went away each
+end the run with a line, never a spinner. Screenshots of a question in flight, of the answer
+and of the memory browser are what ``scripts/screenshots.sh`` puts into the README.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.support.servers import free_port
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
+SMALL_MODEL = "smollm2-135m"  # the catalog name of the session's small_model_path
 KEY = "sk-browser-key"
 ADMIN_KEY = "sk-browser-admin"
 QUESTION = "Tom has 3 apples and buys 2 more. How many apples does he have now?"
@@ -115,10 +117,17 @@ def reason_serve(model: Path, work: Path, **settings: str) -> Iterator[tuple[str
     ``settings`` are REASON_* variables (``API_KEYS="k"``); the caller's own REASON_* are not
     passed on, and cwd is ``work``, so no developer's .env is read.
     """
+    # The model by its catalog name (as a person would run it), found already verified in
+    # the data directory's models/: links to the session's file, nothing is downloaded.
+    models = work / "data" / "models"
+    models.mkdir(parents=True)
+    for name in (model.name, f"{model.name}.verified"):
+        if (model.parent / name).exists():
+            (models / name).symlink_to(model.parent / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REASON_")}
     env.update(
         PYTHONPATH=str(ROOT),
-        REASON_MODEL=str(model),
+        REASON_MODEL=SMALL_MODEL,
         REASON_DATA_DIR=str(work / "data"),
         REASON_THREADS="2",
         REASON_N_CTX="2048",
@@ -309,7 +318,8 @@ def test_stop_busy_and_down_are_a_line_in_the_page(
             found = browser.find_elements("css selector", f".turn:last-child {css}")
             return found[0].text if found else ""
 
-        # Stop aborts the fetch: the run ends with a line, the API cancels it.
+        # Stop aborts the fetch: the run ends with a line; the API cancels the run, which frees
+        # the only slot (the occupant below is admitted once it has).
         ask(LONG["messages"][0]["content"])
         under_way = ("Waiting", "Working", "Sampling")
         wait_for(lambda: any(w in last(".run-status") for w in under_way), 60, "not under way")
@@ -329,7 +339,8 @@ def test_stop_busy_and_down_are_a_line_in_the_page(
                     if r.status_code == 429:
                         time.sleep(0.5)
                         continue
-                    next(r.iter_lines())  # admitted: the run is under way
+                    lines = r.iter_lines()  # kept: dropping it would close the stream
+                    next(lines)  # admitted: the run is under way
                     started.set()
                     release.wait(60)  # leaving closes the stream, which cancels the run
                     return
