@@ -42,15 +42,17 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def require_key(request: Request, credentials: Credentials) -> str | None:
-    """Check the bearer key; returns it (None when the API is open)."""
-    keys: Sequence[str] = request.app.state.settings.api_keys
+    """Check the bearer key; returns it (None when the API is open). An admin key is a
+    valid key too: an operator need not list it twice."""
+    settings = request.app.state.settings
+    keys: Sequence[str] = settings.api_keys
     if not keys:
         return None
     if credentials is None:
         raise _unauthorized(
             "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
         )
-    if not _matches(credentials.credentials, keys):
+    if not _matches(credentials.credentials, [*keys, *settings.admin_api_keys]):
         logger.info("rejected an invalid API key on %s", request.url.path)  # never the key
         raise _unauthorized("Incorrect API key provided.")
     return credentials.credentials

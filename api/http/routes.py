@@ -204,7 +204,17 @@ def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> Eve
                     stream_id,
                     spec.model,
                     [_delta(i, {}, "stop")],
-                    **({"x_answer_id": answer.id, "x_trace": answer.trace} if i == 0 else {}),
+                    # x_rationale: the winning path's text, which a plain answer carries as
+                    # message.reasoning_content (the stream used that field for progress).
+                    **(
+                        {
+                            "x_answer_id": answer.id,
+                            "x_trace": answer.trace,
+                            "x_rationale": answer.rationale,
+                        }  # fmt: skip
+                        if i == 0
+                        else {}
+                    ),
                 )
             if include_usage:
                 yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))

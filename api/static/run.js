@@ -80,6 +80,7 @@ export class Run {
     if (choice.index === 0 && choice.finish_reason === "stop") {
       this.answerId = chunk.x_answer_id || null;
       this.trace = chunk.x_trace || null;
+      this.rationale = chunk.x_rationale || null;  // the winning path's text
       this.finish();
     }
   }
@@ -274,6 +275,10 @@ export class Run {
     const v = t.verification || {};
     let best = paths.find((p) => !isNone(v.winning_path) && p.index === v.winning_path);
     if (!best && t.vote) best = paths.find((p) => p.answer === t.vote.answer);
+    // The trace keeps each path's facts; the winning path's text comes as x_rationale.
+    if (best && !best.text && this.rationale && best.kind !== "program") {
+      best = { ...best, text: this.rationale };
+    }
     body.replaceChildren(best ? pathDetail(best) : el("p", { text: "No path reached the answer." }));
 
     const usage = t.usage || {};

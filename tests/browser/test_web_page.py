@@ -218,6 +218,9 @@ def test_ask_watch_the_trace_open_the_path_and_correct_it(
     summary.send_keys(Keys.ENTER)
     detail = wait_for(lambda: visible(browser, ".winning-body .path-detail"), 5, "path closed")
     assert "path" in detail.text and "tokens" in detail.text
+    # Its reasoning itself: the prose (x_rationale) or the program.
+    assert detail.find_elements("css selector", "pre.path-text, pre.program")
+    assert "does not carry" not in detail.text
     browser.execute_script(
         "arguments[0].scrollIntoView({block: 'end'})",
         browser.find_element("css selector", ".answer-box"),

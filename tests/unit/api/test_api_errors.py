@@ -109,6 +109,9 @@ async def test_a_valid_key_passes_and_probes_need_none(keyed: httpx.AsyncClient)
 async def test_deleting_memory_needs_an_admin_key(keyed: httpx.AsyncClient) -> None:
     r = await keyed.delete("/v1/memory/1", headers={"Authorization": "Bearer sk-good"})
     assert_openai_error(r, 403)
+    # The admin key alone (not also listed in api_keys) passes both checks.
+    r = await keyed.delete("/v1/memory/1", headers={"Authorization": "Bearer sk-admin"})
+    assert r.status_code != 401 and r.status_code != 403
 
 
 async def test_full_queue_is_a_429_with_retry_after(settings: Settings, backend: Any) -> None:

@@ -106,6 +106,7 @@ async def test_stream_sends_progress_then_answer_then_done(client: httpx.AsyncCl
     assert chunks[-1]["usage"]["completion_tokens"] == 56
     finals = [c for c in chunks if c.get("x_answer_id")]
     assert finals and finals[0]["choices"][0]["finish_reason"] == "stop"
+    assert finals[0]["x_rationale"] == "step... \\boxed{42}"  # the winning path's text
     # Each graph event also goes out as JSON, for the web page: one per path, in draw order.
     events = [c["x_event"] for c in chunks if "x_event" in c]
     paths = [e for e in events if e["type"] == "path"]
