@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +148,21 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any]]:
     return row.status, error_body(str(exc), row.type, row.code)
 
 
+# Names pydantic puts in an error's location for the member of a union it tried
+# ("constrained-str", "list[UserTextPart]") or the tag of a tagged union ("user"): not
+# fields, so not part of the parameter a client should fix.
+_UNION_MEMBER = re.compile(r"[^A-Za-z0-9_]")
+_MESSAGE_TAGS = {"user", "system", "developer", "assistant"}
+
+
 def _param(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p != "body"]
+    parts: list[str] = []
+    for i, p in enumerate(loc):
+        if p == "body" or (isinstance(p, str) and _UNION_MEMBER.search(p)):
+            continue
+        if p in _MESSAGE_TAGS and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        parts.append(str(p))
     return ".".join(parts) or "body"
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from agent.config import NAMED_CONFIGS, GraphConfig, configure
+from agent.config import NAMED_CONFIGS, GraphConfig, configure, named_config
 from agent.reasoner import Answer
 from api.errors import ApiError
 from service.compose import Ask
@@ -29,6 +29,7 @@ MODEL_ALIASES: dict[str, str] = {
     "reason-program": "pot-sc@8",
 }
 MAX_CHOICES = 8
+MAX_PATHS = 16  # the backends' default largest batch (REASON_MAX_N)
 MAX_TOKENS = 8192
 MIN_TOKENS = 16
 
@@ -52,15 +53,28 @@ def resolve_model(model: str) -> str:
     )
 
 
+# What the schema says a question may hold (the reasoner's own limit is max_question_chars,
+# 8000 by default): a fuzzer's valid request is then one the service answers.
+MAX_TEXT = 8000
+MAX_PARTS = 8
+NOT_BLANK = r"\S"  # at least one character that is not white space
+
+
+def model_enum() -> list[str]:
+    """The model ids that run on the served model alone (the schema's enum): an ensemble
+    needs a second model file, which a server may not have."""
+    return [m for m in model_ids() if not named_config(resolve_model(m)).ensemble]
+
+
 class TextPart(BaseModel):
     """A text part of a message (OpenAI's content-part form)."""
 
     type: Literal["text"] = Field(description="Only text parts are supported")
-    text: str = Field(description="The text")
+    text: str = Field(max_length=MAX_TEXT // MAX_PARTS, description="The text")
 
 
 class ChatMessage(BaseModel):
-    """One message of the conversation."""
+    """One message of the conversation (a user turn is a ``UserMessage``)."""
 
     role: Literal["system", "developer", "user", "assistant"] = Field(
         description="Who wrote the message"
@@ -75,6 +89,33 @@ class ChatMessage(BaseModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+class UserTextPart(TextPart):
+    """A text part of a user turn: it says something."""
+
+    text: str = Field(max_length=MAX_TEXT // MAX_PARTS, pattern=NOT_BLANK, description="The text")
+
+
+class UserMessage(ChatMessage):
+    """A user turn: a question, never blank."""
+
+    role: Literal["user"] = Field(description="A user turn")  # type: ignore[assignment]
+    content: (  # type: ignore[assignment]
+        Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NOT_BLANK)]
+        | Annotated[list[UserTextPart], Field(min_length=1, max_length=MAX_PARTS)]
+    ) = Field(description="The question or turn: text, or text parts")
+
+
+class OtherMessage(ChatMessage):
+    """A system, developer or assistant turn."""
+
+    role: Literal["system", "developer", "assistant"] = Field(  # type: ignore[assignment]
+        description="Who wrote the message"
+    )
+
+
+Message = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
 
 
 class StreamOptions(BaseModel):
@@ -95,10 +136,13 @@ class ChatCompletionRequest(BaseModel):
     # still answered by resolve_model with a 404 that names them, not a validation error.
     model: str = Field(
         description="A graph configuration, e.g. reason-full (see /v1/models)",
-        json_schema_extra={"enum": model_ids()},
+        json_schema_extra={"enum": model_enum()},
     )
-    messages: list[ChatMessage] = Field(
-        min_length=1, max_length=200, description="The conversation; the last one is a user turn"
+    messages: list[Message] = Field(
+        min_length=1,
+        max_length=200,
+        description="The conversation; its last user turn is the question",
+        json_schema_extra={"contains": {"properties": {"role": {"const": "user"}}}},
     )
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature")
     top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling mass")
@@ -119,7 +163,7 @@ class ChatCompletionRequest(BaseModel):
         None, description="Free key/values; metadata.thread_id continues a conversation"
     )
     reasoning_paths: int | None = Field(
-        None, ge=1, le=64, description="Extension: reasoning paths to sample (default: model's)"
+        None, ge=1, le=MAX_PATHS, description="Extension: paths to sample (default: the model's)"
     )
 
 
@@ -158,9 +202,12 @@ def run_spec(
     request are not replayed. System messages are not used (the graph has its own prompt).
     """
     name = resolve_model(request.model)
-    last = request.messages[-1]
-    if last.role != "user":
-        raise ApiError(400, "the last message must come from the user", param="messages")
+    # The question is the last user turn; turns after it (an assistant's prefill, a late
+    # system note) are not part of it.
+    users = [i for i, m in enumerate(request.messages) if m.role == "user"]
+    if not users:
+        raise ApiError(400, "the conversation has no user message", param="messages")
+    last = request.messages[users[-1]]
     question = last.text()
     if not question.strip():
         raise ApiError(400, "the last user message is empty", param="messages")
@@ -170,7 +217,7 @@ def run_spec(
         if thread
         else [
             {"role": m.role, "content": m.text()}
-            for m in request.messages[:-1]
+            for m in request.messages[: users[-1]]
             if m.role in ("user", "assistant") and m.text()
         ]
     )

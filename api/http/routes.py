@@ -259,7 +259,7 @@ async def memory_stats(request: Request) -> dict[str, Any]:
 @router.get("/memory/search", summary="Stored problems similar to a query")
 async def memory_search(
     request: Request,
-    q: str = Query(min_length=1, max_length=4000, description="Query text"),
+    q: str = Query(min_length=1, max_length=4000, pattern=r"\S", description="Query text"),
     k: int = Query(5, ge=1, le=50, description="How many results"),
 ) -> dict[str, Any]:
     """Nearest stored problems by embedding similarity."""

@@ -75,3 +75,30 @@ def test_invalid_requests_get_a_4xx_with_a_message(server: str) -> None:
         _fuzz(op, server, seen)
     # The fuzzer reached the validation of the main endpoint, not only the auth layer.
     assert seen["POST /v1/chat/completions"] & {400, 413, 422}
+
+
+def _validate(op: Any, server: str, seen: dict[str, set[int]], examples: int) -> None:
+    """Send ``op`` schema-valid requests and run every schemathesis check on each response
+    (no server error, status codes, content types and bodies as documented, ...)."""
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=op.as_strategy(GenerationMode.POSITIVE))
+    def check(case: schemathesis.Case) -> None:
+        response = case.call_and_validate(base_url=server, headers=AUTH, timeout=120)
+        seen.setdefault(op.label, set()).add(response.status_code)
+
+    check()
+
+
+@pytest.mark.timeout(900)
+def test_valid_requests_pass_every_check_and_reach_the_chat_logic(server: str) -> None:
+    doc = httpx.get(f"{server}/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(doc)
+    seen: dict[str, set[int]] = {}
+    for result in schema.get_all_operations():
+        op = result.ok()
+        # Each valid chat request runs the real model: fewer of them.
+        _validate(op, server, seen, 8 if op.label == "POST /v1/chat/completions" else 15)
+    # The model enum lets generated requests name real models: they are answered.
+    assert 200 in seen["POST /v1/chat/completions"], seen

@@ -38,7 +38,7 @@ async def test_malformed_json_is_a_400_naming_the_problem(client: httpx.AsyncCli
     ("body", "param"),
     [
         ({"model": "greedy", "messages": []}, "messages"),
-        ({"model": "greedy", "messages": [{"role": "robot", "content": "hi"}]}, "messages.0.role"),
+        ({"model": "greedy", "messages": [{"role": "robot", "content": "hi"}]}, "messages.0"),
         ({"model": "greedy", "messages": [QUESTION], "n": 0}, "n"),
         ({"model": "greedy", "messages": [QUESTION], "max_tokens": 10**6}, "max_tokens"),
         ({"model": "greedy", "messages": [QUESTION], "temperature": "hot"}, "temperature"),
@@ -53,12 +53,36 @@ async def test_invalid_fields_are_422_naming_the_field(
     assert assert_openai_error(r, 422)["param"] == param
 
 
-async def test_last_message_not_from_user_is_a_400(client: httpx.AsyncClient) -> None:
+async def test_a_conversation_without_a_user_turn_is_a_400(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [{"role": "assistant", "content": "hm"}]},
+    )
+    assert assert_openai_error(r, 400)["param"] == "messages"
+
+
+async def test_the_last_user_turn_is_the_question(client: httpx.AsyncClient) -> None:
+    # A trailing assistant turn (a prefill) is valid by the schema and is not the question.
     r = await client.post(
         "/v1/chat/completions",
         json={"model": "greedy", "messages": [QUESTION, {"role": "assistant", "content": "hm"}]},
     )
-    assert assert_openai_error(r, 400)["param"] == "messages"
+    plain = await client.post(
+        "/v1/chat/completions", json={"model": "greedy", "messages": [QUESTION]}
+    )
+    assert r.status_code == 200
+    assert r.json()["x_trace"]["history_turns"] == plain.json()["x_trace"]["history_turns"]
+
+
+@pytest.mark.parametrize("content", ["   ", "x" * 8001, []], ids=["blank", "too-long", "no-parts"])
+async def test_a_blank_or_oversized_question_is_a_422(
+    client: httpx.AsyncClient, content: object
+) -> None:
+    r = await client.post(
+        "/v1/chat/completions",
+        json={"model": "greedy", "messages": [{"role": "user", "content": content}]},
+    )
+    assert assert_openai_error(r, 422)["param"] == "messages.0.content"
 
 
 async def test_unknown_model_is_a_404_listing_models(client: httpx.AsyncClient) -> None:
