@@ -3,6 +3,7 @@ does the work; benchmarks/ is imported only when a command runs (never part of C
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -96,3 +97,32 @@ def report_command(
     done = results["datasets"] or results["learning_curve"]["rows"]
     typer.echo(f"report: {run_dir / 'report.md'}" if done else
                f"no data set evaluated yet; work files in {run_dir / 'work'}")  # fmt: skip
+
+
+@bench_app.command("reliability")
+def reliability_command(
+    ctx: typer.Context,
+    cases: str = typer.Option("kill,overload", help="Cases to run: kill, overload."),
+    rounds: int = typer.Option(20, min=1, help="SIGKILLs of the kill case."),
+    model: str = typer.Option("smollm2-135m", help="Model the service runs (small: fast)."),
+    output: Path | None = typer.Option(None, help="JSON report (default: results dir)."),
+) -> None:
+    """Kill a learning service mid-write and overload it; check what survives."""
+    import tempfile
+
+    from agent.backends.provision import pull
+    from benchmarks.reliability import CASES, run_reliability
+
+    chosen = tuple(c.strip() for c in cases.split(",") if c.strip())
+    unknown = sorted(set(chosen) - set(CASES))
+    if unknown:
+        raise ConfigError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    target = output or RESULTS_DIR / f"reliability-{date.today().isoformat()}.json"
+    settings = settings_of(ctx)
+    # The services run on throwaway data directories, so they get the model file's path.
+    gguf = model if model.endswith(".gguf") else str(pull(model, settings.models_dir).resolve())
+    with tempfile.TemporaryDirectory(prefix="reason-reliability-") as work:
+        results = run_reliability(
+            Path(work), gguf, cases=chosen, rounds=rounds, output=target, on_progress=typer.echo
+        )
+    typer.echo(json.dumps(results, indent=1))

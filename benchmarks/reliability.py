@@ -1,0 +1,300 @@
+"""``reason bench reliability``: faults an operator meets, run against a real ``reason serve``.
+
+Each case starts the service as its own process on loopback with the small model, does
+something unkind to it, and checks what a user would check afterwards. Every case is
+bounded and stops by itself; the figures go to ``benchmarks/results/reliability-<date>.json``
+and the README's reliability table.
+
+Cases:
+  kill     ``reason serve`` answering and taking ``/v1/feedback`` from several clients is
+           SIGKILLed at random moments and restarted, ``rounds`` times. Afterwards every
+           feedback acknowledged with HTTP 200 is in memory, SQLite's integrity check
+           passes, the FAISS index holds exactly the SQLite rows, and no record is stored
+           twice.
+  overload ``clients`` concurrent chat requests against one worker and a short waiting line:
+           only 200 or 429 (with Retry-After) may come back; the p50/p99 latency of the
+           admitted ones and the server's memory before and after are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+READY_TIMEOUT_S = 180.0
+Progress = Callable[[str], None]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``reason serve`` child process on a loopback port."""
+
+    data_dir: Path
+    model: str
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the process and wait until /readyz says ready."""
+        env = {
+            **os.environ,
+            "REASON_MODEL": self.model,
+            "REASON_DATA_DIR": str(self.data_dir),
+            **self.env,
+        }
+        log = (self.data_dir / "serve.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"reason serve exited with {code}; see its serve.log")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"reason serve not ready after {READY_TIMEOUT_S:.0f} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (a clean shutdown)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the process (Linux /proc)."""
+        if self.process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    """Start ``server`` for the block; stop it after."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _ask(client: httpx.Client, url: str, question: str, model: str) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": 16}
+    return client.post(f"{url}/v1/chat/completions", json=body, timeout=120)
+
+
+def kill_during_writeback(
+    work: Path, model: str, *, rounds: int = 20, clients: int = 3, seed: int = 0,
+    on_progress: Progress = print,
+) -> dict[str, Any]:  # fmt: skip
+    """SIGKILL a serving, learning service ``rounds`` times; check memory afterwards."""
+    rng = random.Random(seed)
+    data = work / "kill"
+    data.mkdir(parents=True, exist_ok=True)
+    # Requests ask reason-greedy; a retrieving default graph makes the service load its
+    # embedder at start-up, so kills land during answering and storing, not loading.
+    server = Server(data, model, {"REASON_GRAPH": "retrieval+sc", "REASON_MAX_TOKENS": "16"})
+    acknowledged: dict[int, str] = {}  # memory id -> the question whose feedback it stored
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+    outcomes: Counter[str] = Counter()
+
+    def client_loop(stop: threading.Event) -> None:
+        with httpx.Client() as client:
+            while not stop.is_set():
+                n = next(counter)
+                question = f"Reliability check {n}: what is {n} plus {n + 7}?"
+                try:
+                    r = _ask(client, server.url, question, "reason-greedy")
+                    if r.status_code != 200:
+                        outcomes[f"chat {r.status_code}"] += 1
+                        continue
+                    fb = client.post(
+                        f"{server.url}/v1/feedback",
+                        json={
+                            "answer_id": r.json()["x_answer_id"],
+                            "correct": True,
+                            "true_answer": str(2 * n + 7),
+                        },  # fmt: skip
+                        timeout=60,
+                    )
+                except httpx.HTTPError:
+                    outcomes["connection lost"] += 1
+                    continue
+                outcomes[f"feedback {fb.status_code}"] += 1
+                if fb.status_code == 200 and fb.json().get("memory_id") is not None:
+                    with lock:
+                        acknowledged[int(fb.json()["memory_id"])] = question
+
+    started = time.perf_counter()
+    for i in range(rounds):
+        server.start()
+        stop = threading.Event()
+        threads = [threading.Thread(target=client_loop, args=(stop,)) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        time.sleep(rng.uniform(1.0, 8.0))
+        stop.set()  # no new requests; those in flight die with the process
+        server.kill()
+        for t in threads:
+            t.join(120)
+        on_progress(f"kill {i + 1}/{rounds}: {len(acknowledged)} feedback acknowledged so far")
+    # After the last kill: what a restart finds.
+    server.start()
+    try:
+        stats = httpx.get(f"{server.url}/v1/memory/stats", timeout=30).json()
+    finally:
+        server.stop()
+    db = sqlite3.connect(data / "memory.db")
+    integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+    rows = dict(db.execute("SELECT id, question FROM problems").fetchall())
+    hashes = [h for (h,) in db.execute("SELECT content_hash FROM problems")]
+    db.close()
+    lost = sorted(i for i, q in acknowledged.items() if rows.get(i) != q)
+    return {
+        "rounds": rounds,
+        "clients": clients,
+        "acknowledged": len(acknowledged),
+        "lost": len(lost),
+        "lost_ids": lost[:20],
+        "rows": len(rows),
+        "duplicate_rows": len(hashes) - len(set(hashes)),
+        "integrity_check": integrity,
+        "indexed_problems": stats.get("indexed_problems"),
+        "index_matches_sqlite": stats.get("indexed_problems") == stats.get("problems"),
+        "outcomes": dict(outcomes),
+        "seconds": round(time.perf_counter() - started, 1),
+        "ok": not lost and integrity == "ok" and len(hashes) == len(set(hashes))
+        and stats.get("indexed_problems") == stats.get("problems"),
+    }  # fmt: skip
+
+
+def overload(
+    work: Path, model: str, *, clients: int = 64, on_progress: Progress = print
+) -> dict[str, Any]:
+    """``clients`` concurrent chat requests against 1 worker and a waiting line of 8."""
+    data = work / f"overload-{clients}"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {"REASON_GRAPH": "greedy", "REASON_MAX_TOKENS": "16", "REASON_MAX_CONCURRENCY": "1",
+           "REASON_QUEUE_SIZE": "8"}  # fmt: skip
+    server = Server(data, model, env)
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+    missing_retry_after = 0
+    lock = threading.Lock()
+    with running(server):
+        rss_before = server.rss_mb()
+        barrier = threading.Barrier(clients)
+
+        def one(i: int) -> None:
+            nonlocal missing_retry_after
+            with httpx.Client() as client:
+                barrier.wait()
+                t0 = time.perf_counter()
+                try:
+                    r = _ask(client, server.url, f"What is {i} times 3?", "reason-greedy")
+                except httpx.HTTPError:
+                    with lock:
+                        statuses[0] += 1
+                    return
+                with lock:
+                    statuses[r.status_code] += 1
+                    if r.status_code == 200:
+                        latencies.append(time.perf_counter() - t0)
+                    elif r.status_code == 429 and "retry-after" not in r.headers:
+                        missing_retry_after += 1
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(600)
+        seconds = time.perf_counter() - started
+        rss_after = server.rss_mb()
+    on_progress(f"overload {clients}: {dict(statuses)}")
+    lat = sorted(latencies)
+    return {
+        "clients": clients,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "only_200_or_429": set(statuses) <= {200, 429},
+        "429_without_retry_after": missing_retry_after,
+        "admitted_p50_s": round(statistics.median(lat), 2) if lat else None,
+        "admitted_p99_s": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 2) if lat else None,
+        "rss_mb_before": None if rss_before is None else round(rss_before),
+        "rss_mb_after": None if rss_after is None else round(rss_after),
+        "seconds": round(seconds, 1),
+    }
+
+
+CASES = ("kill", "overload")
+
+
+def run_reliability(
+    work: Path, model: str, *, cases: tuple[str, ...] = CASES, rounds: int = 20,
+    output: Path | None = None, on_progress: Progress = print,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the chosen cases; write and return their figures."""
+    results: dict[str, Any] = {"date": date.today().isoformat(), "model": model}
+    if "kill" in cases:
+        results["kill"] = kill_during_writeback(work, model, rounds=rounds, on_progress=on_progress)
+    if "overload" in cases:
+        results["overload"] = [overload(work, model, clients=k, on_progress=on_progress)
+                               for k in (64, 256)]  # fmt: skip
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=1))
+    return results
