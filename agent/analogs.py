@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent.backends.base import Message
 from agent.extract import TaskKind
 from agent.paths import ReasoningPath
 from agent.programs import PROGRAM_PREFIX
@@ -47,7 +48,7 @@ class ProgramPrompt:
         analog_question: That analog's question, for copy detection (one analog only).
     """
 
-    messages: list[dict[str, str]]
+    messages: list[Message]
     question: str = ""
     analog: str | None = None
     analog_question: str | None = None
@@ -62,7 +63,7 @@ def program_prompts(
     *,
     task: TaskKind,
     analogs: Sequence[dict[str, Any]] = (),
-    history: Sequence[dict[str, str]] = (),
+    history: Sequence[Message] = (),
     rotate: bool = True,
 ) -> list[ProgramPrompt]:
     """The prompts program paths are drawn from, one per recalled program when ``rotate``.

@@ -139,6 +139,11 @@ class CheckReport:
         return not self.failed
 
 
+def _matched(match: re.Match[str] | None) -> str:
+    """The matched text, or "" (the expression patterns can match the empty string)."""
+    return match.group(0) if match else ""
+
+
 def _balance(expr: str, *, trim_left: bool) -> str:
     # "(3 + 4" or "7)" come from claims inside parentheses; drop the unmatched bracket.
     expr = expr.strip(" .")
@@ -179,8 +184,8 @@ def find_claims(text: str) -> list[tuple[str, str]]:
             line = pattern.sub(repl, line)
         parts = line.split("=")
         for left_part, right_part in zip(parts, parts[1:], strict=False):
-            left = _balance(_ARITH_TAIL.search(left_part).group(0), trim_left=True)  # type: ignore[union-attr]
-            right = _balance(_ARITH_HEAD.match(right_part.lstrip("=")).group(0), trim_left=False)  # type: ignore[union-attr]
+            left = _balance(_matched(_ARITH_TAIL.search(left_part)), trim_left=True)
+            right = _balance(_matched(_ARITH_HEAD.match(right_part.lstrip("="))), trim_left=False)
             if not re.search(r"\d", left) or not re.search(r"\d", right):
                 continue
             if _OPERATOR.search(left) or _OPERATOR.search(right):

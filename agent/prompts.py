@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agent.backends.base import Message
 from agent.extract import TaskKind
 from agent.programs import PROGRAM_PREFIX
 
@@ -91,7 +92,7 @@ def shows_program(analog: dict[str, Any], max_chars: int = ANALOG_MAX_CHARS) -> 
 
 def program_examples(
     analogs: Sequence[dict[str, Any]], max_chars: int = ANALOG_MAX_CHARS
-) -> list[dict[str, str]]:
+) -> list[Message]:
     """Worked-example turns from the recalled analogs that have a stored program.
 
     Args:
@@ -103,7 +104,7 @@ def program_examples(
         Python code block; analogs without a program, or with one too long to show, are
         left out.
     """
-    turns: list[dict[str, str]] = []
+    turns: list[Message] = []
     for analog in analogs:
         if not shows_program(analog, max_chars):
             continue
@@ -118,8 +119,8 @@ def build_program_messages(
     *,
     task: TaskKind,
     analogs: Sequence[dict[str, Any]] = (),
-    history: Sequence[dict[str, str]] = (),
-) -> list[dict[str, str]]:
+    history: Sequence[Message] = (),
+) -> list[Message]:
     """Chat messages for program paths: instruction, worked programs, earlier turns, question.
 
     Args:
@@ -151,10 +152,10 @@ def build_messages(
     principle: str | None = None,
     principles: Sequence[str] = (),
     analogs: Sequence[dict[str, Any]] = (),
-    history: Sequence[dict[str, str]] = (),
-) -> list[dict[str, str]]:
+    history: Sequence[Message] = (),
+) -> list[Message]:
     """Chat messages: system instruction, worked analogs, earlier turns, then the question."""
-    messages: list[dict[str, str]] = []
+    messages: list[Message] = []
     shown = [principle, *principles] if principle else list(principles)
     system = system_prompt(style, task, [p for p in shown if p])
     if system:

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from agent.analogs import ProgramPrompt, independent_support
-from agent.backends.base import Backend, Completion
+from agent.backends.base import Backend, Completion, Message
 from agent.checks import check_arithmetic
 from agent.config import GraphConfig
 from agent.extract import extract_answer, same_answer
@@ -66,7 +66,7 @@ class Sampler:
         self,
         backend: Backend,
         config: GraphConfig,
-        messages: list[dict[str, str]],
+        messages: list[Message],
         *,
         ensemble: dict[str, Backend] | None = None,
         deadline: float | None = None,
@@ -109,7 +109,7 @@ class Sampler:
         cfg = self.config
         t0 = time.perf_counter()
         comps = backend.generate(
-            self.messages,  # type: ignore[arg-type]
+            self.messages,
             n=count,
             temperature=cfg.temperature if temperature is None else temperature,
             top_p=cfg.top_p,
@@ -157,7 +157,7 @@ class Sampler:
         assert self.sandbox is not None  # checked in __init__
         t0 = time.perf_counter()
         comps = self.backend.generate(
-            prompt.messages,  # type: ignore[arg-type]
+            prompt.messages,
             n=count,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
@@ -304,7 +304,7 @@ class Sampler:
         k = cfg.n
         t0 = time.perf_counter()
         (first,) = self.backend.generate(
-            self.messages,  # type: ignore[arg-type]
+            self.messages,
             n=1,
             temperature=0.0,
             max_tokens=1,
@@ -316,7 +316,7 @@ class Sampler:
         self.draws.log["branches"] = prefixes
         t0 = time.perf_counter()
         comps = self.backend.generate(
-            self.messages,  # type: ignore[arg-type]
+            self.messages,
             n=len(prefixes),
             temperature=0.0,
             max_tokens=cfg.max_tokens,

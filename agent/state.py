@@ -12,6 +12,7 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 from agent.analogs import ProgramPrompt
+from agent.backends.base import Message
 from agent.paths import ReasoningPath, Verdict
 
 
@@ -32,7 +33,7 @@ class InputState(TypedDict, total=False):
     """The user's question (the last user message)."""
     ground_truth: str | None
     """The known right answer, when the caller has one (labelled batch, learning)."""
-    history: Annotated[list[dict[str, str]], operator.add]
+    history: Annotated[list[Message], operator.add]
     """Earlier turns as chat messages: kept by the checkpointer in a thread, or passed in."""
 
 
@@ -45,7 +46,7 @@ class AgentState(InputState, total=False):
     """Recalled solved problems: id, question, answer, path, score."""
     principles: list[dict[str, Any]]
     """Recalled principles: id, text, score."""
-    prompt: list[dict[str, str]]
+    prompt: list[Message]
     """The chat messages sent to the model for sampling (prose paths)."""
     program_prompts: list[ProgramPrompt]
     """The prompts program paths are drawn from, one per shown analog (empty: no programs)."""

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.backends.caching import CachingBackend
 from agent.config import DERIVED_FROM, GraphConfig, named_config
 from agent.extract import same_answer
 from agent.paths import ReasoningPath
@@ -370,7 +371,8 @@ def run_eval(
     ev = Evaluation(output, meta)
     derived = {c: DERIVED_FROM[c] for c in configs if DERIVED_FROM.get(c) in configs}
     live = [c for c in configs if c not in derived]
-    cache = getattr(backend, "drawn_seconds", None)
+    # Behind the draw cache, a record also says how long its draws took when first drawn.
+    cache = backend if isinstance(backend, CachingBackend) else None
     for q in questions:
 
         def score(answer: str | None, q: Question = q) -> bool:
@@ -380,9 +382,9 @@ def run_eval(
             if ev.done(q.index, name):
                 continue
             cfg: GraphConfig = named_config(name, write_back=False, **(overrides or {}))
-            before = backend.drawn_seconds if cache is not None else 0.0  # type: ignore[attr-defined]
+            before = cache.drawn_seconds if cache is not None else 0.0
             ans = service.answer(Ask(q.question, cfg, source=f"eval:{dataset}:seed={seed}"))
-            drawn = (backend.drawn_seconds - before) if cache is not None else None  # type: ignore[attr-defined]
+            drawn = (cache.drawn_seconds - before) if cache is not None else None
             trace = ans.trace
             record = {
                 "config": name,
