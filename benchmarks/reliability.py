@@ -147,7 +147,9 @@ def kill_during_writeback(
     # Requests ask reason-greedy; a retrieving default graph makes the service load its
     # embedder at start-up, so kills land during answering and storing, not loading.
     server = Server(data, model, {"REASON_GRAPH": "retrieval+sc", "REASON_MAX_TOKENS": "16"})
-    acknowledged: dict[int, str] = {}  # memory id -> the question whose feedback it stored
+    # memory id -> the questions whose feedback it acknowledged (several when the store merged
+    # a near-duplicate into an earlier row, which its policy does for a same-answer neighbour)
+    acknowledged: dict[int, set[str]] = {}
     lock = threading.Lock()
     counter = iter(range(10**9))
     outcomes: Counter[str] = Counter()
@@ -177,7 +179,7 @@ def kill_during_writeback(
                 outcomes[f"feedback {fb.status_code}"] += 1
                 if fb.status_code == 200 and fb.json().get("memory_id") is not None:
                     with lock:
-                        acknowledged[int(fb.json()["memory_id"])] = question
+                        acknowledged.setdefault(int(fb.json()["memory_id"]), set()).add(question)
 
     started = time.perf_counter()
     for i in range(rounds):
@@ -191,7 +193,8 @@ def kill_during_writeback(
         server.kill()
         for t in threads:
             t.join(120)
-        on_progress(f"kill {i + 1}/{rounds}: {len(acknowledged)} feedback acknowledged so far")
+        acks = sum(len(q) for q in acknowledged.values())
+        on_progress(f"kill {i + 1}/{rounds}: {acks} feedback acknowledged so far")
     # After the last kill: what a restart finds.
     server.start()
     try:
@@ -203,11 +206,14 @@ def kill_during_writeback(
     rows = dict(db.execute("SELECT id, question FROM problems").fetchall())
     hashes = [h for (h,) in db.execute("SELECT content_hash FROM problems")]
     db.close()
-    lost = sorted(i for i, q in acknowledged.items() if rows.get(i) != q)
+    # Lost: an acknowledged record that is not there, or is not one of the questions stored.
+    lost = sorted(i for i, qs in acknowledged.items() if rows.get(i) not in qs)
     return {
         "rounds": rounds,
         "clients": clients,
-        "acknowledged": len(acknowledged),
+        "acknowledged": sum(len(qs) for qs in acknowledged.values()),
+        "acknowledged_records": len(acknowledged),
+        "merged_into_an_earlier_record": sum(len(qs) - 1 for qs in acknowledged.values()),
         "lost": len(lost),
         "lost_ids": lost[:20],
         "rows": len(rows),
@@ -287,8 +293,12 @@ def run_reliability(
     work: Path, model: str, *, cases: tuple[str, ...] = CASES, rounds: int = 20,
     output: Path | None = None, on_progress: Progress = print,
 ) -> dict[str, Any]:  # fmt: skip
-    """Run the chosen cases; write and return their figures."""
-    results: dict[str, Any] = {"date": date.today().isoformat(), "model": model}
+    """Run the chosen cases; write and return their figures (the cases not run this time
+    keep their figures from an earlier run in ``output``)."""
+    results: dict[str, Any] = {}
+    if output is not None and output.exists():
+        results = json.loads(output.read_text())
+    results.update(date=date.today().isoformat(), model=model)
     if "kill" in cases:
         results["kill"] = kill_during_writeback(work, model, rounds=rounds, on_progress=on_progress)
     if "overload" in cases:
