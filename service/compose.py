@@ -1,8 +1,10 @@
 """The long-lived objects behind every way in, built once from ``Settings``.
 
 ``Service`` holds the ``Reasoner`` (backend + memory + thread checkpointer) and the
-``WorkQueue`` that admits work to the model. ``reason serve``, ``reason slack`` and
-``reason batch`` each build one with ``build_service``; tests build one around their own
+``WorkQueue`` that admits work to the model. Every way in (REST, SSE, Slack, batch, the CLI's
+ask/eval/learn) hands it an ``Ask`` through ``submit`` (or its waiting wrappers ``answer``
+and ``answer_async``) and gets an ``Answer``. ``reason serve``, ``reason slack``, ``reason
+batch`` and the CLI build one with ``build_service``; tests build one around their own
 backend with ``Service(reasoner, ...)``.
 """
 
@@ -73,7 +75,7 @@ class Ask:
 
 @dataclass
 class Service:
-    """What the API, the Slack bot and the batch runner share."""
+    """What every way in shares: the reasoner and the queue that admits work to it."""
 
     reasoner: Reasoner
     queue: WorkQueue = field(default_factory=WorkQueue)
@@ -105,7 +107,7 @@ class Service:
         return self.queue.submit(self._run, ask)
 
     def answer(self, ask: Ask) -> Answer:
-        """Answer in the caller's thread (CLI, Slack, evaluation); Ctrl-C cancels the run."""
+        """Submit and wait for the answer (CLI, Slack, evaluation); Ctrl-C cancels the run."""
         future = self.submit(ask)
         try:
             return future.result()
