@@ -155,7 +155,8 @@ _UNION_MEMBER = re.compile(r"[^A-Za-z0-9_]")
 _MESSAGE_TAGS = {"user", "system", "developer", "assistant"}
 
 
-def _param(loc: tuple[Any, ...]) -> str:
+def param_of(loc: tuple[Any, ...]) -> str:
+    """The request field a validation error is about, as a client names it."""
     parts: list[str] = []
     for i, p in enumerate(loc):
         if p == "body" or (isinstance(p, str) and _UNION_MEMBER.search(p)):
@@ -175,7 +176,7 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(
             400, f"malformed JSON body: {detail}", "invalid_request_error", "invalid_json"
         )
-    param = _param(tuple(first.get("loc", ())))
+    param = param_of(tuple(first.get("loc", ())))
     message = f"{param}: {first.get('msg', 'invalid value')}"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s))"

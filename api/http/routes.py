@@ -1,7 +1,7 @@
 """The /v1 routes: OpenAI-compatible chat completions and models, feedback, memory.
 
-Every route only translates: it checks the request, hands the question to the service's
-work queue, and shapes the answer. Streaming sends graph progress as
+Every route only translates: it checks the request, hands the question to the service
+(``Service.submit`` with an ``Ask``), and shapes the answer. Streaming sends graph progress as
 ``delta.reasoning_content`` chunks, then the answer, then ``data: [DONE]``; when the client
 goes away the run is cancelled at its next graph event.
 """
@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.events import Event
 from agent.reasoner import Answer
-from api.errors import ApiError, describe
+from api.errors import ApiError, describe, param_of
 from api.http.auth import require_admin, require_key
 from api.schemas import (
     ChatCompletionRequest,
@@ -88,7 +88,7 @@ def _spec(request: Request, body: ChatCompletionRequest, thread_id: str | None) 
         return run_spec(body, thread_id, request.app.state.settings.sampling_defaults())
     except ValidationError as ex:  # an override the configuration refuses
         first = ex.errors()[0]
-        param = ".".join(str(p) for p in first.get("loc", ()))
+        param = param_of(tuple(first.get("loc", ())))
         raise ApiError(422, f"{param}: {first.get('msg')}", param=param) from None
 
 
