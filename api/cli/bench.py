@@ -123,6 +123,7 @@ def reliability_command(
     gguf = model if model.endswith(".gguf") else str(pull(model, settings.models_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="reason-reliability-") as work:
         results = run_reliability(
-            Path(work), gguf, cases=chosen, rounds=rounds, output=target, on_progress=typer.echo
-        )
+            Path(work), gguf, cases=chosen, rounds=rounds, output=target,
+            table=Path("RELIABILITY.md"), on_progress=typer.echo,
+        )  # fmt: skip
     typer.echo(json.dumps(results, indent=1))
