@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.reliability import kill_during_writeback
+from benchmarks.reliability import kill_during_writeback, model_server_dies
 
 pytestmark = pytest.mark.integration
 
@@ -19,3 +19,15 @@ def test_acknowledged_feedback_survives_sigkill(small_model_path: Path, tmp_path
     assert report["acknowledged"] >= 1, report["outcomes"]
     assert report["lost"] == 0 and report["duplicate_rows"] == 0
     assert report["integrity_check"] == "ok" and report["index_matches_sqlite"]
+
+
+@pytest.mark.timeout(600)
+def test_a_model_server_killed_mid_answer_is_a_503_and_the_service_recovers(
+    small_model_path: Path, tmp_path: Path
+) -> None:
+    report = model_server_dies(tmp_path, str(small_model_path), on_progress=lambda _: None)
+    flight = report["in_flight"]
+    assert flight["status"] in (502, 503, 504) and flight["openai_shape"], flight
+    assert flight["seconds_after_kill"] <= report["backend_timeout_s"] + 5
+    assert report["healthz"] == 200 and report["readyz_while_down"]["status"] == 503
+    assert report["after_restart"] == 200 and report["readyz_after"] == 200
