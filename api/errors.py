@@ -34,7 +34,7 @@ from agent.errors import (
     RequestTooLarge,
     UnknownAnswer,
 )
-from memory import MemoryStoreError, RecordNotFound, RecordTooLarge
+from memory import MemoryNotWritable, MemoryStoreError, RecordNotFound, RecordTooLarge
 from retrieval.errors import EmbeddingInputError, RetrievalError
 from service.queue import Cancelled, QueueFull
 
@@ -90,6 +90,7 @@ ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(RetrievalError, 503, "server_error", "retrieval_error"),
     ErrorRow(RecordNotFound, 404, "invalid_request_error", "not_found"),
     ErrorRow(RecordTooLarge, 413, "invalid_request_error", "record_too_large"),
+    ErrorRow(MemoryNotWritable, 503, "server_error", "memory_not_writable"),
     ErrorRow(MemoryStoreError, 503, "server_error", "memory_error"),
     ErrorRow(ReasonerError, 500, "server_error", "internal_error"),
 )

@@ -60,6 +60,7 @@ class Server:
     data_dir: Path
     model: str
     env: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None  # default: serve.log in the data directory
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -76,7 +77,7 @@ class Server:
             "REASON_DATA_DIR": str(self.data_dir),
             **self.env,
         }
-        log = (self.data_dir / "serve.log").open("ab")
+        log = (self.log or self.data_dir / "serve.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
@@ -385,7 +386,89 @@ def model_server_dies(
     return out
 
 
-CASES = ("kill", "overload", "model-server")
+def _feedback(client: httpx.Client, url: str, n: int) -> tuple[int, str]:
+    """Ask one question and confirm its answer; the feedback's status and error code."""
+    question = f"Disk check {n}: a box holds {n} pens and {n + 2} pencils. How many in all?"
+    r = _ask(client, url, question, "reason-greedy")
+    if r.status_code != 200:
+        return r.status_code, f"chat: {r.json().get('error', {}).get('code')}"
+    verdict = {"answer_id": r.json()["x_answer_id"], "correct": True, "true_answer": str(2 * n + 2)}
+    fb = client.post(f"{url}/v1/feedback", json=verdict, timeout=60)
+    code = fb.json().get("error", {}).get("code") if fb.status_code != 200 else "stored"
+    return fb.status_code, str(code)
+
+
+def _memory_check(server: Server) -> str:
+    """What /readyz says of memory."""
+    return str(httpx.get(f"{server.url}/readyz", timeout=30).json()["checks"]["memory"])
+
+
+def disk_full_and_read_only(
+    work: Path, model: str, *, size_mb: int = 64, on_progress: Progress = print
+) -> dict[str, Any]:
+    """The data directory on a small tmpfs: filled up, then remounted read-only.
+
+    What must hold: answers are still served; a write that cannot happen is a 503 saying
+    why (not a 500); /readyz says so; nothing is corrupted; writes resume when space returns.
+    Needs the right to mount (root with CAP_SYS_ADMIN); otherwise reported as not run.
+    """
+    disk = work / "small-disk"
+    disk.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        return {"not_run": f"cannot mount a tmpfs: {mounted.stderr.strip()}"}
+    out: dict[str, Any] = {"size_mb": size_mb}
+    env = {"REASON_GRAPH": "retrieval+sc", "REASON_MAX_TOKENS": "16"}  # loads the embedder
+    server = Server(disk, model, env, log=work / "disk-serve.log")
+    try:
+        # A disk that fills up while the service runs.
+        with running(server), httpx.Client() as client:
+            out["before"] = _feedback(client, server.url, 1)
+            filler = disk / "filler"
+            with filler.open("wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * (1 << 20))
+                        f.flush()
+                except OSError:
+                    pass
+            out["full_feedback"] = [_feedback(client, server.url, n) for n in range(2, 5)]
+            out["full_readyz"] = _memory_check(server)
+            filler.unlink()
+            out["after_space"] = _feedback(client, server.url, 5)
+        # A data directory that is read-only when the service starts (Linux refuses to
+        # remount a filesystem read-only under a process writing to it).
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        try:
+            with running(server), httpx.Client() as client:
+                out["ro_started"] = True
+                out["ro_feedback"] = [_feedback(client, server.url, n) for n in range(6, 8)]
+                out["ro_readyz"] = _memory_check(server)
+        except RuntimeError as ex:
+            out["ro_started"] = False
+            out["ro_error"] = str(ex)
+            out["ro_feedback"], out["ro_readyz"] = [], ""
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        with running(server), httpx.Client() as client:
+            out["after_rw"] = _feedback(client, server.url, 8)
+        db = sqlite3.connect(disk / "memory.db")
+        out["integrity_check"] = db.execute("PRAGMA integrity_check").fetchone()[0]
+        out["rows"] = db.execute("SELECT count(*) FROM problems").fetchone()[0]
+        db.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+    refused = [s for s, _ in out["full_feedback"] + out["ro_feedback"] if s != 200]
+    out["ok"] = (
+        out["before"][0] == 200 and out["after_space"][0] == 200 and out["after_rw"][0] == 200
+        and all(s == 503 for s in refused) and out["integrity_check"] == "ok"
+        and out["ro_started"] and "read-only" in out["ro_readyz"]
+    )  # fmt: skip
+    on_progress(f"disk: full {out['full_feedback']}, read-only {out['ro_feedback']}")
+    return out
+
+
+CASES = ("kill", "overload", "model-server", "disk")
 
 
 def run_reliability(
@@ -402,6 +485,8 @@ def run_reliability(
     results.update(date=date.today().isoformat(), model=model)
     if "kill" in cases:
         results["kill"] = kill_during_writeback(work, model, rounds=rounds, on_progress=on_progress)
+    if "disk" in cases:
+        results["disk"] = disk_full_and_read_only(work, model, on_progress=on_progress)
     if "model-server" in cases:
         results["model_server"] = model_server_dies(work, model, on_progress=on_progress)
     if "overload" in cases:
@@ -434,7 +519,6 @@ OTHER_CASES: tuple[tuple[str, str, str], ...] = (
     ("fuzzing", "schemathesis, every operation, negative and positive mode, every check",
      "tested: no server error, no schema violation; valid chat requests are answered "
      "(tests/integration/test_api_fuzz.py)"),
-    ("disk full, read-only data dir", "small tmpfs; read-only bind", "not yet"),
     ("soak", "20 minutes of mixed traffic from 8 clients", "not yet"),
     ("security", "key handling, limits, Slack signatures, path traversal, injection "
      "through memory", "partly tested (keys, limits, Slack signatures); not yet as a suite"),
@@ -465,6 +549,22 @@ def render_table(results: dict[str, Any]) -> str:
             f"integrity_check {kill['integrity_check']}; FAISS index = SQLite "
             f"({kill['indexed_problems']} rows): {kill['index_matches_sqlite']}; "
             f"{kill['duplicate_rows']} duplicate rows |"
+        )
+    disk = results.get("disk")
+    if disk and "not_run" in disk:
+        lines.append(f"| disk full, read-only data dir | — | not run: {disk['not_run']} |")
+    elif disk:
+        verdict = "holds" if disk.get("ok") else "**FAILS**"
+        full = ", ".join(f"{s} {c}" for s, c in disk["full_feedback"])
+        ro = ", ".join(f"{s} {c}" for s, c in disk["ro_feedback"]) or disk.get("ro_error", "")
+        lines.append(
+            f"| disk full, read-only data dir | the data directory on a {disk['size_mb']} MB "
+            f"tmpfs: filled up while serving, then remounted read-only and the service "
+            f"started on it | {verdict}: on the full disk, feedback got {full}, answers were "
+            f'served, /readyz said "{disk["full_readyz"]}"; with space back, stored again; '
+            f"on the read-only mount the service started (started: {disk['ro_started']}), "
+            f'feedback got {ro}, /readyz said "{disk["ro_readyz"]}"; remounted writable, '
+            f"stored again; integrity_check {disk['integrity_check']} |"
         )
     dead = results.get("model_server")
     if dead:

@@ -8,6 +8,7 @@ This package never imports agent/ or api/; it is configured by ``MemoryConfig`` 
 from memory.config import MemoryConfig, WriteBackThresholds
 from memory.errors import (
     EmbeddingMismatch,
+    MemoryNotWritable,
     MemoryStoreError,
     RecordNotFound,
     RecordTooLarge,
@@ -34,6 +35,7 @@ __all__ = [
     "ImportLineError",
     "ImportReport",
     "MemoryConfig",
+    "MemoryNotWritable",
     "MemoryStore",
     "MemoryStoreError",
     "PrincipleHit",

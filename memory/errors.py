@@ -5,7 +5,8 @@ Hierarchy::
     MemoryStoreError            the memory store refused or failed an operation
     ├── RecordNotFound          no row with that id (also a KeyError)
     ├── RecordTooLarge          a text field is over the configured size (also a ValueError)
-    └── EmbeddingMismatch       the store was built with another embedding model or dimension
+    ├── EmbeddingMismatch       the store was built with another embedding model or dimension
+    └── MemoryNotWritable       the data directory is read-only or its disk is full
 
 The package does not import agent/: the API layer maps these to its own error table.
 """
@@ -33,3 +34,10 @@ class RecordTooLarge(MemoryStoreError, ValueError):
 
 class EmbeddingMismatch(MemoryStoreError):
     """The store's vectors come from another embedding model or dimension."""
+
+
+class MemoryNotWritable(MemoryStoreError):
+    """A write failed because the data directory is read-only or its disk is full.
+
+    Reads (retrieval) still work; the service answers without storing.
+    """

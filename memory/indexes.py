@@ -184,7 +184,13 @@ class TableIndex:
             self.unsaved_writes = 0
             return
         _, last = self._table_state(db)
-        self.index.save(self.directory, model=self.model, last_id=last)
+        try:
+            self.index.save(self.directory, model=self.model, last_id=last)
+        except OSError as ex:
+            # SQLite holds the rows; the index file is a cache rebuilt from them at the next
+            # open, so a save that fails (full disk, read-only directory) is retried later.
+            logger.warning("could not save the %s index (%s); will retry", self.table, ex)
+            return
         self.unsaved_writes = 0
 
 

@@ -70,6 +70,12 @@ def applied(db: Database) -> list[str]:
     return [row["name"] for row in db[MIGRATIONS_TABLE].rows_where(order_by="rowid")]
 
 
+def pending(db: Database) -> list[str]:
+    """Names of the migrations not applied yet."""
+    done = set(applied(db))
+    return [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in done]
+
+
 def migrate(db: Database) -> list[str]:
     """Apply every pending migration.
 

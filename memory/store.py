@@ -9,8 +9,11 @@ serialises database and index access (API threads may share a store); embedding 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,12 +25,13 @@ from memory.config import MemoryConfig
 from memory.errors import (
     REBUILD_COMMAND,
     EmbeddingMismatch,
+    MemoryNotWritable,
     MemoryStoreError,
     RecordNotFound,
     RecordTooLarge,
 )
 from memory.indexes import TableIndex, reembed_table
-from memory.migrations import connect, last_pk, migrate, now_iso
+from memory.migrations import connect, last_pk, migrate, now_iso, pending
 from memory.principles import SEED_PRINCIPLES, PrincipleBook
 from memory.problems import find_duplicate, merge_into, new_row
 from memory.records import (
@@ -47,22 +51,56 @@ from retrieval.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 
+# Below this much free space in the data directory, /readyz says the disk is full.
+MIN_FREE_BYTES = 1 << 20
+
+
+def _read_only(db_path: Path | str) -> bool:
+    """Whether an existing database sits where it cannot be written (read-only mount...)."""
+    path = Path(db_path)
+    if str(db_path) == ":memory:" or not path.exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _open_read_only(db_path: Path | str) -> Database:
+    """Open a memory that cannot be written: reads only, no WAL, no migration.
+
+    ``immutable`` because SQLite cannot create the WAL's shared-memory file on a read-only
+    mount; nothing can write there meanwhile.
+
+    Raises:
+        MemoryNotWritable: The file needs a migration, which cannot be written.
+    """
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True,
+                           check_same_thread=False)  # fmt: skip
+    db = Database(conn)
+    if pending(db):
+        conn.close()
+        raise MemoryNotWritable(
+            f"memory {db_path} is read-only and needs migrations {', '.join(pending(db))}; "
+            "open it once where it can be written"
+        )
+    logger.warning("memory %s is read-only: answers are served, nothing is stored", db_path)
+    return db
+
 
 def _open_checked(db_path: Path | str) -> Database:
     """Connect, check the file is a sound SQLite database, and migrate it.
 
     A damaged file (truncated, overwritten) fails here, at start-up, with the fix named,
-    instead of in the middle of a request.
+    instead of in the middle of a request. A read-only one opens for reading.
 
     Raises:
         MemoryStoreError: The file is not a database, or is damaged.
     """
     try:
-        db = connect(db_path)
+        db = _open_read_only(db_path) if _read_only(db_path) else connect(db_path)
         verdict = db.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError(verdict)
-        migrate(db)
+        if not _read_only(db_path):
+            migrate(db)
     except sqlite3.DatabaseError as ex:
         raise MemoryStoreError(
             f"memory database {db_path} is damaged ({ex}); restore a backup with "
@@ -105,6 +143,7 @@ class MemoryStore:
         self.db_path = str(db_path)
         self.lock = threading.RLock()
         self.db = _open_checked(db_path)
+        self.read_only = _read_only(db_path)
         self.problems_index = self._table_index("problems", index_dir)
         self.principles = PrincipleBook(
             self.db,
@@ -154,6 +193,46 @@ class MemoryStore:
             if index.unsaved_writes >= self.memory.index_save_every:
                 index.save(self.db)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction; a full disk or a read-only directory is a clear error."""
+        self._check_writable()
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as ex:
+            text = str(ex).lower()
+            if "readonly" in text or "read-only" in text or "full" in text or "disk" in text:
+                raise MemoryNotWritable(
+                    f"memory {self.db_path} cannot be written ({ex}): answers are still "
+                    "served, nothing is stored until the disk has space or is writable again"
+                ) from None
+            raise
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise MemoryNotWritable(
+                f"memory {self.db_path} is read-only: answers are still served, nothing is "
+                "stored until the directory is writable and the service restarted"
+            )
+
+    def writable(self) -> str | None:
+        """None when memory can be written, else why not (read-only, or no free space)."""
+        if self.db_path == ":memory:":
+            return None
+        folder = Path(self.db_path).parent
+        if not os.access(folder, os.W_OK) or not os.access(self.db_path, os.W_OK):
+            return "read-only"
+        try:
+            stat = os.statvfs(folder)
+        except OSError as ex:
+            return f"unknown ({ex})"
+        if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
+            return "disk full"
+        if stat.f_flag & os.ST_RDONLY:
+            return "read-only"
+        return None
+
     # ---------------------------------------------------------------- writes
 
     def add_problem(self, path: VerifiedPath) -> AddResult:
@@ -192,7 +271,7 @@ class MemoryStore:
                 ev.answer,
                 self.memory.near_duplicate_cosine,
             )
-            with self.db.atomic():
+            with self._writing():
                 if match is not None:
                     row_id = match[0]
                     merge_into(self.db, row_id, path)
@@ -211,10 +290,12 @@ class MemoryStore:
 
     def add_principle(self, text: str, domain: str | None = None, source: str | None = None) -> int:
         """Store a principle unless the same text is stored; returns its id."""
+        self._check_writable()
         return self.principles.add_many([(text, domain)], source=source)[0]
 
     def seed_principles(self, path: Path = SEED_PRINCIPLES) -> int:
         """Load the shipped principles (idempotent); returns how many were new."""
+        self._check_writable()
         added = self.principles.seed(path)
         with self.lock:
             self._after_write()
@@ -238,7 +319,7 @@ class MemoryStore:
         """
         with self.lock:
             self.get(problem_id)
-            with self.db.atomic():
+            with self._writing():
                 self.db.execute(
                     "UPDATE problems SET verified = ?, verified_by = 'feedback', "
                     "use_count = use_count + 1, success_count = success_count + ?, "
@@ -255,7 +336,7 @@ class MemoryStore:
         """
         with self.lock:
             self.get(problem_id)
-            with self.db.atomic():
+            with self._writing():
                 self.db.execute("DELETE FROM problems WHERE id = ?", [problem_id])
             self.problems_index.remove(problem_id)
             self._after_write()

@@ -230,7 +230,7 @@ def build_service(
 
         store = open_store(memory_dir or settings.data_dir, settings.memory, settings.retrieval)
         closers.append(store.close)
-        if store.stats().principles == 0:
+        if store.stats().principles == 0 and not store.read_only:
             # A new memory starts with the principles we ship, so step-back has something
             # to match on the very first question.
             logger.info("seeded %d principles into a new memory", store.seed_principles())
@@ -239,8 +239,12 @@ def build_service(
             store.embedder.embed(["warm-up"])
     checkpointer = None
     if threads:
-        checkpointer, conn = open_checkpointer(settings.data_dir)
-        closers.append(conn.close)
+        try:
+            checkpointer, conn = open_checkpointer(settings.data_dir)
+            closers.append(conn.close)
+        except (sqlite3.Error, OSError) as ex:
+            # A read-only data directory: answer without conversation threads.
+            logger.warning("conversation threads are off: cannot open %s (%s)", THREADS_DB, ex)
     if backend is None:
         closers.append(main.close)
 

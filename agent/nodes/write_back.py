@@ -9,6 +9,7 @@ recall can show program paths a worked program.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,16 @@ from agent.nodes.verify import winning_path
 from agent.paths import ReasoningPath
 from agent.programs import Execution
 from agent.state import AgentState
-from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
+from memory import (
+    Evidence,
+    MemoryNotWritable,
+    VerifiedPath,
+    WriteBackThresholds,
+    agreement_of,
+    decide,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def stored_paths(
@@ -104,7 +114,12 @@ def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     decision = decide(evidence, deps.thresholds or WriteBackThresholds())
     if not isinstance(decision, VerifiedPath):
         return {"memory": {"stored": False, "reason": decision.reason}}
-    result = deps.memory.add_problem(decision)
+    try:
+        result = deps.memory.add_problem(decision)
+    except MemoryNotWritable as ex:
+        # The answer is still good; only remembering it failed (full disk, read-only dir).
+        logger.warning("write-back skipped: %s", ex)
+        return {"memory": {"stored": False, "reason": str(ex)}}
     return {
         "memory": {"stored": True, "id": result.id, "action": result.action},
         "timings": {"embed_search": time.perf_counter() - t0},

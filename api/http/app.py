@@ -152,6 +152,10 @@ def _health_routes(app: FastAPI) -> None:
         else:
             try:
                 checks["memory"] = f"open ({await run_in_threadpool(store.count)} problems)"
+                # Shown, not failing: answers are still served without storing.
+                unwritable = await run_in_threadpool(store.writable)
+                if unwritable is not None:
+                    checks["memory"] += f"; {unwritable}: nothing is stored until it is fixed"
             except MemoryStoreError as ex:
                 checks["memory"] = f"error: {ex}"
         try:

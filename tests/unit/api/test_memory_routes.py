@@ -106,3 +106,27 @@ async def test_a_retrieval_failure_is_a_503_not_a_500(
     assert r.status_code == 503, r.text
     assert r.json()["error"]["code"] == "retrieval_error"
     assert "rebuild-index" in r.json()["error"]["message"]
+
+
+async def test_feedback_on_a_read_only_memory_is_a_503_saying_so(
+    tmp_path: Path, backend: Any, settings: Settings
+) -> None:
+    store = open_store(tmp_path, MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
+    service = Service(Reasoner(backend, memory=store), WorkQueue(1, 2), "sc@8")
+    app = create_app(settings, service)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            answer = (await client.post("/v1/chat/completions", json=ASK)).json()
+            store.db.execute("PRAGMA query_only = ON")  # SQLite refuses writes, as on a ro mount
+            r = await client.post(
+                "/v1/feedback",
+                json={"answer_id": answer["x_answer_id"], "correct": True, "true_answer": "42"},
+            )
+            store.db.execute("PRAGMA query_only = OFF")
+    finally:
+        service.queue.shutdown()
+        store.close()
+    assert r.status_code == 503 and r.json()["error"]["code"] == "memory_not_writable"
+    assert "answers are still served" in r.json()["error"]["message"]

@@ -157,3 +157,26 @@ def test_training_solver_offers_the_other_programs_answers_as_alternatives() -> 
     # the program that printed 9 (but not the failing one, nor 7 again) is an alternative
     assert [(a.answer, a.program) for a in result.alternatives] == [("9", NINE.strip("\n"))]
     assert result.alternatives[0].path.endswith("Output: 9")
+
+
+def test_a_read_only_memory_still_answers_and_says_why_nothing_was_stored(
+    store: MemoryStore,
+) -> None:
+    # SQLite refuses every write ("attempt to write a readonly database"), as on a read-only
+    # mount; the full-disk form runs on a real tmpfs in `reason bench reliability`.
+    store.db.execute("PRAGMA query_only = ON")
+    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        Q, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert answer.answer == "7" and answer.verified  # the answer is not lost
+    memory = answer.trace["memory"]
+    assert memory["stored"] is False and "cannot be written" in memory["reason"]
+    assert store.count() == 0
+    # Space again: writes resume.
+    store.db.execute("PRAGMA query_only = OFF")
+    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    again = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        Q, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert again.trace["memory"]["stored"] is True and store.count() == 1

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from memory import EmbeddingMismatch, MemoryStore, MemoryStoreError, VerifiedPath
+from memory import EmbeddingMismatch, MemoryNotWritable, MemoryStore, MemoryStoreError, VerifiedPath
+from memory import store as store_module
 from retrieval import HashingEmbedder
 
 MakePath = Callable[..., VerifiedPath]
@@ -161,3 +162,25 @@ def test_a_damaged_database_fails_at_open_naming_the_fix(
     with pytest.raises(MemoryStoreError, match="damaged") as caught:
         open_tmp_store()
     assert "reason memory restore" in str(caught.value)
+
+
+def test_a_read_only_memory_opens_for_reading_and_refuses_writes_with_a_reason(
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+    make_path: MakePath,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on a read-only mount (root ignores file modes, so the check itself is patched; the
+    # real mount is `reason bench reliability --cases disk`).
+    monkeypatch.setattr(store_module, "_read_only", lambda _path: True)
+    store = open_tmp_store()
+    try:
+        assert store.read_only and store.count() == len(filled)
+        assert_all_found(store, filled, questions)
+        with pytest.raises(MemoryNotWritable, match="read-only"):
+            store.add_problem(make_path("What is 2 + 2?", "4"))
+        with pytest.raises(MemoryNotWritable):
+            store.add_principle("Add the parts.")
+    finally:
+        store.close()
