@@ -145,8 +145,14 @@ def _curve_section(curve: dict[str, Any]) -> list[str]:
     lines = [
         f"## Memory learning curve ({curve['dataset']})",
         "",
-        f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`, "
-        "the paths its scorer marks right stored (programs with them); evaluation: "
+        f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`"
+        + (
+            f" (a question it gets wrong is tried again with `{curve['retry_config']}`, and a "
+            "right program among those draws is kept)"
+            if curve.get("retry_config")
+            else ""
+        )
+        + ", the paths its scorer marks right stored (programs with them); evaluation: "
         f"{asked} of seed {curve['eval_seed']}, the same at every size, each size in its own "
         "memory directory.",
         "",
