@@ -1,143 +1,27 @@
-"""``reason bench reliability``: faults an operator meets, run against a real ``reason serve``.
-
-Each case starts the service as its own process on loopback with the small model, does
-something unkind to it, and checks what a user would check afterwards. Every case is
-bounded and stops by itself; the figures go to ``benchmarks/results/reliability-<date>.json``
-and the README's reliability table.
-
-Cases:
-  kill     ``reason serve`` answering and taking ``/v1/feedback`` from several clients is
-           SIGKILLed at random moments and restarted, ``rounds`` times. Afterwards every
-           feedback acknowledged with HTTP 200 is in memory, SQLite's integrity check
-           passes, the FAISS index holds exactly the SQLite rows, and no record is stored
-           twice.
-  overload ``clients`` concurrent chat requests against one worker and a short waiting line:
-           only 200 or 429 (with Retry-After) may come back; the p50/p99 latency of the
-           admitted ones and the server's memory before and after are reported.
-  model-server  the service runs on the openai backend against a llama.cpp server, which is
-           SIGKILLed mid-answer: the request ends with a 5xx in OpenAI's shape within the
-           backend timeout, the service stays up, and answers again once the server is back.
-"""
+"""The reliability cases: each starts the service, does one unkind thing, checks."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import signal
 import sqlite3
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-READY_TIMEOUT_S = 180.0
-Progress = Callable[[str], None]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A ``reason serve`` child process on a loopback port."""
-
-    data_dir: Path
-    model: str
-    env: dict[str, str] = field(default_factory=dict)
-    log: Path | None = None  # default: serve.log in the data directory
-    port: int = field(default_factory=_free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start the process and wait until /readyz says ready."""
-        env = {
-            **os.environ,
-            "REASON_MODEL": self.model,
-            "REASON_DATA_DIR": str(self.data_dir),
-            **self.env,
-        }
-        log = (self.log or self.data_dir / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"reason serve exited with {code}; see its serve.log")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"reason serve not ready after {READY_TIMEOUT_S:.0f} s")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(30)
-
-    def stop(self) -> None:
-        """SIGTERM and wait (a clean shutdown)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def rss_mb(self) -> float | None:
-        """Resident memory of the process (Linux /proc)."""
-        if self.process is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
-
-
-@contextmanager
-def running(server: Server) -> Iterator[Server]:
-    """Start ``server`` for the block; stop it after."""
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _ask(client: httpx.Client, url: str, question: str, model: str) -> httpx.Response:
-    body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": 16}
-    return client.post(f"{url}/v1/chat/completions", json=body, timeout=120)
+from benchmarks.reliability.server import (
+    Progress,
+    Server,
+    ask_question,
+    free_port,
+    model_server,
+    running,
+)
 
 
 def kill_during_writeback(
@@ -164,7 +48,7 @@ def kill_during_writeback(
                 n = next(counter)
                 question = f"Reliability check {n}: what is {n} plus {n + 7}?"
                 try:
-                    r = _ask(client, server.url, question, "reason-greedy")
+                    r = ask_question(client, server.url, question, "reason-greedy")
                     if r.status_code != 200:
                         outcomes[f"chat {r.status_code}"] += 1
                         continue
@@ -255,7 +139,7 @@ def overload(
                 barrier.wait()
                 t0 = time.perf_counter()
                 try:
-                    r = _ask(client, server.url, f"What is {i} times 3?", "reason-greedy")
+                    r = ask_question(client, server.url, f"What is {i} times 3?", "reason-greedy")
                 except httpx.HTTPError:
                     with lock:
                         statuses[0] += 1
@@ -290,33 +174,6 @@ def overload(
     }
 
 
-@contextmanager
-def model_server(model: str, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """llama.cpp's OpenAI-compatible server (``python -m llama_cpp.server``) on ``port``."""
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
-             "--model_alias", "small"],
-            stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}; see {log}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
-
-
 def model_server_dies(
     work: Path, model: str, *, timeout_s: float = 20.0, on_progress: Progress = print
 ) -> dict[str, Any]:
@@ -328,7 +185,7 @@ def model_server_dies(
     """
     data = work / "model-server"
     data.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     env = {"REASON_BACKEND": "openai", "REASON_BACKEND_URL": f"http://127.0.0.1:{port}/v1",
            "REASON_BACKEND_TIMEOUT_S": str(timeout_s), "REASON_GRAPH": "greedy"}  # fmt: skip
     server = Server(data, "small", env)
@@ -389,7 +246,7 @@ def model_server_dies(
 def _feedback(client: httpx.Client, url: str, n: int) -> tuple[int, str]:
     """Ask one question and confirm its answer; the feedback's status and error code."""
     question = f"Disk check {n}: a box holds {n} pens and {n + 2} pencils. How many in all?"
-    r = _ask(client, url, question, "reason-greedy")
+    r = ask_question(client, url, question, "reason-greedy")
     if r.status_code != 200:
         return r.status_code, f"chat: {r.json().get('error', {}).get('code')}"
     verdict = {"answer_id": r.json()["x_answer_id"], "correct": True, "true_answer": str(2 * n + 2)}
@@ -466,131 +323,3 @@ def disk_full_and_read_only(
     )  # fmt: skip
     on_progress(f"disk: full {out['full_feedback']}, read-only {out['ro_feedback']}")
     return out
-
-
-CASES = ("kill", "overload", "model-server", "disk")
-
-
-def run_reliability(
-    work: Path, model: str, *, cases: tuple[str, ...] = CASES, rounds: int = 20,
-    output: Path | None = None, table: Path | None = None, on_progress: Progress = print,
-) -> dict[str, Any]:  # fmt: skip
-    """Run the chosen cases; write and return their figures, and the table to ``table``.
-
-    The cases not run this time keep their figures from an earlier run in ``output``.
-    """
-    results: dict[str, Any] = {}
-    if output is not None and output.exists():
-        results = json.loads(output.read_text())
-    results.update(date=date.today().isoformat(), model=model)
-    if "kill" in cases:
-        results["kill"] = kill_during_writeback(work, model, rounds=rounds, on_progress=on_progress)
-    if "disk" in cases:
-        results["disk"] = disk_full_and_read_only(work, model, on_progress=on_progress)
-    if "model-server" in cases:
-        results["model_server"] = model_server_dies(work, model, on_progress=on_progress)
-    if "overload" in cases:
-        results["overload"] = [overload(work, model, clients=k, on_progress=on_progress)
-                               for k in (64, 256)]  # fmt: skip
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=1))
-    if table is not None:
-        table.write_text(render_table(results))
-    return results
-
-
-# The cases of the reliability issue that the suite does not run itself: where they are
-# covered instead, or that they are not yet.
-OTHER_CASES: tuple[tuple[str, str, str], ...] = (
-    ("corrupt files", "a truncated or overwritten memory.db, a FAISS file of random bytes, "
-     "a half-written model file", "tested: each fails at start with its fix named, or is "
-     "rebuilt (tests/unit/memory/test_memory_recovery.py, "
-     "tests/integration/test_llamacpp_backend.py)"),
-    ("backup and restore", "`reason memory backup` while a writer adds records; restore",
-     "tested: 5 backups under a concurrent writer, each integrity-checked, no duplicate "
-     "rows; restore rebuilds the indexes (tests/unit/memory/test_memory_backup.py)"),
-    ("a way in that cannot reach its service", "Slack unreachable or token revoked at start",
-     "tested: the REST API serves, /readyz names the reason, the bot retries with backoff "
-     "(tests/integration/test_slack_events.py)"),
-    ("client disconnects", "a client leaves mid-answer, streaming and not",
-     "tested: the run is cancelled at its next graph step "
-     "(tests/integration/test_api_cancel.py)"),
-    ("fuzzing", "schemathesis, every operation, negative and positive mode, every check",
-     "tested: no server error, no schema violation; valid chat requests are answered "
-     "(tests/integration/test_api_fuzz.py)"),
-    ("soak", "20 minutes of mixed traffic from 8 clients", "not yet"),
-    ("security", "key handling, limits, Slack signatures, path traversal, injection "
-     "through memory", "partly tested (keys, limits, Slack signatures); not yet as a suite"),
-)  # fmt: skip
-
-
-def render_table(results: dict[str, Any]) -> str:
-    """RELIABILITY.md: one row per case, what is done, what held, with the latest figures."""
-    lines = [
-        "# Reliability",
-        "",
-        f"Latest run: {results.get('date', '?')}, model `{Path(results.get('model', '?')).name}`. "
-        "Regenerated by `reason bench reliability` (figures in "
-        "`benchmarks/results/reliability-<date>.json`).",
-        "",
-        "| case | what is done | result |",
-        "|---|---|---|",
-    ]
-    kill = results.get("kill")
-    if kill:
-        verdict = "holds" if kill.get("ok") else "**FAILS**"
-        lines.append(
-            f"| kill during write-back | {kill['clients']} clients ask and confirm answers "
-            f"through /v1/feedback; `reason serve` is SIGKILLed at a random moment and "
-            f"restarted, {kill['rounds']} times | {verdict}: {kill['acknowledged']} feedbacks "
-            f"acknowledged, {kill['lost']} lost ({kill.get('merged_into_an_earlier_record', 0)} "
-            f"merged into an earlier near-duplicate record, as the write-back policy does); "
-            f"integrity_check {kill['integrity_check']}; FAISS index = SQLite "
-            f"({kill['indexed_problems']} rows): {kill['index_matches_sqlite']}; "
-            f"{kill['duplicate_rows']} duplicate rows |"
-        )
-    disk = results.get("disk")
-    if disk and "not_run" in disk:
-        lines.append(f"| disk full, read-only data dir | — | not run: {disk['not_run']} |")
-    elif disk:
-        verdict = "holds" if disk.get("ok") else "**FAILS**"
-        full = ", ".join(f"{s} {c}" for s, c in disk["full_feedback"])
-        ro = ", ".join(f"{s} {c}" for s, c in disk["ro_feedback"]) or disk.get("ro_error", "")
-        lines.append(
-            f"| disk full, read-only data dir | the data directory on a {disk['size_mb']} MB "
-            f"tmpfs: filled up while serving, then remounted read-only and the service "
-            f"started on it | {verdict}: on the full disk, feedback got {full}, answers were "
-            f'served, /readyz said "{disk["full_readyz"]}"; with space back, stored again; '
-            f"on the read-only mount the service started (started: {disk['ro_started']}), "
-            f'feedback got {ro}, /readyz said "{disk["ro_readyz"]}"; remounted writable, '
-            f"stored again; integrity_check {disk['integrity_check']} |"
-        )
-    dead = results.get("model_server")
-    if dead:
-        verdict = "holds" if dead.get("ok") else "**FAILS**"
-        flight = dead["in_flight"]
-        lines.append(
-            f"| model server dies mid-answer | `reason serve` on the openai backend, its llama.cpp "
-            f"server SIGKILLed 2 s into an 8-path request, then started again on the same "
-            f"address | {verdict}: the request ended {flight['seconds_after_kill']} s after the "
-            f'kill with {flight["status"]} in OpenAI\'s shape ("{flight["message"]}"); '
-            f"/healthz {dead['healthz']}, /readyz {dead['readyz_while_down']['status']} "
-            f"(backend {dead['readyz_while_down']['backend']}); with the model server back, "
-            f"the next request {dead['after_restart']} and /readyz {dead['readyz_after']}, "
-            f"no restart |"
-        )
-    for o in results.get("overload") or []:
-        held = o["only_200_or_429"] and not o["429_without_retry_after"]
-        verdict = "holds" if held else "**FAILS**"
-        statuses = ", ".join(f"{v} × {k}" for k, v in o["statuses"].items())
-        lines.append(
-            f"| overload, {o['clients']} clients | {o['clients']} concurrent chat requests, "
-            f"1 worker, a waiting line of 8 | {verdict}: {statuses}; every 429 with "
-            f"Retry-After: {not o['429_without_retry_after']}; admitted p50 "
-            f"{o['admitted_p50_s']} s, p99 {o['admitted_p99_s']} s; server RSS "
-            f"{o['rss_mb_before']} → {o['rss_mb_after']} MB |"
-        )
-    for name, what, result in OTHER_CASES:
-        lines.append(f"| {name} | {what} | {result} |")
-    return "\n".join(lines) + "\n"
