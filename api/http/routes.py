@@ -67,7 +67,7 @@ ERRORS = {
         400: "Malformed request",
         401: "Missing or wrong API key",
         404: "Unknown model",
-        413: "Body too large",
+        413: "Body too large, or the conversation longer than the model's context",
         422: "Invalid field",
         429: "Queue full (see Retry-After)",
         503: "Backend or memory unavailable",

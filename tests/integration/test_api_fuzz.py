@@ -18,6 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
 
 from api.http.app import create_app
 from service.compose import build_service
@@ -44,7 +45,7 @@ def server(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 def _fuzz(op: Any, server: str, seen: dict[str, set[int]]) -> None:
     """Send ``op`` the schema-violating requests Hypothesis draws; check every response."""
 
-    @settings(max_examples=25, deadline=None, database=None,
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(case=op.as_strategy(GenerationMode.NEGATIVE))
     def check(case: schemathesis.Case) -> None:
@@ -81,7 +82,7 @@ def _validate(op: Any, server: str, seen: dict[str, set[int]], examples: int) ->
     """Send ``op`` schema-valid requests and run every schemathesis check on each response
     (no server error, status codes, content types and bodies as documented, ...)."""
 
-    @settings(max_examples=examples, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(case=op.as_strategy(GenerationMode.POSITIVE))
     def check(case: schemathesis.Case) -> None:
@@ -91,10 +92,19 @@ def _validate(op: Any, server: str, seen: dict[str, set[int]], examples: int) ->
     check()
 
 
+# A schema-valid conversation can still be longer than the model's context (the schema caps
+# characters; a model counts tokens, and fuzzed unicode costs several a character): that is
+# the documented 413, so valid data may get it besides schemathesis's accepted statuses.
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "413", "429", "5xx"]
+
+
 @pytest.mark.timeout(900)
 def test_valid_requests_pass_every_check_and_reach_the_chat_logic(server: str) -> None:
     doc = httpx.get(f"{server}/openapi.json").json()
-    schema = schemathesis.openapi.from_dict(doc)
+    config = SchemathesisConfig.from_dict(
+        {"checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}}
+    )
+    schema = schemathesis.openapi.from_dict(doc, config=config)
     seen: dict[str, set[int]] = {}
     for result in schema.get_all_operations():
         op = result.ok()
