@@ -85,28 +85,30 @@ def _open_read_only(db_path: Path | str) -> Database:
     return db
 
 
-def _open_checked(db_path: Path | str) -> Database:
+def _open_checked(db_path: Path | str) -> tuple[Database, bool]:
     """Connect, check the file is a sound SQLite database, and migrate it.
 
     A damaged file (truncated, overwritten) fails here, at start-up, with the fix named,
-    instead of in the middle of a request. A read-only one opens for reading.
+    instead of in the middle of a request. A read-only one opens for reading; the
+    second value says which.
 
     Raises:
         MemoryStoreError: The file is not a database, or is damaged.
     """
     try:
-        db = _open_read_only(db_path) if _read_only(db_path) else connect(db_path)
+        read_only = _read_only(db_path)
+        db = _open_read_only(db_path) if read_only else connect(db_path)
         verdict = db.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError(verdict)
-        if not _read_only(db_path):
+        if not read_only:
             migrate(db)
     except sqlite3.DatabaseError as ex:
         raise MemoryStoreError(
             f"memory database {db_path} is damaged ({ex}); restore a backup with "
             "`reason memory restore FILE`, or move the file away to start an empty memory"
         ) from None
-    return db
+    return db, read_only
 
 
 class MemoryStore:
@@ -142,8 +144,7 @@ class MemoryStore:
         self.embedder = embedder
         self.db_path = str(db_path)
         self.lock = threading.RLock()
-        self.db = _open_checked(db_path)
-        self.read_only = _read_only(db_path)
+        self.db, self.read_only = _open_checked(db_path)
         self.problems_index = self._table_index("problems", index_dir)
         self.principles = PrincipleBook(
             self.db,

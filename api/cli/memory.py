@@ -188,7 +188,7 @@ def restore_(
     file: Path = typer.Argument(..., help="Backup file written by `reason memory backup`."),
 ) -> None:
     """Replace the memory with a backup (stop the service first); indexes are rebuilt."""
-    data_dir, memory, retrieval = _settings(ctx)
+    data_dir, memory, _ = _settings(ctx)
     try:
         report = restore(file, data_dir / memory.db_name)
     except MemoryStoreError as ex:
