@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from fastapi.responses import Response
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
 from agent.errors import ReasonerError
@@ -367,14 +369,50 @@ def build_bolt_app(settings: Settings, service: Service, *, http: bool = True) -
     return app
 
 
+class ReplayGuard:
+    """Refuse a signed Slack request seen before, byte for byte.
+
+    Bolt checks the signature and that the timestamp is under five minutes old; inside
+    that window a captured request verifies again, so a copy would be answered twice.
+    A valid signature covers the timestamp and the body, so it names one request: the guard
+    remembers the valid ones for the window and refuses a second. Slack's own re-sends
+    carry ``X-Slack-Retry-Num`` and are acknowledged without work by ``_skip_retries``.
+    """
+
+    WINDOW_S = 5 * 60
+
+    def __init__(self, signing_secret: str) -> None:
+        self._verifier = SignatureVerifier(signing_secret)
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def is_replay(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """True when ``body`` with these headers is valid and was already accepted."""
+        signature = headers.get("x-slack-signature", "")
+        if not self._verifier.is_valid_request(body, dict(headers)):
+            return False  # Bolt refuses it with 401 itself
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.WINDOW_S:
+                self._seen.popitem(last=False)
+            if signature in self._seen:
+                return True
+            self._seen[signature] = now
+            return False
+
+
 def mount_slack(app: FastAPI, settings: Settings, service: Service) -> App:
     """Serve Slack's Events API, interactivity and slash commands at ``POST /slack/events``."""
     bolt = build_bolt_app(settings, service, http=True)
     app.state.slack = SlackConnection(bolt.client)
+    replays = ReplayGuard(_secret(settings.slack_signing_secret) or "")
 
     @app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        if replays.is_replay(body, request.headers):
+            logger.warning("Slack request refused: a replay of one already answered")
+            return Response("replayed request", status_code=401, media_type="text/plain")
         # dispatch blocks until a listener acknowledges (at most ~3 s): keep it off the loop.
         bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)

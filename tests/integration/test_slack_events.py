@@ -366,6 +366,34 @@ def test_bad_signatures_are_rejected_and_nothing_is_posted(
     assert [m for m, p in stand_in.calls[before:] if p.get("channel") == "C9"] == []
 
 
+def test_a_replayed_signed_request_is_refused_and_answered_once(
+    slack_url: str, stand_in: StandIn
+) -> None:
+    # An attacker who captured one signed request resends it, byte for byte, inside Slack's
+    # five-minute timestamp window: the signature still verifies, so Bolt alone would answer
+    # it again. The first is answered; the copy is refused.
+    body = event_body(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C77",
+            "ts": "1699999999.007700",
+            "text": "<@UBOT> 2 + 2?",
+        }
+    )
+    headers = {"content-type": "application/json", **signed(body)}
+    first = httpx.post(slack_url, content=body, headers=headers, timeout=10)
+    again = httpx.post(slack_url, content=body, headers=headers, timeout=10)
+    assert first.status_code == 200
+    assert again.status_code == 401 and "replayed" in again.text
+    stand_in.wait_for(lambda: any(p.get("channel") == "C77" for _, p in stand_in.calls))
+    time.sleep(1.0)
+    thinking = [
+        p for m, p in stand_in.calls if m == "chat.postMessage" and p.get("channel") == "C77"
+    ]
+    assert len(thinking) == 1, thinking
+
+
 def test_slack_unreachable_at_start_keeps_the_rest_api_up_and_retries(
     llamacpp_backend: Any, tmp_path: Path
 ) -> None:
