@@ -10,7 +10,7 @@ from agent.config import GraphConfig
 from agent.sandbox import Sandbox
 
 if TYPE_CHECKING:
-    from memory import MemoryStore, WriteBackThresholds
+    from memory import MemoryInterface, WriteBackThresholds
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AgentDeps:
 
     backend: Backend
     config: GraphConfig
-    memory: MemoryStore | None = None
+    memory: MemoryInterface | None = None
     thresholds: WriteBackThresholds | None = None
     ensemble: dict[str, Backend] = field(default_factory=dict)
     max_question_chars: int = 8000

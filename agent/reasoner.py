@@ -30,7 +30,7 @@ from agent.trace import Trace, build_trace
 from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
 
 if TYPE_CHECKING:
-    from memory import MemoryStore
+    from memory import MemoryInterface
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Reasoner:
         self,
         backend: Backend,
         *,
-        memory: MemoryStore | None = None,
+        memory: MemoryInterface | None = None,
         thresholds: WriteBackThresholds | None = None,
         checkpointer: BaseCheckpointSaver[str] | None = None,
         backend_factory: Callable[[str], Backend] | None = None,

@@ -17,8 +17,8 @@ from typing import Any
 
 from agent.errors import ConfigError
 from memory.config import WriteBackThresholds
+from memory.interface import MemoryInterface
 from memory.records import normalize_question
-from memory.store import MemoryStore
 from memory.writeback import Evidence, Rejection, decide
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def eval_questions(dataset: str, size: int) -> set[str]:
 
 
 def learn(
-    store: MemoryStore,
+    store: MemoryInterface,
     solve: Solver,
     dataset: str = "gsm_symbolic",
     size: int = 50,

@@ -1,4 +1,8 @@
-"""Memory: solved problems, verified reasoning paths and principles (SQLite + FAISS).
+"""Memory: solved problems, verified reasoning paths and principles.
+
+Two stores behind one interface (``MemoryInterface``): SQLite + FAISS (``MemoryStore``, the
+default) and PostgreSQL + pgvector (``memory.postgres.PostgresMemoryStore``, chosen by
+``MemoryConfig.url``) for replicas that share a memory.
 
 Only paths that pass the write-back policy (``decide`` -> ``VerifiedPath``) can be added.
 This package never imports agent/ or api/; it is configured by ``MemoryConfig`` and
@@ -14,6 +18,7 @@ from memory.errors import (
     RecordTooLarge,
 )
 from memory.factory import DEFAULT_DATA_DIR, open_store
+from memory.interface import MemoryInterface
 from memory.records import (
     AddResult,
     ImportLineError,
@@ -35,6 +40,7 @@ __all__ = [
     "ImportLineError",
     "ImportReport",
     "MemoryConfig",
+    "MemoryInterface",
     "MemoryNotWritable",
     "MemoryStore",
     "MemoryStoreError",

@@ -47,6 +47,14 @@ class MemoryConfig(BaseModel):
         default="memory.db",
         description="SQLite file name inside the data directory (the source of truth).",
     )
+    url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL (postgresql://user:pass@host:5432/db) of a memory that several "
+            "replicas share, vectors in pgvector; None keeps SQLite + FAISS in the data "
+            "directory."
+        ),
+    )
     writeback: WriteBackThresholds = Field(
         default_factory=WriteBackThresholds,
         description="Thresholds a solved question must pass to be stored as verified.",

@@ -1,4 +1,5 @@
-"""Build a ``MemoryStore`` from a data directory and the two config sections."""
+"""Open the configured memory store: SQLite + FAISS in a data directory (the default), or
+PostgreSQL + pgvector when ``MemoryConfig.url`` is set (replicas sharing one memory)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from memory.config import MemoryConfig
 from memory.errors import MemoryStoreError
+from memory.interface import MemoryInterface
 from memory.store import MemoryStore
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder, build_embedder
@@ -24,10 +26,10 @@ def open_store(
     *,
     embedder: Embedder | None = None,
     reembed: bool = False,
-) -> MemoryStore:
-    """Open the memory store kept in ``data_dir``.
+) -> MemoryInterface:
+    """Open the memory store kept in ``data_dir``, or in PostgreSQL when ``memory.url`` is set.
 
-    Layout: ``<data_dir>/<memory.db_name>`` (SQLite), ``<data_dir>/problems/`` and
+    SQLite layout: ``<data_dir>/<memory.db_name>`` (SQLite), ``<data_dir>/problems/`` and
     ``<data_dir>/principles/`` (``index.faiss`` + ``manifest.json`` each).
 
     Args:
@@ -41,15 +43,21 @@ def open_store(
         The open store; close it (or use it as a context manager) to save its indexes.
 
     Raises:
-        MemoryStoreError: The data directory cannot be created.
+        MemoryStoreError: The data directory cannot be created, or the database reached.
         EmbeddingMismatch: The store was embedded with another model (see ``reembed``).
     """
+    chosen = embedder if embedder is not None else build_embedder(retrieval)
+    if memory.url:
+        # Imported here: the SQLite default never loads the PostgreSQL client.
+        from memory.postgres import PostgresMemoryStore, redact
+
+        logger.debug("opening memory in %s with %s", redact(memory.url), chosen.name)
+        return PostgresMemoryStore(memory.url, chosen, memory, retrieval, reembed=reembed)
     data_dir = Path(data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as ex:
         raise MemoryStoreError(f"cannot create data directory {data_dir}: {ex}") from ex
-    chosen = embedder if embedder is not None else build_embedder(retrieval)
     logger.debug("opening memory in %s with %s", data_dir, chosen.name)
     return MemoryStore(
         data_dir / memory.db_name, data_dir, chosen, memory, retrieval, reembed=reembed

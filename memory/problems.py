@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlite_utils import Database
 
+from memory.errors import RecordTooLarge
 from memory.indexes import to_blob
 from memory.migrations import now_iso
 from memory.records import normalize_answer, normalize_question
@@ -25,6 +26,21 @@ logger = logging.getLogger(__name__)
 
 #: Nearest neighbours checked for a near-duplicate with the same answer.
 _DUPLICATE_CANDIDATES = 8
+
+
+def check_path_sizes(path: VerifiedPath, limit: int) -> None:
+    """Refuse a path whose question, path, program, output or principle is over ``limit``.
+
+    Raises:
+        RecordTooLarge: Naming the first field over the limit.
+    """
+    ev = path.evidence
+    texts = {"question": ev.question, "path": ev.path, "program": ev.program or ""}
+    texts["program_output"] = ev.program_output or ""
+    texts["principle"] = ev.principle or ""
+    for name, value in texts.items():
+        if len(value) > limit:
+            raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {limit}")
 
 
 def new_row(path: VerifiedPath, key: str, vector: NDArray[np.float32]) -> dict[str, Any]:

@@ -28,12 +28,11 @@ from memory.errors import (
     MemoryNotWritable,
     MemoryStoreError,
     RecordNotFound,
-    RecordTooLarge,
 )
 from memory.indexes import TableIndex, reembed_table
 from memory.migrations import connect, last_pk, migrate, now_iso, pending
 from memory.principles import SEED_PRINCIPLES, PrincipleBook
-from memory.problems import find_duplicate, merge_into, new_row
+from memory.problems import check_path_sizes, find_duplicate, merge_into, new_row
 from memory.records import (
     AddResult,
     ImportReport,
@@ -252,14 +251,7 @@ class MemoryStore:
         if not isinstance(path, VerifiedPath):
             raise TypeError("MemoryStore.add_problem accepts only a VerifiedPath from decide()")
         ev = path.evidence
-        limit = self.memory.max_text_chars
-        texts = {"question": ev.question, "path": ev.path, "program": ev.program or ""}
-        texts["program_output"] = ev.program_output or ""
-        for name, value in texts.items():
-            if len(value) > limit:
-                raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {limit}")
-        if ev.principle:
-            self.principles.check_size(ev.principle)
+        check_path_sizes(path, self.memory.max_text_chars)
         vector = self.embedder.embed([ev.question])[0]
         pvec = self.embedder.embed([ev.principle])[0] if ev.principle else None
         key = content_hash(ev.question, ev.answer)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,15 +80,41 @@ def export_jsonl(db: Database, path: Path) -> int:
     Returns:
         The number of lines written.
     """
-    links: dict[int, list[str]] = {}
-    for problem_id, text in db.execute(
+    links = db.execute(
         "SELECT pp.problem_id, p.text FROM problem_principles pp "
         "JOIN principles p ON p.id = pp.principle_id ORDER BY pp.problem_id, p.id"
-    ):
-        links.setdefault(int(problem_id), []).append(text)
+    )
+    return write_export(
+        path,
+        db["principles"].rows_where(order_by="id"),
+        db["problems"].rows_where(order_by="id"),
+        links,
+    )
+
+
+def write_export(
+    path: Path,
+    principles: Iterable[dict[str, Any]],
+    problems: Iterable[dict[str, Any]],
+    links: Iterable[tuple[int, str]],
+) -> int:
+    """Write exported rows as JSON lines; both stores export through this one writer.
+
+    Args:
+        path: Output file (overwritten).
+        principles: ``principles`` rows (``text``, ``domain``, ``source``, ``created_at``).
+        problems: ``problems`` rows; ``evidence`` and ``extra`` as JSON text.
+        links: ``(problem id, principle text)`` pairs, in the order to list them.
+
+    Returns:
+        The number of lines written.
+    """
+    linked: dict[int, list[str]] = {}
+    for problem_id, text in links:
+        linked.setdefault(int(problem_id), []).append(text)
     count = 0
     with open(path, "w", encoding="utf-8") as out:
-        for row in db["principles"].rows_where(order_by="id"):
+        for row in principles:
             line = {
                 "kind": "principle",
                 "principle": row["text"],
@@ -98,11 +124,11 @@ def export_jsonl(db: Database, path: Path) -> int:
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             count += 1
-        for row in db["problems"].rows_where(order_by="id"):
+        for row in problems:
             line = {"kind": "problem", **{name: row[name] for name in _PROBLEM_FIELDS}}
             line["verified"] = bool(row["verified"])
             line["evidence"] = json.loads(row["evidence"] or "{}")
-            line["principles"] = links.get(int(row["id"]), [])
+            line["principles"] = linked.get(int(row["id"]), [])
             for key, value in json.loads(row["extra"] or "{}").items():
                 line.setdefault(key, value)
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -256,14 +282,48 @@ def import_jsonl(store: MemoryStore, path: Path) -> ImportReport:
     Returns:
         Rows added, exact duplicates skipped, principles added and per-line errors.
     """
-    report = ImportReport()
+
+    def add_principle(text: str, domain: str | None, source: str | None) -> int:
+        before = store.db["principles"].count
+        store.add_principle(text, domain, source)
+        return int(store.db["principles"].count - before)
+
+    def insert(rows: Sequence[dict[str, Any]], principles: Sequence[list[str]]) -> list[int | None]:
+        return insert_rows(store, rows, principles)
+
     max_chars = min(store.memory.max_text_chars, store.retrieval.max_text_chars)
+    return read_jsonl(path, max_chars, add_principle, insert)
+
+
+#: ``(text, domain, source) -> principles added (0 or 1)``.
+AddPrinciple = Callable[[str, "str | None", "str | None"], int]
+#: ``(rows, principle texts of each row) -> new id of each row, None for a known one``.
+InsertRows = Callable[[Sequence[dict[str, Any]], Sequence[list[str]]], list["int | None"]]
+
+
+def read_jsonl(
+    path: Path, max_chars: int, add_principle: AddPrinciple, insert: InsertRows
+) -> ImportReport:
+    """Parse and validate an import file, handing its rows to a store in batches.
+
+    Both stores import through this one reader, so they accept and reject the same lines.
+
+    Args:
+        path: Input file.
+        max_chars: Largest accepted text.
+        add_principle: Stores one principle line.
+        insert: Stores a batch of problem rows (from ``problem_row``).
+
+    Returns:
+        Rows added, exact duplicates skipped, principles added and per-line errors.
+    """
+    report = ImportReport()
     pending: list[tuple[int, dict[str, Any], list[str]]] = []
 
     def flush() -> None:
         if not pending:
             return
-        ids = insert_rows(store, [p[1] for p in pending], [p[2] for p in pending])
+        ids = insert([p[1] for p in pending], [p[2] for p in pending])
         report.added += sum(1 for i in ids if i is not None)
         report.skipped += sum(1 for i in ids if i is None)
         pending.clear()
@@ -282,13 +342,11 @@ def import_jsonl(store: MemoryStore, path: Path) -> ImportReport:
                     assert text is not None
                     if len(text) > max_chars:
                         raise RecordTooLarge(f"principle has {len(text)} characters")
-                    before = store.db["principles"].count
-                    store.add_principle(
+                    report.principles += add_principle(
                         text,
                         _text(item, "domain", required=False),
                         _text(item, "source", required=False),
                     )
-                    report.principles += store.db["principles"].count - before
                 elif kind == "problem":
                     row, principles = problem_row(item, max_chars)
                     pending.append((number, row, principles))

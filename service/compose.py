@@ -30,7 +30,7 @@ from service.queue import Cancellation, Cancelled, WorkQueue
 from service.settings import Settings
 
 if TYPE_CHECKING:
-    from memory import MemoryStore
+    from memory import MemoryInterface
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Service:
     metrics: Observer | None = None
 
     @property
-    def memory(self) -> MemoryStore | None:
+    def memory(self) -> MemoryInterface | None:
         """The memory store, when the service runs with one."""
         return self.reasoner.memory
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import typer
 
-from memory import DEFAULT_DATA_DIR, MemoryConfig, MemoryStore, MemoryStoreError, open_store
+from memory import (
+    DEFAULT_DATA_DIR,
+    MemoryConfig,
+    MemoryInterface,
+    MemoryStoreError,
+    open_store,
+)
 from memory.backup import backup, restore
 from memory.errors import EmbeddingMismatch
 from retrieval import RetrievalConfig, RetrievalError
@@ -42,7 +48,7 @@ def _settings(ctx: typer.Context) -> tuple[Path, MemoryConfig, RetrievalConfig]:
 
 
 @contextmanager
-def _store(ctx: typer.Context, *, reembed: bool = False) -> Iterator[MemoryStore]:
+def _store(ctx: typer.Context, *, reembed: bool = False) -> Iterator[MemoryInterface]:
     """Open the configured store; turn its errors into one-line CLI errors."""
     data_dir, memory, retrieval = _settings(ctx)
     try:
@@ -50,6 +56,15 @@ def _store(ctx: typer.Context, *, reembed: bool = False) -> Iterator[MemoryStore
             yield store
     except (MemoryStoreError, RetrievalError, OSError, UnicodeDecodeError) as ex:
         raise fail(str(ex)) from None
+
+
+def _sqlite_only(memory: MemoryConfig, command: str) -> None:
+    """Backup and restore copy the SQLite file; a PostgreSQL memory has its own tools."""
+    if memory.url:
+        raise fail(
+            f"`reason memory {command}` copies the SQLite memory; the memory is in PostgreSQL "
+            "(REASON_MEMORY__URL): use pg_dump / pg_restore, or `reason memory export`"
+        )
 
 
 def fail(message: str) -> typer.Exit:
@@ -172,6 +187,7 @@ def backup_(
 ) -> None:
     """Copy the memory to FILE with SQLite's online backup: safe while the service runs."""
     data_dir, memory, _ = _settings(ctx)
+    _sqlite_only(memory, "backup")
     try:
         report = backup(data_dir / memory.db_name, file)
     except MemoryStoreError as ex:
@@ -189,6 +205,7 @@ def restore_(
 ) -> None:
     """Replace the memory with a backup (stop the service first); indexes are rebuilt."""
     data_dir, memory, _ = _settings(ctx)
+    _sqlite_only(memory, "restore")
     try:
         report = restore(file, data_dir / memory.db_name)
     except MemoryStoreError as ex:

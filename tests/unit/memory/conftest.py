@@ -9,6 +9,7 @@ import pytest
 
 from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
 from retrieval import HashingEmbedder, RetrievalConfig
+from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 (fixture)
 
 DIM = 64
 
@@ -28,19 +29,52 @@ def retrieval_config() -> RetrievalConfig:
     return RetrievalConfig(embedding_model=f"hashing-{DIM}", min_score=0.0, default_k=3)
 
 
+# The store contract: these modules run against both stores (SQLite + FAISS, and
+# PostgreSQL + pgvector on a real server); the others test SQLite internals.
+BOTH_STORES = {"test_memory_store_ops", "test_memory_transfer"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames and metafunc.module.__name__.split(".")[-1] in (
+        BOTH_STORES
+    ):
+        metafunc.parametrize(
+            "store_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+        )
+
+
+@pytest.fixture
+def store_kind() -> str:
+    """Which store ``open_tmp_store`` opens (parametrized for the BOTH_STORES modules)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def memory_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """A fresh PostgreSQL database for a postgres-parametrized test, else None."""
+    if store_kind != "postgres":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
 @pytest.fixture
 def open_tmp_store(
     tmp_path: Path,
     embedder: HashingEmbedder,
     memory_config: MemoryConfig,
     retrieval_config: RetrievalConfig,
+    memory_url: str | None,
 ) -> Callable[..., MemoryStore]:
-    """Open (or reopen) the store in tmp_path/data."""
+    """Open (or reopen) the store in tmp_path/data, or in this test's PostgreSQL database."""
 
     def _open(**kwargs: object) -> MemoryStore:
-        return open_store(
+        memory = kwargs.pop("memory", memory_config)
+        if memory_url is not None:
+            memory = memory.model_copy(update={"url": memory_url})  # type: ignore[attr-defined]
+        return open_store(  # type: ignore[return-value]
             tmp_path / "data",
-            kwargs.pop("memory", memory_config),  # type: ignore[arg-type]
+            memory,  # type: ignore[arg-type]
             kwargs.pop("retrieval", retrieval_config),  # type: ignore[arg-type]
             embedder=kwargs.pop("embedder", embedder),  # type: ignore[arg-type]
             **kwargs,  # type: ignore[arg-type]
