@@ -29,6 +29,7 @@ from agent.strategies import VoteConfig
 from agent.strategies.adaptive import replay
 from agent.strategies.majority import aggregate as majority
 from agent.trace import answer_program
+from evaluation.datasets import open_dataset
 from evaluation.learn import SolveResult
 from memory import agreement_of
 from service.compose import Ask, Service
@@ -65,9 +66,7 @@ def load_questions(
     reasoning-gym derives item i from (seed, i) alone, so question i is the same whatever
     the split's size: a later range is a held-out part of the same split.
     """
-    import reasoning_gym
-
-    data = reasoning_gym.create_dataset(dataset, size=start + size, seed=seed)
+    data = open_dataset(dataset, size=start + size, seed=seed)
     questions = [
         Question(i, e["question"], str(e["answer"]), e) for i, e in enumerate(data) if i >= start
     ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.errors import ConfigError
+from evaluation.datasets import open_dataset
 from memory.config import WriteBackThresholds
 from memory.interface import MemoryInterface
 from memory.records import normalize_question
@@ -120,11 +121,9 @@ def check_training_seed(seed: int) -> None:
 
 def eval_questions(dataset: str, size: int) -> set[str]:
     """Normalised questions of every evaluation split of ``dataset`` with ``size`` entries."""
-    import reasoning_gym
-
     questions: set[str] = set()
     for seed in sorted(EVAL_SEEDS):
-        for entry in reasoning_gym.create_dataset(dataset, size=size, seed=seed):
+        for entry in open_dataset(dataset, size=size, seed=seed):
             questions.add(normalize_question(entry["question"]))
     return questions
 
@@ -168,10 +167,8 @@ def learn(
         ReservedSeedError: ``seed`` is an evaluation seed.
     """
     check_training_seed(seed)
-    import reasoning_gym
-
     policy = thresholds or store.memory.writeback
-    data = reasoning_gym.create_dataset(dataset, size=size, seed=seed)
+    data = open_dataset(dataset, size=size, seed=seed)
     held_out = eval_questions(dataset, exclude_eval_size) if exclude_eval_size > 0 else set()
     report = LearnReport(dataset=dataset, seed=seed)
     source = f"{dataset}:train:seed={seed}"

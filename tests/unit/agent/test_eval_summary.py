@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from evaluation.evaluate import Evaluation
 
 META = {"dataset": "gsm_symbolic", "seed": 42, "model": "m"}
@@ -71,3 +73,12 @@ def test_paired_counts_use_the_common_questions(tmp_path: Path) -> None:
     assert ev.paired("sc@8", "cot") == (2, 1)
     assert ev.paired("sc@8", "cot", ["cot", "sc@8", "full"]) == (1, 0)  # question 2 only
     assert ev.summary(["cot"])[0]["median_seconds"] == 1.0
+
+
+def test_an_unknown_data_set_is_a_config_error_naming_some_known_ones() -> None:
+    from agent.errors import ConfigError
+    from evaluation.datasets import open_dataset
+
+    with pytest.raises(ConfigError, match=r"unknown data set '\.\./\.\./etc/passwd'"):
+        open_dataset("../../etc/passwd", size=1, seed=42)
+    assert len(open_dataset("gsm_symbolic", size=2, seed=42)) == 2
