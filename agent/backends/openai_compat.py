@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
@@ -43,7 +44,20 @@ _TRANSIENT = (
 )
 
 
-def _parse_logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
+# Requests in flight at once for distinct prefixes (CoT-decoding asks for k <= 20 branches).
+_MAX_CONCURRENT = 8
+# The OpenAI API caps top_logprobs at 20 (and vLLM's --max-logprobs defaults to it).
+_MAX_TOP_LOGPROBS = 20
+
+
+def _parse_logprobs(choice: Any, k: int) -> tuple[TokenLogprob, ...] | None:
+    """Per-token logprobs with the ``k`` best alternatives, best first (``TokenLogprob.top``).
+
+    vLLM lists the *sampled* token first and then the top alternatives, and when the sampled
+    token is not among the top-k it takes the k-th place; the request therefore asks for k+1
+    (``_request_top``) and the list is sorted and cut here, which gives the true top-k from
+    vLLM and from servers that already sort (llama.cpp's).
+    """
     content = getattr(getattr(choice, "logprobs", None), "content", None)
     if not content:
         return None
@@ -51,10 +65,19 @@ def _parse_logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
         TokenLogprob(
             token=item.token,
             logprob=float(item.logprob),
-            top=tuple((t.token, float(t.logprob)) for t in (item.top_logprobs or ())),
+            top=tuple(
+                sorted(
+                    ((t.token, float(t.logprob)) for t in (item.top_logprobs or ())),
+                    key=lambda pair: -pair[1],
+                )[:k]
+            ),
         )
         for item in content
     )
+
+
+def _request_top(k: int) -> int:
+    return min(k + 1, _MAX_TOP_LOGPROBS)
 
 
 class OpenAICompatBackend:
@@ -185,24 +208,26 @@ class OpenAICompatBackend:
                 kwargs["seed"] = call_seed
             if logprobs:
                 kwargs["logprobs"] = True
-                kwargs["top_logprobs"] = logprobs
+                kwargs["top_logprobs"] = _request_top(logprobs)
             if extra_body:
                 kwargs["extra_body"] = extra_body
             resp = self._call(**kwargs)
             usage = resp.usage
             prompt_tokens = usage.prompt_tokens if usage else 0
             sent += prompt_tokens
-            # Per-choice token counts are not in the OpenAI response; usage covers all.
+            # Per-choice token counts are not in the OpenAI response, only usage over all
+            # choices; a choice's logprobs, when asked for, list exactly its own tokens.
             per_choice = usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
             for k, choice in enumerate(resp.choices[:want]):
+                lps = _parse_logprobs(choice, logprobs) if logprobs else None
                 out.append(
                     Completion(
                         text=choice.message.content or "",
                         finish_reason="length" if choice.finish_reason == "length" else "stop",
                         prompt_tokens=prompt_tokens,
-                        completion_tokens=per_choice,
+                        completion_tokens=len(lps) if lps is not None else per_choice,
                         seed=None if call_seed is None else call_seed + k,
-                        logprobs=_parse_logprobs(choice) if logprobs else None,
+                        logprobs=lps,
                         model=self.model_name,
                     )
                 )
@@ -214,22 +239,47 @@ class OpenAICompatBackend:
         prefixes: Sequence[str],
         **kw: Any,
     ) -> list[Completion]:
-        """One request per prefix, continuing a partial assistant message.
+        """Samples whose reply is forced to start with a prefix (a partial assistant message).
 
         ``continue_final_message`` is vLLM's chat extension; servers without it (llama.cpp's)
         treat the prefix as a finished turn, so CoT-decoding needs vLLM on this backend.
+        Samples that share a prefix (program paths all open a code block) go in one request
+        with ``n`` choices; distinct prefixes (CoT-decoding's branches) go as concurrent
+        requests, which vLLM decodes in one batch. Sample i keeps seed + i either way (vLLM
+        seeds choice j of a request with its seed + j).
         """
-        out: list[Completion] = []
+        started = time.perf_counter()
+        groups: list[tuple[int, int]] = []  # (first sample, count) of runs of equal prefixes
         for i, prefix in enumerate(prefixes):
+            if groups and prefixes[groups[-1][0]] == prefix:
+                groups[-1] = (groups[-1][0], groups[-1][1] + 1)
+            else:
+                groups.append((i, 1))
+        seed = kw["seed"]
+
+        def draw(group: tuple[int, int]) -> tuple[list[Completion], int]:
+            first, count = group
+            prefix = prefixes[first]
             chat: list[Message] = [*messages, {"role": "assistant", "content": prefix}]
-            seed = kw["seed"]
-            (c,), _ = self._generate_once(
+            comps, prompt_tokens = self._generate_once(
                 chat,
-                n=1,
-                **{**kw, "seed": None if seed is None else seed + i},
+                n=count,
+                **{**kw, "seed": None if seed is None else seed + first},
                 extra_body={"continue_final_message": True, "add_generation_prompt": False},
             )
-            out.append(dataclasses.replace(c, text=prefix + c.text))
+            return [dataclasses.replace(c, text=prefix + c.text) for c in comps], prompt_tokens
+
+        if len(groups) == 1:
+            results = [draw(groups[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(groups), _MAX_CONCURRENT)) as pool:
+                results = list(pool.map(draw, groups))
+        out = [c for comps, _ in results for c in comps]
+        self.last_stats = GenerationStats(
+            prompt_tokens_evaluated=sum(p for _, p in results),
+            completion_tokens=sum(c.completion_tokens for c in out),
+            generate_seconds=time.perf_counter() - started,
+        )
         return out
 
     def stream(
