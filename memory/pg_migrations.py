@@ -93,6 +93,25 @@ def vector_index_name(table: str, dim: int) -> str:
     return f"{table}_embedding_hnsw_{dim}"
 
 
+def _vector_indexes(conn: psycopg.Connection, table: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename = %s AND indexname LIKE %s",
+        [table, f"{table}_embedding_hnsw_%"],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def drop_other_vector_indexes(conn: psycopg.Connection, table: str, dim: int) -> None:
+    """Drop a table's HNSW indexes for any dimension but ``dim`` (before re-embedding:
+    an index on ``vector(64)`` refuses a 32-d row)."""
+    with conn.transaction():
+        schema_lock(conn)
+        for stale in _vector_indexes(conn, table) - {vector_index_name(table, dim)}:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(stale)))
+            logger.info("dropped vector index %s (another embedding dimension)", stale)
+
+
 def ensure_vector_index(
     conn: psycopg.Connection, table: str, dim: int, *, m: int, ef_construction: int
 ) -> bool:
@@ -100,7 +119,6 @@ def ensure_vector_index(
 
     The column is an untyped ``vector`` (the dimension follows the embedder); pgvector
     indexes a cast to ``vector(dim)``, and queries must order by that same expression.
-    Indexes for other dimensions (an earlier embedder) are dropped.
 
     Returns:
         Whether the index was created now.
@@ -108,16 +126,7 @@ def ensure_vector_index(
     wanted = vector_index_name(table, dim)
     with conn.transaction():
         schema_lock(conn)
-        rows = conn.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = %s AND indexname LIKE %s",
-            [table, f"{table}_embedding_hnsw_%"],
-        ).fetchall()
-        names = {str(r[0]) for r in rows}
-        for stale in names - {wanted}:
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(stale)))
-            logger.info("dropped vector index %s (another embedding dimension)", stale)
-        if wanted in names:
+        if wanted in _vector_indexes(conn, table):
             return False
         conn.execute(
             sql.SQL(

@@ -42,6 +42,7 @@ from memory.errors import (
 from memory.migrations import now_iso
 from memory.pg_migrations import (
     LOCK_NAMESPACE,
+    drop_other_vector_indexes,
     ensure_vector_index,
     migrate,
     pending,
@@ -129,6 +130,8 @@ class PostgresMemoryStore:
             max_size=POOL_SIZE,
             open=False,
             configure=_configure,
+            # A connection broken by a server restart is replaced at checkout, not failed on.
+            check=ConnectionPool.check_connection,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
             timeout=30.0,
         )
@@ -159,6 +162,8 @@ class PostgresMemoryStore:
                 return False
         except psycopg.OperationalError as ex:
             raise MemoryStoreError(f"cannot reach memory database {self.db_path}: {ex}") from None
+        except psycopg.Error as ex:  # e.g. no right to create the vector extension
+            raise MemoryStoreError(f"cannot prepare memory database {self.db_path}: {ex}") from None
 
     def _check_model(self, reembed: bool) -> None:
         """Record the embedder on first open; refuse another one unless re-embedding."""
@@ -208,8 +213,10 @@ class PostgresMemoryStore:
                 f"memory {self.db_path} cannot be written ({ex}): answers are still served, "
                 "nothing is stored until the database accepts writes again"
             ) from None
-        except (psycopg.OperationalError, PoolTimeout) as ex:
+        except PoolTimeout as ex:
             raise MemoryStoreError(f"memory database {self.db_path} unreachable: {ex}") from None
+        except psycopg.Error as ex:  # connection lost, deadlock victim, server error
+            raise MemoryStoreError(f"memory database {self.db_path} failed: {ex}") from None
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -545,6 +552,9 @@ class PostgresMemoryStore:
         self._check_writable()
         if reembed:
             for table, column in _TABLES:
+                with self._conn() as conn:
+                    conn.commit()  # the drop runs in a transaction of its own
+                    drop_other_vector_indexes(conn, table, self.embedder.dim)
                 self._reembed(table, column)
             with self._conn() as conn:
                 conn.execute(
