@@ -102,12 +102,19 @@ def report_command(
 @bench_app.command("reliability")
 def reliability_command(
     ctx: typer.Context,
-    cases: str = typer.Option("kill,overload", help="Cases to run: kill, overload."),
+    cases: str = typer.Option(
+        "kill,overload,model-server,disk,soak,security",
+        help="Cases to run: kill, overload, model-server, disk, soak, security.",
+    ),
     rounds: int = typer.Option(20, min=1, help="SIGKILLs of the kill case."),
+    soak_minutes: float = typer.Option(20.0, min=1, help="Length of the soak case."),
+    injection_model: str = typer.Option(
+        "qwen2.5-1.5b", help="Model of the injection case (one that writes working programs)."
+    ),
     model: str = typer.Option("smollm2-135m", help="Model the service runs (small: fast)."),
     output: Path | None = typer.Option(None, help="JSON report (default: results dir)."),
 ) -> None:
-    """Kill a learning service mid-write and overload it; check what survives."""
+    """Faults, load and attacks against a real ``reason serve``; writes RELIABILITY.md."""
     import tempfile
 
     from agent.backends.provision import pull
@@ -119,11 +126,16 @@ def reliability_command(
         raise ConfigError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
     target = output or RESULTS_DIR / f"reliability-{date.today().isoformat()}.json"
     settings = settings_of(ctx)
+
     # The services run on throwaway data directories, so they get the model file's path.
-    gguf = model if model.endswith(".gguf") else str(pull(model, settings.models_dir).resolve())
+    def path_of(name: str) -> str:
+        return name if name.endswith(".gguf") else str(pull(name, settings.models_dir).resolve())
+
+    gguf = path_of(model)
     with tempfile.TemporaryDirectory(prefix="reason-reliability-") as work:
         results = run_reliability(
-            Path(work), gguf, cases=chosen, rounds=rounds, output=target,
-            table=Path("RELIABILITY.md"), on_progress=typer.echo,
+            Path(work), gguf, cases=chosen, rounds=rounds, soak_minutes=soak_minutes,
+            injection_model=path_of(injection_model) if "security" in chosen else None,
+            output=target, table=Path("RELIABILITY.md"), on_progress=typer.echo,
         )  # fmt: skip
     typer.echo(json.dumps(results, indent=1))

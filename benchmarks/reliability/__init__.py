@@ -21,6 +21,13 @@ Cases:
   disk     the data directory on a small tmpfs, filled while serving, then read-only: answers
            are served, writes are a 503 saying why, /readyz says so, nothing is corrupted,
            storing resumes when space or write access is back.
+  soak     8 clients send mixed traffic (chat, stream, feedback, memory search) for 20
+           minutes: the server's memory, file descriptors and threads per minute, and the
+           latency p50/p99 per minute; no growth after the warm-up minute beyond a bound.
+  security API keys (missing, wrong, user vs admin; compared in constant time), each
+           request limit refused with its status and parameter, Slack requests forged, old
+           or replayed, path traversal through the API and the CLI, prompt injection through
+           poisoned memory records; then every log the suite wrote is searched for the keys.
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from benchmarks.reliability.cases import (
     model_server_dies,
     overload,
 )
+from benchmarks.reliability.security import security_cases
 from benchmarks.reliability.server import Progress
+from benchmarks.reliability.soak import mixed_traffic_soak
 from benchmarks.reliability.table import OTHER_CASES, render_table
 
 __all__ = [
@@ -48,13 +57,16 @@ __all__ = [
     "overload",
     "render_table",
     "run_reliability",
+    "mixed_traffic_soak",
+    "security_cases",
 ]
 
-CASES = ("kill", "overload", "model-server", "disk")
+CASES = ("kill", "overload", "model-server", "disk", "soak", "security")
 
 
 def run_reliability(
     work: Path, model: str, *, cases: tuple[str, ...] = CASES, rounds: int = 20,
+    soak_minutes: float = 20.0, injection_model: str | None = None,
     output: Path | None = None, table: Path | None = None, on_progress: Progress = print,
 ) -> dict[str, Any]:  # fmt: skip
     """Run the chosen cases; write and return their figures, and the table to ``table``.
@@ -74,6 +86,15 @@ def run_reliability(
     if "overload" in cases:
         results["overload"] = [overload(work, model, clients=k, on_progress=on_progress)
                                for k in (64, 256)]  # fmt: skip
+    if "soak" in cases:
+        results["soak"] = mixed_traffic_soak(
+            work, model, minutes=soak_minutes, on_progress=on_progress
+        )
+    if "security" in cases:
+        # last: its log check reads every log the cases before it wrote too
+        results["security"] = security_cases(
+            work, model, injection_model=injection_model, on_progress=on_progress
+        )
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=1))

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +48,50 @@ def test_a_full_or_read_only_data_dir_still_answers_and_says_why(
     if "not_run" in report:
         pytest.skip(report["not_run"])  # no right to mount a tmpfs here
     assert report["ok"], report
+
+
+@pytest.mark.timeout(600)
+def test_memory_import_killed_mid_way_then_rerun_keeps_every_record_once(tmp_path: Path) -> None:
+    # The short form of the kill case for the other durable writer: `reason memory import`.
+    total = 3000
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(
+        "".join(
+            json.dumps({"question": f"Import check {i}: what is {i} plus {i}?",
+                        "answer": str(2 * i), "path": f"{i} + {i} = {2 * i}", "verified": True})
+            + "\n"
+            for i in range(total)
+        )
+    )  # fmt: skip
+    data = tmp_path / "data"
+    env = {**os.environ, "REASON_DATA_DIR": str(data),
+           "REASON_RETRIEVAL__EMBEDDING_MODEL": "hashing-64"}  # fmt: skip
+    command = [sys.executable, "-m", "api", "memory", "import", str(dump)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    rows = 0
+    while time.monotonic() < deadline and proc.poll() is None and rows < total // 10:
+        time.sleep(0.05)
+        rows = _problem_rows(data / "memory.db")
+    proc.kill()
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "the import ended before the kill; make it longer"
+    killed_at = _problem_rows(data / "memory.db")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    db = sqlite3.connect(data / "memory.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    questions = [q for (q,) in db.execute("SELECT question FROM problems")]
+    db.close()
+    assert killed_at < total
+    assert len(questions) == len(set(questions)) == total
+
+
+def _problem_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM problems").fetchone()[0])
+    except sqlite3.Error:
+        return 0
