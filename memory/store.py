@@ -110,6 +110,18 @@ def _open_checked(db_path: Path | str) -> tuple[Database, bool]:
     return db, read_only
 
 
+# SQLite's primary result codes (the low byte of an extended code) for a store that cannot be
+# written: the disk is full, the file or folder is read-only, or the write itself failed.
+_CANNOT_WRITE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+                 sqlite3.SQLITE_CANTOPEN}  # fmt: skip
+
+
+def _cannot_write(ex: sqlite3.Error) -> bool:
+    """Whether ``ex`` says the database cannot be written (rather than a bug or a lock)."""
+    code = getattr(ex, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _CANNOT_WRITE
+
+
 class MemoryStore:
     """Store and search verified reasoning paths and principles."""
 
@@ -201,8 +213,7 @@ class MemoryStore:
             with self.db.atomic():
                 yield
         except sqlite3.OperationalError as ex:
-            text = str(ex).lower()
-            if "readonly" in text or "read-only" in text or "full" in text or "disk" in text:
+            if _cannot_write(ex):
                 raise MemoryNotWritable(
                     f"memory {self.db_path} cannot be written ({ex}): answers are still "
                     "served, nothing is stored until the disk has space or is writable again"

@@ -184,3 +184,26 @@ def test_a_read_only_memory_opens_for_reading_and_refuses_writes_with_a_reason(
             store.add_principle("Add the parts.")
     finally:
         store.close()
+
+
+def test_a_full_database_is_a_not_writable_error_and_keeps_what_was_stored(
+    filled: list[int],
+    open_tmp_store: Callable[..., MemoryStore],
+    questions: list[tuple[str, str]],
+    make_path: MakePath,
+) -> None:
+    # SQLite's own "database or disk is full" (SQLITE_FULL), by capping the file's pages at
+    # what it holds now: the store classifies it by its result code, not by its wording.
+    store = open_tmp_store()
+    try:
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(MemoryNotWritable, match="cannot be written"):
+            for i in range(50):  # a page has room for a few rows
+                store.add_problem(make_path(f"Fill {i}: " + "x" * 3000 + "?", str(i)))
+        assert store.count() >= len(filled)
+        assert_all_found(store, filled, questions)
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        store.close()
