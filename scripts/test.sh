@@ -2,6 +2,7 @@
 # Run the test suite: unit tests (no model), then integration tests (the real small model,
 # real FAISS/SQLite, real servers on localhost), then the web page in headless Chromium
 # (tests/browser; they skip without Debian's chromium). Pass extra pytest arguments through.
+# The real-vLLM tests (marker vllm) are not here: scripts/vllm/check.sh runs them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,6 @@ run() {
   return "$rc"
 }
 
-run -m "not integration and not gpu and not network and not browser" tests "$@" || exit $?
-run -m "integration and not gpu and not network and not browser" tests "$@" || exit $?
-run -m "browser and not gpu and not network" tests "$@" || exit $?
+run -m "not integration and not gpu and not network and not browser and not vllm" tests "$@" || exit $?
+run -m "integration and not gpu and not network and not browser and not vllm" tests "$@" || exit $?
+run -m "browser and not gpu and not network and not vllm" tests "$@" || exit $?

@@ -30,6 +30,8 @@ from benchmarks.vllm_server import ROOT, VllmServer, missing_prerequisite
 MODEL = "smollm2-135m"
 pytestmark = [
     pytest.mark.vllm,
+    # The first test also waits for vLLM's cold start: minutes on 2 shared cores.
+    pytest.mark.timeout(1200),
     pytest.mark.skipif(
         missing_prerequisite(MODEL) is not None, reason=str(missing_prerequisite(MODEL))
     ),

