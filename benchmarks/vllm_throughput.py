@@ -156,9 +156,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         git_commit=git_commit(),
         machine=f"{platform.machine()} {os.cpu_count()} cpus",
     )
-    key = (row["model"], row["engine"], row["max_tokens"])
+    same = (row["model"], row["engine"], row["max_tokens"])
     report["rows"] = [
-        r for r in report["rows"] if (r["model"], r["engine"], r["max_tokens"]) != key
+        r for r in report["rows"] if (r["model"], r["engine"], r["max_tokens"]) != same
     ] + [row]
     report["rows"].sort(key=lambda r: (r["model"], r["max_tokens"], r["engine"]))
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,8 @@ def convert(gguf: Path, out: Path, name: str, dtype: str = "float32") -> Path:
     )
     # transformers marks a model read from a GGUF as "quantized" and refuses to save it, yet its
     # weights are already plain tensors (dequantized on load): drop the marker and save them.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(str(tmp), safe_serialization=True)

@@ -16,13 +16,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from agent.backends.base import Message
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
 from benchmarks.vllm_server import ROOT, VllmServer, missing_prerequisite
@@ -37,7 +38,7 @@ pytestmark = [
     ),
 ]
 
-CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
+CHAT: list[Message] = [{"role": "user", "content": "Tell me a short story about a cat."}]
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +173,11 @@ def test_max_tokens_ends_with_length(backend: OpenAICompatBackend) -> None:
 def test_a_stream_closed_mid_generation_is_aborted_by_vllm(
     backend: OpenAICompatBackend, vllm: VllmServer
 ) -> None:
-    story = [{"role": "user", "content": "Write a very long story about a lighthouse keeper."}]
+    story: list[Message] = [
+        {"role": "user", "content": "Write a very long story about a lighthouse keeper."}
+    ]
     deltas = backend.stream(story, temperature=1.0, max_tokens=2000, seed=3)
+    assert isinstance(deltas, Generator)
     got = [next(deltas) for _ in range(3)]
     assert all(isinstance(d, str) for d in got)
     assert vllm.running_requests() >= 1

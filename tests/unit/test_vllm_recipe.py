@@ -18,7 +18,8 @@ def _default(value: str) -> str:
 
 
 def _services() -> dict[str, dict[str, object]]:
-    return yaml.safe_load(COMPOSE.read_text())["services"]  # type: ignore[no-any-return]
+    services: dict[str, dict[str, object]] = yaml.safe_load(COMPOSE.read_text())["services"]
+    return services
 
 
 def _flags(command: list[str]) -> dict[str, str]:
