@@ -22,14 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from memory import pg_rows, transfer
+from memory import pg_bulk, pg_rows
 from memory.config import MemoryConfig
 from memory.errors import (
     REBUILD_COMMAND,
@@ -42,11 +41,9 @@ from memory.errors import (
 from memory.migrations import now_iso
 from memory.pg_migrations import (
     LOCK_NAMESPACE,
-    drop_other_vector_indexes,
     ensure_vector_index,
     migrate,
     pending,
-    vector_index_name,
 )
 from memory.principles import SEED_PRINCIPLES
 from memory.problems import check_path_sizes, new_row
@@ -66,14 +63,14 @@ from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
+    pass
 
 logger = logging.getLogger(__name__)
 
 #: Connections per store; API threads hold one only for a query or a short write.
 POOL_SIZE = 8
 CONNECT_TIMEOUT_S = 10
-_TABLES = (("problems", "question"), ("principles", "text"))
+
 _NOT_WRITABLE = (pg_errors.ReadOnlySqlTransaction, pg_errors.InsufficientPrivilege,
                  pg_errors.DiskFull)  # fmt: skip
 
@@ -168,7 +165,7 @@ class PostgresMemoryStore:
     def _check_model(self, reembed: bool) -> None:
         """Record the embedder on first open; refuse another one unless re-embedding."""
         mine = (self.embedder.name, self.embedder.dim)
-        with self._conn() as conn:
+        with self.transaction() as conn:
             if not self.read_only and not reembed:
                 # Two replicas opening an empty memory: the first row wins, the other checks.
                 conn.execute(
@@ -188,12 +185,12 @@ class PostgresMemoryStore:
                 "re-embed it, or configure the original model"
             )
         if not self.read_only:
-            self._ensure_indexes()
+            self.ensure_indexes()
 
-    def _ensure_indexes(self) -> None:
-        with self._conn() as conn:
+    def ensure_indexes(self) -> None:
+        with self.transaction() as conn:
             conn.commit()  # ensure_vector_index opens its own transaction
-            for table, _ in _TABLES:
+            for table, _ in pg_bulk.TABLES:
                 ensure_vector_index(
                     conn,
                     table,
@@ -203,7 +200,7 @@ class PostgresMemoryStore:
                 )
 
     @contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> Iterator[psycopg.Connection]:
         """A pooled connection in one transaction (committed at the end); errors made ours."""
         try:
             with self._pool.connection() as conn:
@@ -218,7 +215,7 @@ class PostgresMemoryStore:
         except psycopg.Error as ex:  # connection lost, deadlock victim, server error
             raise MemoryStoreError(f"memory database {self.db_path} failed: {ex}") from None
 
-    def _check_writable(self) -> None:
+    def check_writable(self) -> None:
         if self.read_only:
             raise MemoryNotWritable(
                 f"memory {self.db_path} is read-only: answers are still served, nothing is "
@@ -243,13 +240,13 @@ class PostgresMemoryStore:
             raise TypeError("MemoryStore.add_problem accepts only a VerifiedPath from decide()")
         ev = path.evidence
         check_path_sizes(path, self.memory.max_text_chars)
-        self._check_writable()
+        self.check_writable()
         vector = self.embedder.embed([ev.question])[0]
         pvec = self.embedder.embed([ev.principle])[0] if ev.principle else None
         key = content_hash(ev.question, ev.answer)
         answer_norm = normalize_answer(ev.answer)
         dim = self.embedder.dim
-        with self._conn() as conn:
+        with self.transaction() as conn:
             # Held to commit: a writer of the same answer waits here, then its next statement
             # (a new READ COMMITTED snapshot) sees the row this one adds.
             conn.execute(
@@ -280,9 +277,9 @@ class PostgresMemoryStore:
 
     def add_principle(self, text: str, domain: str | None = None, source: str | None = None) -> int:
         """Store a principle unless the same text is stored; returns its id."""
-        return self._add_principles([(text, domain)], source=source)[0][0]
+        return self.add_principles([(text, domain)], source=source)[0][0]
 
-    def _add_principles(
+    def add_principles(
         self, items: Sequence[tuple[str, str | None]], *, source: str | None
     ) -> list[tuple[int, bool]]:
         """Store ``(text, domain)`` principles in one transaction: ``(id, new)`` of each."""
@@ -291,11 +288,11 @@ class PostgresMemoryStore:
                 raise RecordTooLarge(
                     f"principle has {len(text)} characters, limit is {self.memory.max_text_chars}"
                 )
-        self._check_writable()
+        self.check_writable()
         if not items:
             return []
         vectors = self.embedder.embed([text for text, _ in items])
-        with self._conn() as conn:
+        with self.transaction() as conn:
             return [
                 pg_rows.upsert_principle(conn, text, domain, source, vector)
                 for (text, domain), vector in zip(items, vectors, strict=True)
@@ -305,7 +302,7 @@ class PostgresMemoryStore:
         """Load the shipped principles (idempotent); returns how many were new."""
         lines = path.read_text("utf-8").splitlines()
         items = [json.loads(line) for line in lines if line.strip()]
-        added = self._add_principles(
+        added = self.add_principles(
             [(i["principle"], i.get("domain")) for i in items], source="seed"
         )
         count = sum(1 for _, new in added if new)
@@ -320,8 +317,8 @@ class PostgresMemoryStore:
         Raises:
             RecordNotFound: No such id.
         """
-        self._check_writable()
-        with self._conn() as conn:
+        self.check_writable()
+        with self.transaction() as conn:
             found = conn.execute(
                 "UPDATE problems SET verified = %s, verified_by = 'feedback', "
                 "use_count = use_count + 1, success_count = success_count + %s, "
@@ -338,8 +335,8 @@ class PostgresMemoryStore:
         Raises:
             RecordNotFound: No such id.
         """
-        self._check_writable()
-        with self._conn() as conn:
+        self.check_writable()
+        with self.transaction() as conn:
             found = conn.execute(
                 "DELETE FROM problems WHERE id = %s RETURNING id", [problem_id]
             ).fetchone()
@@ -349,7 +346,7 @@ class PostgresMemoryStore:
     # ----------------------------------------------------------------- reads
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self._conn() as conn:
+        with self.transaction() as conn:
             return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
     def get(self, problem_id: int) -> ProblemRecord:
@@ -387,7 +384,7 @@ class PostgresMemoryStore:
     ) -> list[tuple[dict[str, Any], float]]:
         vector = self.embedder.embed([query])[0]
         cfg = self.retrieval
-        with self._conn() as conn:
+        with self.transaction() as conn:
             return pg_rows.ranked_rows(
                 conn,
                 table,
@@ -458,7 +455,7 @@ class PostgresMemoryStore:
 
     def stats(self) -> StoreStats:
         """Counts by status and domain, embedding model and index sizes."""
-        with self._conn() as conn:
+        with self.transaction() as conn:
             by_domain = {
                 str(domain): int(n)
                 for domain, n in conn.execute(
@@ -495,53 +492,11 @@ class PostgresMemoryStore:
 
     def export_jsonl(self, path: Path) -> int:
         """Write every principle and problem as JSON lines; returns the line count."""
-        with self._conn() as conn:
-            # One REPEATABLE READ snapshot: rows written meanwhile by other replicas are
-            # either all in the file or all out of it.
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor = conn.cursor(row_factory=dict_row)
-            principles = cursor.execute(
-                f"SELECT {pg_rows.PRINCIPLE_COLUMNS} FROM principles ORDER BY id"
-            ).fetchall()
-            problems = cursor.execute(
-                f"SELECT {pg_rows.PROBLEM_COLUMNS} FROM problems ORDER BY id"
-            ).fetchall()
-            links = conn.execute(
-                "SELECT pp.problem_id, p.text FROM problem_principles pp "
-                "JOIN principles p ON p.id = pp.principle_id ORDER BY pp.problem_id, p.id"
-            ).fetchall()
-        return transfer.write_export(path, principles, problems, links)
+        return pg_bulk.export_jsonl(self, path)
 
     def import_jsonl(self, path: Path) -> ImportReport:
         """Import JSON lines (as written by either store's ``export_jsonl``)."""
-        self._check_writable()
-
-        def add_principle(text: str, domain: str | None, source: str | None) -> int:
-            return int(self._add_principles([(text, domain)], source=source)[0][1])
-
-        max_chars = min(self.memory.max_text_chars, self.retrieval.max_text_chars)
-        return transfer.read_jsonl(path, max_chars, add_principle, self._insert_rows)
-
-    def _insert_rows(
-        self, rows: Sequence[dict[str, Any]], principles: Sequence[list[str]]
-    ) -> list[int | None]:
-        """Insert imported rows in one transaction; None for a row whose hash is stored."""
-        vectors = self.embedder.embed([row["question"] for row in rows])
-        texts = sorted({t for group in principles for t in group})
-        pvecs = dict(zip(texts, self.embedder.embed(texts), strict=True)) if texts else {}
-        ids: list[int | None] = []
-        with self._conn() as conn:
-            for row, vector, group in zip(rows, vectors, principles, strict=True):
-                row_id = pg_rows.insert_problem(conn, row, vector)
-                ids.append(row_id)
-                if row_id is None:
-                    continue
-                for text in group:
-                    principle_id, _ = pg_rows.upsert_principle(
-                        conn, text, row.get("domain"), row.get("source"), pvecs[text]
-                    )
-                    pg_rows.link_principle(conn, row_id, principle_id)
-        return ids
+        return pg_bulk.import_jsonl(self, path)
 
     def rebuild_index(self, *, reembed: bool = False) -> dict[str, int]:
         """Rebuild both HNSW indexes from the rows (re-embedding them first if asked).
@@ -549,45 +504,7 @@ class PostgresMemoryStore:
         Returns:
             Vectors indexed per table.
         """
-        self._check_writable()
-        if reembed:
-            for table, column in _TABLES:
-                with self._conn() as conn:
-                    conn.commit()  # the drop runs in a transaction of its own
-                    drop_other_vector_indexes(conn, table, self.embedder.dim)
-                self._reembed(table, column)
-            with self._conn() as conn:
-                conn.execute(
-                    "INSERT INTO embedding_meta (id, model, dim, updated_at) "
-                    "VALUES (1, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET model = "
-                    "excluded.model, dim = excluded.dim, updated_at = excluded.updated_at",
-                    [self.embedder.name, self.embedder.dim, now_iso()],
-                )
-        self._ensure_indexes()
-        counts: dict[str, int] = {}
-        with self._conn() as conn:
-            for table, _ in _TABLES:
-                conn.execute(f"REINDEX INDEX {vector_index_name(table, self.embedder.dim)}")
-                row = conn.execute(
-                    f"SELECT count(*) FROM {table} WHERE embedding IS NOT NULL"
-                ).fetchone()
-                counts[table] = int(row[0]) if row else 0
-        return counts
-
-    def _reembed(self, table: str, column: str, chunk: int = 512) -> int:
-        """Recompute every row's vector of one table, ``chunk`` rows per transaction."""
-        with self._conn() as conn:
-            rows = conn.execute(f"SELECT id, {column} FROM {table} ORDER BY id").fetchall()
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            vectors: NDArray[np.float32] = self.embedder.embed([r[1] for r in part])
-            with self._conn() as conn, conn.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET embedding = %s WHERE id = %s",
-                    [(vector, row_id) for (row_id, _), vector in zip(part, vectors, strict=True)],
-                )
-        logger.info("re-embedded %d %s rows with %s", len(rows), table, self.embedder.name)
-        return len(rows)
+        return pg_bulk.rebuild_index(self, reembed=reembed)
 
     # ------------------------------------------------------------- lifecycle
 
