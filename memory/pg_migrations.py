@@ -19,6 +19,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
+from memory.errors import MemoryNotWritable, MemoryStoreError
 from memory.migrations import now_iso
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,39 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             )
             logger.info("applied postgres migration %s", fn.__name__)
     return [fn.__name__ for fn in todo]
+
+
+def prepare_schema(url: str, label: str, timeout_s: int) -> bool:
+    """Migrate the database at ``url``; return whether its server only allows reading.
+
+    Args:
+        url: Connection URL.
+        label: The URL without its password, for messages.
+        timeout_s: Connection timeout.
+
+    Raises:
+        MemoryStoreError: The server cannot be reached or the schema not created.
+        MemoryNotWritable: A read-only server whose schema needs migrations.
+    """
+    try:
+        with psycopg.connect(url, connect_timeout=timeout_s) as conn:
+            row = conn.execute("SHOW transaction_read_only").fetchone()
+            conn.rollback()
+            if row is None or row[0] != "on":
+                migrate(conn)
+                return False
+            todo = pending(conn)
+            if todo:
+                raise MemoryNotWritable(
+                    f"memory {label} is read-only and needs migrations {', '.join(todo)}; "
+                    "open it once where it can be written"
+                )
+            logger.warning("memory %s is read-only: answers are served, nothing is stored", label)
+            return True
+    except psycopg.OperationalError as ex:
+        raise MemoryStoreError(f"cannot reach memory database {label}: {ex}") from None
+    except psycopg.Error as ex:  # e.g. no right to create the vector extension
+        raise MemoryStoreError(f"cannot prepare memory database {label}: {ex}") from None
 
 
 def vector_index_name(table: str, dim: int) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -42,8 +42,7 @@ from memory.migrations import now_iso
 from memory.pg_migrations import (
     LOCK_NAMESPACE,
     ensure_vector_index,
-    migrate,
-    pending,
+    prepare_schema,
 )
 from memory.principles import SEED_PRINCIPLES
 from memory.problems import check_path_sizes, new_row
@@ -61,9 +60,6 @@ from memory.records import (
 from memory.writeback import VerifiedPath
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +116,7 @@ class PostgresMemoryStore:
         self.embedder = embedder
         self.url = url
         self.db_path = redact(url)
-        self.read_only = self._prepare_schema()
+        self.read_only = prepare_schema(url, self.db_path, CONNECT_TIMEOUT_S)
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -135,32 +131,12 @@ class PostgresMemoryStore:
         try:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             self._check_model(reembed)
-        except (PoolTimeout, MemoryStoreError):
+        except PoolTimeout as ex:
+            self._pool.close()
+            raise MemoryStoreError(f"cannot reach memory database {self.db_path}: {ex}") from None
+        except MemoryStoreError:
             self._pool.close()
             raise
-
-    def _prepare_schema(self) -> bool:
-        """Migrate the schema; return whether the server only allows reading."""
-        try:
-            with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-                row = conn.execute("SHOW transaction_read_only").fetchone()
-                read_only = row is not None and row[0] == "on"
-                conn.rollback()
-                if read_only:
-                    todo = pending(conn)
-                    if todo:
-                        raise MemoryNotWritable(
-                            f"memory {self.db_path} is read-only and needs migrations "
-                            f"{', '.join(todo)}; open it once where it can be written"
-                        )
-                    logger.warning("memory %s is read-only: nothing is stored", self.db_path)
-                    return True
-                migrate(conn)
-                return False
-        except psycopg.OperationalError as ex:
-            raise MemoryStoreError(f"cannot reach memory database {self.db_path}: {ex}") from None
-        except psycopg.Error as ex:  # e.g. no right to create the vector extension
-            raise MemoryStoreError(f"cannot prepare memory database {self.db_path}: {ex}") from None
 
     def _check_model(self, reembed: bool) -> None:
         """Record the embedder on first open; refuse another one unless re-embedding."""
@@ -188,6 +164,7 @@ class PostgresMemoryStore:
             self.ensure_indexes()
 
     def ensure_indexes(self) -> None:
+        """Create the HNSW index of each table for the embedder's dimension, if missing."""
         with self.transaction() as conn:
             conn.commit()  # ensure_vector_index opens its own transaction
             for table, _ in pg_bulk.TABLES:
@@ -216,6 +193,7 @@ class PostgresMemoryStore:
             raise MemoryStoreError(f"memory database {self.db_path} failed: {ex}") from None
 
     def check_writable(self) -> None:
+        """Raise ``MemoryNotWritable`` on a read-only server."""
         if self.read_only:
             raise MemoryNotWritable(
                 f"memory {self.db_path} is read-only: answers are still served, nothing is "
