@@ -85,16 +85,19 @@ def build_memory(
                 again = named_config(retry_config, write_back=False, **overrides)
                 retry = training_solver(service, again, source)
             marks: list[str] = []
-            report = learn(
-                store,
-                solve,
-                dataset,
-                size,
-                train_seed,
-                exclude_eval_size=HELD_OUT_EVAL_SIZE,
-                on_step=lambda _i, _entry, _result, ok: marks.append("1" if ok else "0"),
-                retry=retry,
-            ).to_dict()
+            try:
+                report = learn(
+                    store,
+                    solve,
+                    dataset,
+                    size,
+                    train_seed,
+                    exclude_eval_size=HELD_OUT_EVAL_SIZE,
+                    on_step=lambda _i, _entry, _result, ok: marks.append("1" if ok else "0"),
+                    retry=retry,
+                ).to_dict()
+            finally:
+                service.close()  # its worker threads; backend and store belong to the caller
             # The learner's own record, question by question ("1" right): with recall on,
             # it shows whether solving gets easier as memory fills.
             report["correct_marks"] = "".join(marks)
@@ -194,11 +197,12 @@ def run_learning_curve(
         output = curve_file(work_dir, dataset, size)
         if evaluate:
             store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
+            service = Service(Reasoner(backend, memory=store))
             try:
                 if on_progress:
                     on_progress(f"learning curve: evaluating at memory size {size}")
                 ev: Evaluation | None = run_eval(
-                    Service(Reasoner(backend, memory=store)),
+                    service,
                     dataset=dataset,
                     size=eval_size,
                     seed=eval_seed,
@@ -213,6 +217,7 @@ def run_learning_curve(
                     ),
                 )
             finally:
+                service.close()  # its worker threads; the shared backend stays open
                 store.close()
         else:
             ev = Evaluation.load(output)

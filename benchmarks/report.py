@@ -325,16 +325,16 @@ def _eval_part(
             output = work / f"eval-{spec.name}.json"
             if run:
                 on_progress(f"evaluating {spec.name} ({spec.size} questions)")
-                reasoner = Reasoner(backend, memory=store, backend_factory=extra_backend)
+                service = Service(Reasoner(backend, memory=store, backend_factory=extra_backend))
                 try:
                     ev: Evaluation | None = run_eval(
-                        Service(reasoner), dataset=spec.name, size=spec.size, seed=suite.eval_seed,
+                        service, dataset=spec.name, size=spec.size, seed=suite.eval_seed,
                         configs=list(spec.configs_in(suite)), output=output,
                         overrides=_overrides(suite, spec.task),
                         on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
                     )  # fmt: skip
                 finally:
-                    reasoner.close()
+                    service.close()  # its workers and the ensemble's extra backends
             else:
                 ev = Evaluation.load(output)
             if ev is None:
