@@ -15,12 +15,13 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.net import free_port
 
 SYSTEM_USER = "embedded_postgres"
 READY_TIMEOUT_S = 60.0
@@ -110,13 +111,6 @@ def _run_as() -> str | None:
     except KeyError:
         subprocess.run(["useradd", "-s", "/bin/bash", SYSTEM_USER], check=True, capture_output=True)
     return SYSTEM_USER
-
-
-def free_port() -> int:
-    """A localhost port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_postgres(

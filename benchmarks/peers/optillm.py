@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx
 
 from agent.extract import extract_answer
 from agent.prompts import system_prompt
+from benchmarks.net import free_port
 from benchmarks.peers.usage_meter import UsageMeter
 from evaluation.evaluate import Question
 
@@ -41,12 +41,6 @@ DEFAULT_APPROACHES = ("self_consistency", "re2", "cot_reflection")
 
 class PeerUnavailable(RuntimeError):
     """optillm or the model server cannot be started here; the reason is the message."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -95,7 +89,7 @@ def optillm_proxy(
     binary = venv / "bin" / "optillm"
     if not binary.exists():
         raise PeerUnavailable(f"{binary} missing: run benchmarks/peers/setup_optillm.sh")
-    model_port, meter_port, proxy_port = _free_port(), _free_port(), _free_port()
+    model_port, meter_port, proxy_port = free_port(), free_port(), free_port()
     meter = UsageMeter(f"http://127.0.0.1:{model_port}")
     env = {**os.environ, "OPENAI_API_KEY": "none"}
     server = [

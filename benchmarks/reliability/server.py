@@ -14,16 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.net import free_port
+
 READY_TIMEOUT_S = 180.0
 Progress = Callable[[str], None]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from agent.backends.openai_compat import OpenAICompatBackend
 from agent.config import NAMED_CONFIGS, named_config
 from agent.errors import BackendUnavailable
 from agent.reasoner import Reasoner
+from benchmarks.net import free_port
 from memory import Evidence, MemoryConfig, MemoryStore, decide, open_store
 from retrieval import RetrievalConfig
 
@@ -108,9 +108,7 @@ def test_positive_feedback_stores_an_unstored_answer(
 
 
 def test_backend_failure_raises_typed_error_and_writes_nothing(store: MemoryStore) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     down = OpenAICompatBackend(
         BackendConfig(kind="openai", model="x", url=f"http://127.0.0.1:{port}/v1", retries=0)
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,22 +14,17 @@ import pytest
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.errors import BackendTimeout, BackendUnavailable, RequestTooLarge
+from benchmarks.net import free_port
 
 pytestmark = pytest.mark.integration
 
 CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_url(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp OpenAI-compatible server on the tiny model."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(
@@ -133,9 +127,7 @@ def test_n_above_maximum_is_refused(backend: OpenAICompatBackend) -> None:
 
 def test_server_down_raises_backend_unavailable() -> None:
     b = OpenAICompatBackend(
-        BackendConfig(
-            kind="openai", model="x", url=f"http://127.0.0.1:{_free_port()}/v1", retries=1
-        )
+        BackendConfig(kind="openai", model="x", url=f"http://127.0.0.1:{free_port()}/v1", retries=1)
     )
     with pytest.raises(BackendUnavailable, match="unreachable"):
         b.generate(CHAT, n=1, max_tokens=4)

@@ -106,7 +106,7 @@ def test_another_embedder_is_refused_until_the_memory_is_reembedded(
 
 
 def test_an_unreachable_server_is_a_memory_store_error_without_the_password() -> None:
-    from benchmarks.local_postgres import free_port
+    from benchmarks.net import free_port
 
     url = f"postgresql://reason:secret@127.0.0.1:{free_port()}/memory"
     with pytest.raises(MemoryStoreError, match="cannot reach") as caught:
