@@ -33,7 +33,8 @@ READY_TIMEOUT_S = 600.0  # a cold start on 2 shared CPU cores takes minutes
 # --generation-config vllm: without it vLLM applies the model folder's generation_config.json
 #   as silent sampling defaults (a hub Qwen folder sets top_k=20, repetition_penalty=1.05), so
 #   the same request would sample differently from the llama.cpp backend.
-# --dtype auto: the folder decides (scripts/vllm/gguf_to_hf.py writes float32).
+# --dtype auto: vLLM loads the float32 folder (scripts/vllm/gguf_to_hf.py) as a 16-bit type;
+#   on this CPU that is bfloat16 (its load log says so), on a GPU its own choice.
 # --max-logprobs 20: the confidence vote and CoT-decoding ask for top-k alternatives.
 SERVE_FLAGS: tuple[str, ...] = (
     "--dtype",
