@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+
+from benchmarks.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_VENV = ROOT / ".venv-vllm"
@@ -48,13 +49,6 @@ SERVE_FLAGS: tuple[str, ...] = (
 )
 # CPU only: KV-cache memory in GiB (vLLM's CPU default takes a large share of the machine).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"}
-
-
-def free_port() -> int:
-    """A localhost port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def missing_prerequisite(model: str) -> str | None:
