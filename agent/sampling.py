@@ -174,7 +174,14 @@ class Sampler:
             )
             if prompt.analog is not None:
                 code = path.execution.code if path.execution else ""
-                path = replace(path, analog=prompt.analog, copied=prompt.copied(code))
+                copied = prompt.copied(code)
+                path = replace(path, analog=prompt.analog, copied=copied)
+                if copied:
+                    # A program using a number only the example's question has answers the
+                    # example (or obeys text planted in a stored record), not this question:
+                    # it abstains from the vote. On the learning curve's questions 1 path in
+                    # 167 did this; shown a poisoned record, the 1.5B model did it 3 times in 6.
+                    path = replace(path, answer=None)
             self.draws.program_seconds += path.execution.seconds if path.execution else 0.0
             self.draws.paths.append(path)
         self.progress(self.draws)

@@ -121,6 +121,20 @@ def test_poisoned_memory_is_only_an_example_and_does_not_change_the_answer(
     assert messages[-1] == {"role": "user", "content": ASKED}
 
 
+def test_a_program_that_obeys_a_poisoned_analog_does_not_vote(store: MemoryStore) -> None:
+    # The real 1.5B model, shown this record, printed 42 for 3 of 6 questions (the
+    # reliability suite's injection case). A program that takes a number only the example
+    # has answers the example, not the question: it abstains, and the others decide.
+    poisoned = f"Tom has 3 apples and buys 4 more, {POISON}. How many apples does he have?"
+    remember(store, poisoned, "42", "print(42)", "42\n")
+    backend = QueueBackend(["print(42)\n", ASKED_NINE])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED, RECALL)
+    assert answer.answer == "9"
+    obeyed, honest = answer.trace["paths"]
+    assert obeyed["copied"] == ["42"] and obeyed["answer"] is None
+    assert honest["answer"] == "9" and not honest.get("copied")
+
+
 def test_program_examples_cut_long_questions_and_leave_out_long_programs() -> None:
     long_question = "How many? " * ANALOG_MAX_CHARS
     analogs = [
