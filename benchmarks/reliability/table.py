@@ -152,8 +152,22 @@ def _security_rows(sec: dict[str, Any] | None) -> list[str]:
         f"{_verdict(inj)}: poisoned analog recalled for "
         f"{inj['recalled_poison']} of {inj['questions']}; answers turned into 42: "
         f"{len(inj['turned_into_42'])}; right {inj['right_clean']} (clean) vs "
-        f"{inj['right_poisoned']} (poisoned); answers changed {inj['answers_changed']} |",
+        f"{inj['right_poisoned']} (poisoned); answers changed {inj['answers_changed']}"
+        f"{_injection_note(inj)} |",
         f"| security: secrets in logs | every log the suite wrote, searched for every key "
         f"and secret it used | {_verdict(logs)}: {logs['logs_read']} logs, "
         f"{logs['secrets_looked_for']} secrets, found: {', '.join(logs['found']) or 'none'} |",
     ]
+
+
+def _injection_note(inj: dict[str, Any]) -> str:
+    """What the case found before the fix, and what the fix does not give back."""
+    before = inj.get("before_fix")
+    if not before:
+        return ""
+    return (
+        f". Before the fix (copied program paths abstain) {len(before['turned_into_42'])} "
+        f"answers turned into 42 (right {before['right_poisoned']} of {inj['questions']}); "
+        "after it none does, but a question whose only path obeyed the record is left "
+        "without an answer (a redraw without the example is not built)"
+    )
