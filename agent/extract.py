@@ -6,12 +6,16 @@ the last ``\boxed{...}``; the last "final answer: X" / "the answer is X" / "answ
 yes/no: the last yes/no on the final line; text: none). It returns the answer as written
 (``raw``), a canonical string and the answer's character span, or None to abstain.
 
-Canonical numbers are exact: "1,234.50", "$1234.5" and "1234.50 dollars" all become
-"1234.5"; "3/4", "\frac{3}{4}" and "0.75" all become "0.75" (non-terminating fractions stay
-"p/q"). Percent signs are dropped ("25%" -> "25"), the convention of GSM8K and MATH graders.
+Canonical numbers are exact where the writer meant them exactly: "1,234.50", "$1234.5" and
+"1234.50 dollars" all become "1234.5"; "3/4", "\frac{3}{4}" and "0.75" all become "0.75"
+(non-terminating fractions stay "p/q"). Percent signs are dropped ("25%" -> "25"), the
+convention of GSM8K and MATH graders. A decimal loses float noise (``agent.numeric.denoise``):
+"405.99999999999994" becomes "406" and "30.799999999999997" becomes "30.8".
 
-``same_answer(a, b)`` decides equivalence for strategies: equal canonical keys first, then,
-only for expressions that are not plain numbers (``\sqrt{2}/2`` vs ``\frac{\sqrt{2}}{2}``),
+``same_answer(a, b)`` decides equivalence for strategies: equal canonical keys first; two plain
+numbers are then equal within a relative tolerance, or when one is a decimal of 8 or more
+digits that rounds the other ("1/3" = "0.33333333"; ``agent.numeric.close``); only
+expressions that are not plain numbers (``\sqrt{2}/2`` vs ``\frac{\sqrt{2}}{2}``) go to
 math-verify's symbolic check. Parses and verdicts are cached because a sympy comparison costs
 milliseconds while plain numbers cost microseconds.
 """
@@ -22,16 +26,18 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Literal
+
+from agent.numeric import close, denoise, format_number
 
 __all__ = [
     "Extracted",
     "TaskKind",
     "canonical_key",
     "extract_answer",
+    "format_number",
     "normalize_math",
     "parse_number",
     "same_answer",
@@ -146,19 +152,13 @@ def parse_number(s: str) -> Fraction | None:
     return -value if negative else value
 
 
-def format_number(value: Fraction) -> str:
-    """Write an exact value canonically: "12", "0.75", "-1234.5", or "1/3" when not terminating."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
-        return f"{value.numerator}/{value.denominator}"
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+def _number_answer(s: str) -> str | None:
+    """Canonical spelling of a plain number: exact, float noise removed from decimals."""
+    value = parse_number(s)
+    if value is None:
+        return None
+    # "p/q" is a fraction the writer meant exactly; a decimal may be a float printout.
+    return format_number(value if "/" in s else denoise(value))
 
 
 def _strip_latex(s: str) -> str:
@@ -187,10 +187,8 @@ def normalize_math(raw: str) -> str:
     if m and int(m.group(4) or m.group(5)) != 0:
         value = Fraction(int(m.group(2) or m.group(3)), int(m.group(4) or m.group(5)))
         return format_number(-value if m.group(1) else value)
-    number = parse_number(s)
-    if number is not None:
-        return format_number(number)
-    return re.sub(r"\s+", "", s)
+    number = _number_answer(s)
+    return number if number is not None else re.sub(r"\s+", "", s)
 
 
 def _normalize_text(raw: str) -> str:
@@ -303,10 +301,10 @@ def _last_number(text: str) -> Extracted | None:
         return None
     m = found[-1]
     raw = m.group(0).strip()
-    number = parse_number(raw)
+    number = _number_answer(raw)
     if number is None:
         return None
-    return Extracted(raw, format_number(number), (m.end() - len(raw), m.end()))
+    return Extracted(raw, number, (m.end() - len(raw), m.end()))
 
 
 # --- equivalence ---------------------------------------------------------------------------
@@ -348,7 +346,8 @@ def _looks_math(s: str) -> bool:
 def same_answer(a: str | None, b: str | None) -> bool:
     r"""Decide whether two answers are the same, e.g. "1/2", "0.5" and "\frac{1}{2}".
 
-    Plain numbers are compared exactly without math-verify; expressions go through
+    Plain numbers are compared without math-verify (``agent.numeric.close``: float noise
+    and rounded decimals are one answer, distinct integers never); expressions go through
     math-verify's symbolic ``verify`` in both directions, cached per pair.
 
     Args:
@@ -363,8 +362,9 @@ def same_answer(a: str | None, b: str | None) -> bool:
     ka, kb = _key(a), _key(b)
     if ka == kb:
         return True
-    if parse_number(ka) is not None and parse_number(kb) is not None:
-        return False  # two different exact numbers
+    na, nb = parse_number(ka), parse_number(kb)
+    if na is not None and nb is not None:
+        return close(na, nb)  # float noise, rounded decimals (agent/numeric.py)
     if not (_looks_math(ka) and _looks_math(kb)):
         return False
     if not (_tame(ka) and _tame(kb)):

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent.deps import AgentDeps
 from agent.nodes._timing import timed
+from agent.numeric import shown
 from agent.state import AgentState
 
 NO_ANSWER = "I could not find a confident answer to this question."
@@ -19,7 +20,8 @@ def respond(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     verdict = state.get("verdict")
     ev = state.get("verification") or {}
     answer = ev.get("answer", verdict.answer if verdict else None)
-    content = answer if answer is not None else NO_ANSWER
+    # The text is rounded as the question asks; ``answer`` stays the voted canonical value.
+    content = shown(answer, state["question"]) if answer is not None else NO_ANSWER
     return {
         "answer": answer,
         "content": content,

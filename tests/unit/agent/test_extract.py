@@ -157,6 +157,11 @@ def test_extract_answer_span_points_at_raw_answer(text):
         (r"\textbf{\text{7}}", "7"),
         (r"2\pi", r"2\pi"),
         ("x + 1", "x+1"),
+        ("405.99999999999994", "406"),
+        ("30.799999999999997", "30.8"),
+        ("$1,234.5000000000002", "1234.5"),
+        ("0.6844444444444444", "0.6844444444"),
+        ("1/1048576", "0.00000095367431640625"),
     ],
 )
 def test_normalize_math_table(raw, expected):
@@ -178,6 +183,12 @@ def test_parse_number_rejects_non_plain_numbers(raw):
         ("25%", "25", True),
         ("12.0", "12", True),
         ("0.333", "1/3", False),
+        ("1/3", "0.3333333333", True),
+        ("31.999999999999996", "32", True),
+        ("30.799999999999997", "30.8", True),
+        ("0.1", "0.10001", False),
+        ("1000000007", "1000000008", False),
+        ("12.000000000000002 cm", "12 cm", True),
         ("12", "13", False),
         (r"\frac{\sqrt{2}}{2}", r"\sqrt{2}/2", True),
         (r"\frac{1}{\sqrt{2}}", r"\frac{\sqrt{2}}{2}", True),
@@ -194,6 +205,10 @@ def test_parse_number_rejects_non_plain_numbers(raw):
 def test_same_answer_table(a, b, same):
     assert same_answer(a, b) is same
     assert same_answer(b, a) is same
+
+
+def test_canonical_key_groups_float_noise_with_the_integer():
+    assert {canonical_key(a) for a in ["31.999999999999996", "32", "32.0", "32 cm"]} == {"32"}
 
 
 def test_canonical_key_groups_spellings_of_one_half():
