@@ -1,35 +1,38 @@
-"""Run model-written Python programs: hostile input, contained by OS mechanisms first.
+"""Run model-written Python programs: hostile input, contained by the kernel first.
 
 A program path's answer is what its program prints, so every program the model writes is run;
-and model-written code is hostile input. Each run is a fresh interpreter behind these layers
-(docs/sandbox.md says what each one guarantees and what none of them does):
+and what the model writes follows what users type, so the program is hostile input. Each run
+is a fresh interpreter behind these layers (docs/sandbox.md has the threat model and what each
+layer guarantees):
 
-1. **Process.** A new ``tempfile.mkdtemp()`` per run is the working directory, HOME and
-   TMPDIR, removed afterwards. ``sys.executable -I -S -B`` (no user site, no ``PYTHON*``
-   variables, no site import, no bytecode writes) runs the child side
-   (``agent/sandbox_child.py``) with a minimal environment in a new session
-   (``start_new_session``), so that its whole group can be killed.
-2. **Kernel limits**, set by the runner before the program runs: RLIMIT_CPU (SIGXCPU, then
-   SIGKILL one second later), RLIMIT_AS, RLIMIT_FSIZE 0 (no file can grow), RLIMIT_NOFILE 16,
-   RLIMIT_CORE 0 and RLIMIT_NPROC 0. A runner that starts as root drops to uid/gid 65534
-   (nobody) once the modules are loaded: root ignores RLIMIT_NPROC and may write anywhere.
-   Functions that reach the kernel without an audit event and act outside the process
-   (``os.mkfifo``, ``os.mknod``, ``os.memfd_create``, ``os.pidfd_open``,
-   ``signal.pidfd_send_signal``, ``_imp.create_builtin``) are deleted from their modules.
-3. **Audit hook and import guard** (PEP 578), installed after the allowed modules are
-   pre-imported: ``open`` only to read files of the standard library, no new native module,
-   and every ``os.*``, ``socket.*``, ``subprocess.*``, ``ctypes.*``, ``marshal.*``,
-   ``code.__new__``, ``gc.*``... event refused. User code gets builtins without ``open``,
-   ``input`` and ``breakpoint``, and an ``__import__`` that allows only the configured
-   top-level modules. The guard is a convenience (``().__class__.__base__.__subclasses__()``
-   reaches ``os``); the audit hook, unreachable from Python once installed, stops the effects.
-4. **bubblewrap**, when it works here: new pid, network, ipc, uts and cgroup namespaces, the
-   root filesystem read-only, a private ``/tmp``, fresh ``/proc`` and ``/dev``, killed with its
-   parent. Whatever the program starts dies with the pid namespace.
-5. **Parent.** Output comes through pipes, read up to ``output_bytes + 1`` bytes (more kills
+1. **Process.** A new ``tempfile.mkdtemp()`` per run holds the program and the seccomp filter
+   and is HOME and TMPDIR, removed afterwards. The interpreter's real file (``realpath`` of
+   ``sys.executable``: a virtualenv is only a link to it) runs ``-I -S -B`` (no ``PYTHON*``
+   variables, no site, no bytecode writes) with the child side (``agent/sandbox_child.py``),
+   a minimal environment and stdin ``/dev/null``, in a new session so that its whole group can
+   be killed.
+2. **bubblewrap**, when it works here: new pid, network, ipc, uts and cgroup namespaces, an
+   empty root holding only the interpreter's files (``agent/sandbox_view.py``: the standard
+   library, the shared libraries it maps, its loader; no ``/etc``, no ``/proc``, no project),
+   a private ``/tmp`` and ``/dev``, the run's directory read-only, killed with its parent, and
+   a seccomp deny-list from the first instruction (``--seccomp``). ``auto`` falls back to the
+   rlimit mode with a WARNING; ``describe()`` says which layers hold, for /readyz and traces.
+3. **Kernel limits**, set by the runner before the program runs: RLIMIT_CPU (SIGXCPU, then
+   SIGKILL one second later), RLIMIT_AS, RLIMIT_FSIZE 0, RLIMIT_NOFILE 16, RLIMIT_CORE 0,
+   RLIMIT_NPROC 0; a runner started as root drops to uid/gid 65534 (nobody).
+4. **seccomp**, in both modes (``agent/sandbox_seccomp.py``): the runner installs an allow-list
+   just before the program runs. The program can compute, allocate and write to stdout and
+   stderr; every other system call (open, mknod, socket, clone, execve, kill...) fails with
+   EPERM, and exit statuses of 128 and above are refused, so that how the run ended (a signal
+   or an exit status) is the kernel's report, never a status the program chose.
+5. **Audit hook and import guard** (PEP 578), a second layer that turns refusals into clear
+   one-line errors: no ``open``, no new native module, no ``os.*``, ``socket.*``,
+   ``subprocess.*``... event; builtins without ``open`` and an ``__import__`` that allows only
+   the configured modules. The hook shares no state with anything the program can reach.
+6. **Parent.** Output comes through pipes, read up to ``output_bytes + 1`` bytes (more kills
    the group: ``output_limit``); past ``wall_seconds`` the group is killed (``timeout``). The
-   group is always killed, and the pipes read to EOF, before the run returns: no process that
-   could write to them outlives its run.
+   group is always killed, and the pipes read to EOF, before the run returns. ``run`` never
+   raises: a failure of the sandbox itself is a failed path with its reason.
 
 Spawn cost of ``print(1)`` on the 2-core development VM (Python 3.11.7, default modules),
 fastest / median of 30 runs while a model evaluation kept both cores busy: rlimit 44 / 61-75
@@ -41,7 +44,6 @@ it shares between programs: no pool.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -51,6 +53,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -60,6 +63,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.errors import ConfigError
 from agent.sandbox_child import RUNNER_SOURCE
+from agent.sandbox_seccomp import program_filter, seccomp_problem, startup_filter
+from agent.sandbox_view import ViewError, interpreter_view, real_interpreter
 
 __all__ = ["ProgramRun", "Sandbox", "SandboxLimits", "run_program"]
 
@@ -76,11 +81,13 @@ _LAZY_IMPORTS = {
     "functools": ("types", "weakref"),
 }
 # No --unshare-all: as root it adds a user namespace that maps only uid 0, in which the runner
-# could not drop to nobody and RLIMIT_NPROC would not count.
+# could not drop to nobody and RLIMIT_NPROC would not count. No --proc: a program has no
+# business with processes, its own or others'. The root is empty but for what
+# agent/sandbox_view.py binds (the interpreter's files) and the run's directory, read-only.
 _BWRAP_FLAGS = (
     *("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"),
     *("--unshare-cgroup-try", "--die-with-parent", "--new-session"),
-    *("--ro-bind", "/", "/", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"),
+    *("--tmpfs", "/tmp", "--dev", "/dev"),
 )
 _ROOT_CAPS = ("--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
 _EXIT_MEMORY = 3  # the runner's exit code after a MemoryError
@@ -158,48 +165,129 @@ class Sandbox:
             ConfigError: ``isolation="bwrap"`` and bubblewrap does not work here.
         """
         self.limits = limits or SandboxLimits()
-        self._isolation = _resolve(self.limits.isolation)
         lazy = (m for name in self.limits.allowed for m in _LAZY_IMPORTS.get(name, ()))
         self._preload = ",".join(sorted({*self.limits.allowed, *lazy}))
+        self._python = real_interpreter(sys.executable)
+        self.seccomp_problem = seccomp_problem()
+        if self.seccomp_problem is not None:
+            logger.warning(
+                "sandbox: %s; programs run WITHOUT a seccomp filter (install libseccomp2)",
+                self.seccomp_problem,
+            )
+        self.isolation_problem: str | None = None
+        self._isolation = self._resolve()
 
     @property
     def isolation(self) -> str:
         """The layer that runs programs: ``bwrap`` or ``rlimit``."""
         return self._isolation
 
+    @property
+    def seccomp(self) -> bool:
+        """True when every program runs under the seccomp filters."""
+        return self.seccomp_problem is None
+
+    def describe(self) -> str:
+        """One line for people: the layers in force, and why one is missing."""
+        layers = self._isolation + ("+seccomp" if self.seccomp else "")
+        missing = [p for p in (self.isolation_problem, self.seccomp_problem) if p]
+        return layers + (f" ({'; '.join(missing)})" if missing else "")
+
     def run(self, code: str) -> ProgramRun:
-        """Run ``code``; report what it printed. Never raises for what the program does."""
+        """Run ``code``; report what it printed. Never raises: a failure is a failed run."""
         start = time.monotonic()
+        try:
+            status, stdout, error = self._run_as(self._isolation, code, start)
+        except Exception as ex:  # a broken sandbox fails one path, not the question
+            logger.exception("sandbox: the run itself failed")
+            status, stdout, error = "error", "", f"sandbox failure: {type(ex).__name__}: {ex}"
+        seconds = time.monotonic() - start
+        logger.debug("sandbox %s in %.3f s: %s", status, seconds, error)
+        return ProgramRun(stdout, error, status, seconds, self._isolation)
+
+    def _resolve(self) -> str:
+        wanted = self.limits.isolation
+        if wanted == "rlimit":
+            return "rlimit"
+        self.isolation_problem = self._bwrap_problem()
+        if self.isolation_problem is None:
+            return "bwrap"
+        if wanted == "bwrap":
+            raise ConfigError(
+                f"sandbox isolation 'bwrap' does not work here: {self.isolation_problem}; "
+                "install bubblewrap (apt-get install bubblewrap) or set "
+                "REASON_SANDBOX__ISOLATION=rlimit"
+            )
+        logger.warning(
+            "sandbox: bubblewrap does not work here (%s): programs run WITHOUT namespaces or "
+            "a private filesystem, under rlimits, seccomp and audit hooks only; set "
+            "REASON_SANDBOX__ISOLATION=bwrap to refuse to start instead",
+            self.isolation_problem,
+        )
+        return "rlimit"
+
+    def _bwrap_problem(self) -> str | None:
+        """Why bubblewrap cannot run a program here, or None when it can (checked once)."""
+        if shutil.which("bwrap") is None:
+            return "bwrap is not installed"
+        key = (self._python, self._preload, self.seccomp)
+        with _PROBE_LOCK:
+            if key not in _BWRAP_PROBLEMS:
+                try:
+                    status, stdout, error = self._run_as("bwrap", "print(7)", time.monotonic())
+                    ok = status == "ok" and stdout.strip() == "7"
+                    _BWRAP_PROBLEMS[key] = None if ok else f"a test program gave {error!r}"
+                except (OSError, ViewError) as ex:
+                    _BWRAP_PROBLEMS[key] = f"bwrap failed: {ex}"
+            return _BWRAP_PROBLEMS[key]
+
+    def _run_as(self, isolation: str, code: str, start: float) -> tuple[RunStatus, str, str | None]:
         workdir = tempfile.mkdtemp(prefix="sandbox-")
         try:
             program = os.path.join(workdir, "program.py")
             with open(program, "w", encoding="utf-8", errors="backslashreplace") as f:
                 f.write(code)
-            status, stdout, error = self._execute(workdir, start)
+            bpf = ""
+            if self.seccomp:
+                bpf = os.path.join(workdir, "program.bpf")
+                with open(bpf, "wb") as f:
+                    f.write(program_filter())
+            return self._execute(isolation, workdir, program, bpf, start)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        seconds = time.monotonic() - start
-        logger.debug("sandbox %s in %.3f s: %s", status, seconds, error)
-        return ProgramRun(stdout, error, status, seconds, self._isolation)
 
-    def _execute(self, workdir: str, start: float) -> tuple[RunStatus, str, str | None]:
+    def _execute(
+        self, isolation: str, workdir: str, program: str, bpf: str, start: float
+    ) -> tuple[RunStatus, str, str | None]:
         lim = self.limits
         argv = [str(math.ceil(lim.cpu_seconds)), str(lim.memory_mb * 1024 * 1024)]
-        argv += [os.path.join(workdir, "program.py"), ",".join(lim.allowed), self._preload]
-        command = [sys.executable, "-I", "-S", "-B", "-c", RUNNER_SOURCE, *argv]
-        if self._isolation == "bwrap":
-            command = _bwrap_command(workdir) + command
-        env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LC_ALL": "C.UTF-8"}
+        argv += [program, ",".join(lim.allowed), self._preload, bpf]
+        command = [self._python, "-I", "-S", "-B", "-c", RUNNER_SOURCE, *argv]
+        pass_fds: tuple[int, ...] = ()
+        if isolation == "bwrap":
+            startup = _filter_pipe(startup_filter()) if self.seccomp else None
+            pass_fds = (startup,) if startup is not None else ()
+            command = _bwrap_command(self._python, self._preload, workdir, startup) + command
+        env = {
+            **{"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir},
+            **{"LC_ALL": "C.UTF-8", "TZ": "UTC"},  # TZ: glibc reads no /etc/localtime
+        }
         deadline = start + lim.wall_seconds
-        with subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=env,
-            start_new_session=True,
-        ) as proc:
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=workdir,
+                env=env,
+                start_new_session=True,
+                pass_fds=pass_fds,
+            )
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
+        with proc:
             try:
                 out, err, over = _read_capped(proc, lim.output_bytes, deadline)
                 exited = not over and _wait_exit(proc.pid, deadline)
@@ -220,10 +308,8 @@ class Sandbox:
             return "output_limit", stdout, f"output over {lim.output_bytes} bytes"
         if not exited:
             return "timeout", stdout, f"timed out after {lim.wall_seconds:g} s"
-        code = proc.returncode
-        if self._isolation == "bwrap" and code > 128:  # bwrap exits 128+N after signal N
-            code = 128 - code
-        return _classify(code, stdout, err.decode("utf-8", errors="replace"))
+        exit_code, killed_by = _ending(proc.returncode, isolation)
+        return _classify(exit_code, killed_by, stdout, err.decode("utf-8", errors="replace"))
 
 
 def run_program(code: str, limits: SandboxLimits | None = None) -> ProgramRun:
@@ -231,47 +317,29 @@ def run_program(code: str, limits: SandboxLimits | None = None) -> ProgramRun:
     return Sandbox(limits).run(code)
 
 
-def _resolve(isolation: str) -> str:
-    if isolation == "rlimit":
-        return "rlimit"
-    problem = _bwrap_problem()
-    if problem is None:
-        return "bwrap"
-    if isolation == "bwrap":
-        raise ConfigError(
-            f"sandbox isolation 'bwrap' does not work here: {problem}; install bubblewrap "
-            "(apt-get install bubblewrap) or set REASON_SANDBOX__ISOLATION=rlimit"
-        )
-    logger.info("sandbox: %s; programs run under rlimits and audit hooks only", problem)
-    return "rlimit"
+_PROBE_LOCK = threading.Lock()
+_BWRAP_PROBLEMS: dict[tuple[str, str, bool], str | None] = {}
 
 
-@functools.cache
-def _bwrap_problem() -> str | None:
-    """Why bubblewrap cannot run the interpreter here, or None when it can (checked once)."""
-    if shutil.which("bwrap") is None:
-        return "bwrap is not installed"
-    workdir = tempfile.mkdtemp(prefix="sandbox-probe-")
-    try:
-        done = subprocess.run(
-            [*_bwrap_command(workdir), sys.executable, "-I", "-S", "-B", "-c", "pass"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as ex:
-        return f"bwrap failed: {ex}"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-        return f"bwrap exited with {done.returncode}: {lines[-1]}"
-    return None
-
-
-def _bwrap_command(workdir: str) -> list[str]:
+def _bwrap_command(python: str, preload: str, workdir: str, seccomp_fd: int | None) -> list[str]:
+    """bwrap's arguments: namespaces, an empty root with only the interpreter's files in it."""
     caps = _ROOT_CAPS if os.geteuid() == 0 else ()
-    return ["bwrap", *_BWRAP_FLAGS, *caps, "--bind", workdir, workdir, "--chdir", workdir, "--"]
+    seccomp = ("--seccomp", str(seccomp_fd)) if seccomp_fd is not None else ()
+    view = interpreter_view(python, preload)
+    return [
+        *("bwrap", *_BWRAP_FLAGS, *caps, *seccomp, *view),
+        *("--ro-bind", workdir, workdir, "--chdir", workdir, "--"),
+    ]
+
+
+def _filter_pipe(bpf: bytes) -> int:
+    """A pipe's read end holding ``bpf``: how bwrap takes a seccomp program (--seccomp FD)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, bpf)  # a few hundred bytes: well under the pipe's buffer
+    finally:
+        os.close(write)
+    return read
 
 
 def _chunks(
@@ -332,16 +400,40 @@ def _wait_exit(pid: int, deadline: float) -> bool:
     return True
 
 
-def _classify(code: int, stdout: str, stderr: str) -> tuple[RunStatus, str, str | None]:
-    """Status and one-line error from the runner's exit code and its last stderr line."""
+def _ending(returncode: int, isolation: str) -> tuple[int | None, int | None]:
+    """(exit status, None) or (None, signal number), as the kernel reported the end.
+
+    Under bwrap the child is bwrap, which exits 128+N when the program died of signal N. The
+    program filter refuses exit statuses of 128 and above, so such a status is always a signal.
+    """
+    if returncode < 0:
+        return None, -returncode
+    if isolation == "bwrap" and returncode > 128:
+        return None, returncode - 128
+    return returncode, None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name
+        return f"signal {number}"
+
+
+def _classify(
+    code: int | None, killed_by: int | None, stdout: str, stderr: str
+) -> tuple[RunStatus, str, str | None]:
+    """Status and one-line error from how the runner ended and its last stderr line."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     last = lines[-1][:_MAX_ERROR_CHARS] if lines else None
+    if killed_by is not None:
+        # The program cannot send signals (the filter refuses kill, tkill, tgkill): SIGXCPU
+        # and SIGKILL come from RLIMIT_CPU's soft and hard limits.
+        if killed_by in (signal.SIGXCPU, signal.SIGKILL):
+            return "timeout", stdout, "CPU limit"
+        return "error", stdout, f"killed by {_signal_name(killed_by)}"
     if code == 0:
         return ("ok", stdout, None) if stdout.strip() else ("no_output", stdout, "printed nothing")
     if code == _EXIT_MEMORY:
         return "memory", stdout, "memory limit"
-    if code in (-signal.SIGXCPU, -signal.SIGKILL):
-        return "timeout", stdout, "CPU limit"
-    if code < 0:
-        return "error", stdout, f"killed by {signal.Signals(-code).name}"
     return "error", stdout, last or f"exit status {code}"

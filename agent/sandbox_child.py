@@ -1,10 +1,9 @@
 """The sandbox's child side: what runs inside the fresh interpreter before the program.
 
-``RUNNER_SOURCE`` is the ``-c`` script ``agent/sandbox.py`` starts: the source of
-``_runner`` and ``_install_guards`` below, then the call. It is read once, when this module
-is imported, so a running service never pairs old line numbers with an edited file. Both
-functions import what they need themselves, since they run in an interpreter that has
-imported nothing of this project.
+``RUNNER_SOURCE`` is the ``-c`` script ``agent/sandbox.py`` starts: the source of the
+functions below, then the call. It is read once, when this module is imported, so a running
+service never pairs old line numbers with an edited file. Each function imports what it needs
+itself, since it runs in an interpreter that has imported nothing of this project.
 See ``agent/sandbox.py`` for the layers and docs/sandbox.md for what they guarantee.
 """
 
@@ -15,11 +14,13 @@ from typing import Any
 
 
 def _runner(argv: list[str]) -> None:
-    """The child's side: load, limit, drop root, install the guards, run the program.
+    """The child's side: load, limit, drop root, install seccomp and the guards, run.
 
-    Runs as ``python -I -S -B -c SOURCE cpu memory program allowed preload`` where the last
-    two are comma-separated module names. Exit codes: 0 ok, 1 the program raised (its last
-    line on stderr), 3 MemoryError, 4 the sandbox itself could not be set up.
+    Runs as ``python -I -S -B -c SOURCE cpu memory program allowed preload filter`` where
+    ``allowed`` and ``preload`` are comma-separated module names and ``filter`` is the path of
+    the seccomp program to install (empty: none). Exit codes: 0 ok, 1 the program raised (its
+    last line on stderr), 3 MemoryError, 4 the sandbox itself could not be set up. The filter
+    refuses any exit status of 128 or more, so those always mean a signal.
     """
     import _imp
     import _signal
@@ -43,11 +44,15 @@ def _runner(argv: list[str]) -> None:
 
     try:
         out.reconfigure(encoding="utf-8", errors="backslashreplace")
-        with open(argv[3], encoding="utf-8") as f:
-            code = compile(f.read(), "<program>", "exec")
+        with open(argv[3], encoding="utf-8") as source:
+            code = compile(source.read(), "<program>", "exec")
+        bpf = b""
+        if argv[6]:
+            with open(argv[6], "rb") as compiled:
+                bpf = compiled.read()
         for name in filter(None, argv[5].split(",")):
             __import__(name)
-        roots = tuple(p.rstrip("/") + "/" for p in sys.path if os.path.isdir(p))
+        install_filter = _seccomp_installer() if bpf else None
         cpu, memory = int(argv[1]), int(argv[2])
         for limit, soft, hard in (
             (resource.RLIMIT_CORE, 0, 0),
@@ -65,10 +70,14 @@ def _runner(argv: list[str]) -> None:
             os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
+        if install_filter is not None:
+            install_filter(bpf)
     except SyntaxError as ex:
         finish(1, traceback.format_exception_only(type(ex), ex)[-1].strip())
     except (ImportError, OSError, ValueError) as ex:
         finish(4, f"sandbox setup failed: {type(ex).__name__}: {ex}")
+    # Second layer, for a host without seccomp: calls that act outside the process without an
+    # audit event go from their modules (the kernel filter refuses them in any case).
     for module, names in (
         (posix, ("mkfifo", "mknod", "memfd_create", "pidfd_open")),
         (os, ("mkfifo", "mknod", "memfd_create", "pidfd_open")),
@@ -78,9 +87,13 @@ def _runner(argv: list[str]) -> None:
     ):
         for name in names if module is not None else ():
             vars(module).pop(name, None)
+    for name in [n for n in sys.modules if n == "ctypes" or n.startswith(("ctypes.", "_ctypes"))]:
+        del sys.modules[name]
     sys.pycache_prefix = "/nonexistent-sandbox-pycache"  # later imports compile from source
     importable = frozenset(argv[4].split(",") + argv[5].split(","))
-    refused, safe_builtins = _install_guards(importable, roots)
+    hook, refused = _audit_hook()
+    sys.addaudithook(hook)
+    import_refused, safe_builtins = _import_guard(importable)
     try:
         exec(code, {"__name__": "__main__", "__builtins__": safe_builtins})
     except SystemExit as ex:
@@ -89,7 +102,7 @@ def _runner(argv: list[str]) -> None:
         finish(1, f"SystemExit: {ex}")
     except MemoryError:
         finish(3, "MemoryError")
-    except refused as ex:
+    except (refused, import_refused) as ex:
         finish(1, str(ex))
     except BaseException as ex:  # the program's own exception: report its last line
         try:
@@ -100,62 +113,85 @@ def _runner(argv: list[str]) -> None:
     finish(0, None)
 
 
-def _install_guards(allowed: frozenset[str], roots: tuple[str, ...]) -> tuple[Any, dict]:
-    """Install the audit hook and the import guard; return the refusal classes and builtins.
+def _seccomp_installer() -> Any:
+    """A function that installs a classic-BPF seccomp program on this process for good.
 
-    The hook reads only values bound here, before the program runs: builtins such as ``type``
-    can be replaced by the program through the ``builtins`` module, these closure cells
-    cannot, since once this returns only the interpreter holds the hook.
+    Built before root is dropped and the limits set: ctypes loads a native module. No new
+    privileges first, as the kernel requires of a process without CAP_SYS_ADMIN.
     """
-    import builtins
-    import os
-    import sys
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+
+    def install(bpf: bytes) -> None:
+        buf = ctypes.create_string_buffer(bpf, len(bpf))
+        prog = SockFprog(len(bpf) // 8, ctypes.addressof(buf))
+        for args in (
+            (pr_set_no_new_privs, 1, 0, 0, 0),
+            (pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0),
+        ):
+            if libc.prctl(*args) != 0:
+                raise OSError(ctypes.get_errno(), "prctl failed: seccomp not installed")
+
+    return install
+
+
+def _audit_hook() -> tuple[Any, type[Exception]]:
+    """The PEP 578 hook, and the class of its refusals: no open, no event that acts outside.
+
+    Built in a scope of its own: its closure cells are shared with no function the program
+    can reach (the import guard has its own), and they hold only immutable values bound
+    before the program runs. CPython keeps the hook where Python cannot reach it.
+    """
 
     class Refused(PermissionError):
-        """An operation the sandbox does not allow (import machinery treats it as absent)."""
+        """An operation the sandbox does not allow."""
+
+    denied = (
+        *("os.", "socket.", "subprocess.", "ctypes.", "shutil.", "pty.", "fcntl."),
+        *("mmap.", "resource.", "signal.", "syslog.", "sqlite3.", "urllib.", "http."),
+        *("ftplib.", "smtplib.", "poplib.", "imaplib.", "nntplib.", "telnetlib."),
+        *("webbrowser.", "tempfile.", "glob.", "gc.", "marshal.", "pickle.", "winreg."),
+        *("msvcrt.", "_winapi.", "code.__new__", "function.__new__", "sys.settrace"),
+        *("sys.setprofile", "pdb.", "sys._current_frames", "sys._current_exceptions"),
+        *("builtins.input", "builtins.breakpoint", "cpython.remote_debugger"),
+        *("sys.remote_exec", "sys.addaudithook"),
+    )
+    # Bound here, never looked up at call time: the runner's globals and builtins are the
+    # program's to change.
+    starts, type_, str_ = str.startswith, type, str
+
+    def audit(event, args):
+        if event == "open":
+            path = args[0] if type_(args[0]) is str_ else "a file descriptor or path object"
+            raise Refused(f"open({path!r}) is not allowed")
+        if event == "import" and args[1] is not None:  # a native module: _imp.create_dynamic
+            raise Refused("loading a native module is not allowed")
+        if starts(event, denied):
+            raise Refused(f"{event} is not allowed")
+
+    return audit, Refused
+
+
+def _import_guard(allowed: frozenset[str]) -> tuple[type[Exception], dict]:
+    """Install the import guard; return the class of its refusals and the program's builtins.
+
+    A convenience, not a boundary (``collections._sys.modules`` reaches every loaded module):
+    it gives a program that imports what it may not a clear one-line error.
+    """
+    import builtins
+    import sys
 
     class ImportRefused(ImportError):
         """An import the sandbox does not allow."""
 
-    denied = (
-        *("os.", "socket.", "subprocess.", "ctypes.", "shutil.", "pty.", "fcntl.", "mmap."),
-        *("resource.", "signal.", "syslog.", "sqlite3.", "urllib.", "http.", "ftplib."),
-        *("smtplib.", "poplib.", "imaplib.", "nntplib.", "telnetlib.", "webbrowser."),
-        *("tempfile.", "glob.", "gc.", "marshal.", "pickle.", "winreg.", "msvcrt.", "_winapi."),
-        *("code.__new__", "function.__new__", "sys.settrace", "sys.setprofile", "pdb."),
-        *("sys._current_frames", "sys._current_exceptions", "builtins.input"),
-        *("builtins.breakpoint", "cpython.remote_debugger", "sys.remote_exec"),
-    )
-    writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-    write_modes = frozenset("wax+")
-    str_, int_, type_, id_, frame_ = str, int, type, id, sys._getframe
-
-    def audit(event, args):
-        if event == "open":
-            path, mode, flags = args
-            if type_(path) is not str_:
-                raise Refused("open of a file descriptor or path object is not allowed")
-            if (
-                not path.startswith(roots)
-                or "/.." in path
-                or "/site-packages/" in path
-                or "/dist-packages/" in path
-                or (
-                    mode is not None
-                    and (type_(mode) is not str_ or not write_modes.isdisjoint(mode))
-                )
-                or type_(flags) is not int_
-                or flags & writes
-            ):
-                raise Refused(f"open({path!r}) is not allowed")
-        elif event == "import" and args[1] is not None:  # a native module: _imp.create_dynamic
-            name = args[0] if type_(args[0]) is str_ else "?"
-            raise ImportRefused(f"loading the native module {name!r} is not allowed")
-        elif event.startswith(denied):
-            raise Refused(f"{event} is not allowed")
-
     trusted = frozenset(id(vars(m)) for n, m in list(sys.modules.items()) if n != "__main__" and m)
-    real_import = builtins.__import__
+    real_import, str_, type_, id_, frame_ = builtins.__import__, str, type, id, sys._getframe
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
         # Module code (the stdlib's lazy imports) imports freely; program code only `allowed`.
@@ -169,14 +205,14 @@ def _install_guards(allowed: frozenset[str], roots: tuple[str, ...]) -> tuple[An
     for name in ("open", "input", "breakpoint", "help", "exit", "quit", "copyright", "credits"):
         safe.pop(name, None)
     safe["__import__"] = builtins.__import__ = guarded_import
-    sys.addaudithook(audit)
-    return (Refused, ImportRefused), safe
+    return ImportRefused, safe
 
 
 def _runner_source() -> str:
-    """The child's ``-c`` script: ``_runner`` and ``_install_guards``, then the call."""
-    functions = "\n\n".join(inspect.getsource(f) for f in (_runner, _install_guards))
-    return f"from __future__ import annotations\nimport sys\n\n{functions}\n_runner(sys.argv)\n"
+    """The child's ``-c`` script: the functions above, then the call."""
+    functions = (_runner, _seccomp_installer, _audit_hook, _import_guard)
+    source = "\n\n".join(inspect.getsource(f) for f in functions)
+    return f"from __future__ import annotations\nimport sys\n\n{source}\n_runner(sys.argv)\n"
 
 
 RUNNER_SOURCE = _runner_source()
