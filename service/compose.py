@@ -93,6 +93,11 @@ class Service:
         """The main model backend."""
         return self.reasoner.backend
 
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The sandbox that runs program paths' programs (None until a configuration needs it)."""
+        return self.reasoner.sandbox
+
     def backend_healthy(self) -> bool:
         """Whether the backend answers (a backend without ``health`` counts as healthy)."""
         health = getattr(self.backend, "health", None)

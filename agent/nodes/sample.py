@@ -80,6 +80,9 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     usage["completion_tokens"] = usage.get("completion_tokens", 0) + draws.completion_tokens
     sampling.update(draws.log)
     sampling.update({"paths": len(draws.paths), "calls": draws.calls})
+    if deps.sandbox is not None and any(p.kind == "program" for p in draws.paths):
+        # Which layers held the programs, so that a trace shows a sandbox without namespaces.
+        sampling["sandbox"] = deps.sandbox.describe()
     return {
         "paths": draws.paths,
         "sampling": sampling,

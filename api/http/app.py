@@ -165,6 +165,8 @@ def _health_routes(app: FastAPI) -> None:
         except TimeoutError:
             healthy = False
         checks["backend"] = "reachable" if healthy else "unreachable"
+        # Shown, not failing: without namespaces programs still run, behind fewer layers.
+        checks["sandbox"] = service.sandbox.describe() if service.sandbox else "not started"
         slack = getattr(request.app.state, "slack", None)
         if slack is not None:
             # Shown, not failing: the REST API answers whether Slack is reachable or not.

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from agent.reasoner import Answer
@@ -62,6 +62,11 @@ class ReasonMetrics:
         self.memory_size = Gauge(
             "reason_memory_problems", "Problems stored in memory", registry=registry
         )
+        self.sandbox = Info(
+            "reason_sandbox",
+            "Layers that contain model-written programs (isolation bwrap or rlimit, seccomp)",
+            registry=registry,
+        )
 
     def observe(self, answer: Answer, budget: int) -> None:
         """Count one answered question; ``budget`` is the configuration's path budget."""
@@ -95,6 +100,17 @@ class ReasonMetrics:
             return float(store.count()) if store is not None else 0.0
 
         self.memory_size.set_function(memory_size)
+        box = service.sandbox
+        if box is not None:
+            self.sandbox.info(
+                {
+                    "isolation": box.isolation,
+                    "seccomp": str(box.seccomp).lower(),
+                    "problem": "; ".join(
+                        p for p in (box.isolation_problem, box.seccomp_problem) if p
+                    ),
+                }
+            )
 
 
 def install_metrics(app: FastAPI, service: Service) -> ReasonMetrics:

@@ -8,8 +8,12 @@ surviving process is found by that directory in its command line.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -302,3 +306,235 @@ def test_bwrap_required_but_missing_is_a_config_error(monkeypatch: pytest.Monkey
 def test_module_names_must_be_top_level_names() -> None:
     with pytest.raises(pydantic.ValidationError):
         SandboxLimits(extra_modules=("os,sys",))
+
+
+# The issue-24 reproducers and one program per escape family tried against the kernel
+# boundary. Each must fail, leave nothing, and never make run() raise. SECRET_FILE is a
+# world-readable file outside the sandbox; its contents must never come back.
+ESCAPES = {
+    # 1. the guard's closure cell rewritten, then the real open of any path
+    "closure_cell_open": (
+        "c = dict(zip(__import__.__code__.co_freevars, __import__.__closure__))\n"
+        "T = type\n"
+        "class P(str):\n"
+        "    def startswith(self, *a): return True\n"
+        "    def __contains__(self, x): return False\n"
+        "c['type_'].cell_contents = lambda o: str if T(o) is P else T(o)\n"
+        "print(print.__self__.open(P('SECRET_FILE')).read())"
+    ),
+    # 3. a signal with no name, SIGKILL raised by the program, an exit status above 128
+    "raise_signal_40": (MODULES + "M['_signal'].raise_signal(40)"),
+    "raise_signal_9": (MODULES + "M['_signal'].raise_signal(9)"),
+    "exit_200": (MODULES + "M['os']._exit(200)"),
+    "exit_minus_one": (MODULES + "M['os']._exit(-1)"),
+    # 4. node creation through os.supports_dir_fd (the functions deleted from os live on)
+    "mknod_supports_dir_fd": (
+        MODULES + "f = [f for f in M['os'].supports_dir_fd if f.__name__ == 'mknod'][0]\n"
+        "f('ESCAPE')"
+    ),
+    "mkfifo_supports_dir_fd": (
+        MODULES + "f = [f for f in M['os'].supports_dir_fd if f.__name__ == 'mkfifo'][0]\n"
+        "f('ESCAPE')"
+    ),
+    # file reads: io, codecs, _io.FileIO, loaders, linecache, posix.open, stat, listdir
+    "io_open": (MODULES + "print(M['io'].open('SECRET_FILE').read())"),
+    "fileio": (MODULES + "print(M['_io'].FileIO('SECRET_FILE').read())"),
+    "codecs_open": (MODULES + "print(M['codecs'].open('SECRET_FILE').read())"),
+    "loader_get_data": (
+        MODULES + "E = M['_frozen_importlib_external']\n"
+        "print(E.FileLoader('x', 'SECRET_FILE').get_data('SECRET_FILE'))"
+    ),
+    # linecache swallows the refusal and returns no lines
+    "linecache": (
+        MODULES + "L = M['linecache'].getlines('SECRET_FILE')\nassert L, 'read nothing'\nprint(L)"
+    ),
+    "posix_open_read": (MODULES + "P = M['posix']\nprint(P.read(P.open('SECRET_FILE', 0), 100))"),
+    "stat_leak": (MODULES + "print(M['posix'].stat('SECRET_FILE'))"),
+    "listdir_root": (MODULES + "print(M['posix'].listdir('/'))"),
+    # import-guard bypasses: frames, the runner's globals, the builtins module
+    "runner_frame_builtins": (
+        "import sys\nB = sys._getframe(1).f_globals['__builtins__']\n"
+        "print(B.open('SECRET_FILE').read())"
+    ),
+    "traceback_frame_builtins": (
+        "try:\n    1/0\nexcept Exception as e:\n    f = e.__traceback__.tb_frame\n"
+        "B = f.f_globals['__builtins__']\nprint(B['open']('SECRET_FILE').read())"
+    ),
+    "builtins_module_open": (MODULES + "print(M['builtins'].open('SECRET_FILE').read())"),
+    # audit-hook bypasses: ctypes left behind by the runner, a new native module
+    "ctypes_left_in_modules": (
+        MODULES + "C = [m for n, m in M.items() if 'ctypes' in n]\nprint(C[0].CDLL(None))"
+    ),
+    "create_dynamic": (
+        MODULES + "I = M['_imp']\nprint(I.create_dynamic(type('S', (), {'name': '_socket',"
+        " 'origin': '/nonexistent.so'})()))"
+    ),
+    # processes and threads, past the hook (posix functions reached directly)
+    "posix_fork": (MODULES + "print(M['posix'].fork())"),
+    "posix_execv": (MODULES + "M['posix'].execv('/bin/sh', ['sh', '-c', 'touch ESCAPE'])"),
+    "thread": (MODULES + "M['_thread'].start_new_thread(print, (1,))\nM['time'].sleep(0.2)"),
+    # network, past the hook: the socket module's C half
+    "posix_kill_parent": (MODULES + "M['posix'].kill(M['posix'].getppid(), 9)"),
+}
+# What a family may still print: nothing of the secret, and for the stat/listdir leaks nothing
+# at all; the errors are the kernel's or the hook's, whichever comes first.
+SECRET = "sandbox-secret-7f3a"
+
+
+@pytest.fixture
+def secret_file() -> Iterator[Path]:
+    """A world-readable file outside every run's directory, holding SECRET."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", dir="/var/tmp", delete=False) as f:
+        f.write(SECRET)
+    os.chmod(f.name, 0o644)
+    yield Path(f.name)
+    os.unlink(f.name)
+
+
+@pytest.mark.parametrize("case", ESCAPES)
+def test_escape_family_reads_creates_and_breaks_nothing(
+    box: Sandbox, runs_dir: Path, secret_file: Path, case: str
+) -> None:
+    escape = Path(f"/tmp/sandbox-escape-{uuid.uuid4().hex}")
+    program = ESCAPES[case].replace("SECRET_FILE", str(secret_file))
+    program = program.replace("ESCAPE", str(escape))
+
+    run = box.run(program)  # must not raise, whatever the program does
+
+    assert not run.ok, (run.stdout, run.error)
+    assert run.status == "error", run.error
+    assert SECRET not in run.stdout and SECRET not in (run.error or "")
+    assert "st_size" not in run.stdout and "etc" not in run.stdout
+    assert run.error != "CPU limit"  # a signal the program raised is never read as a limit
+    assert not escape.exists()
+    assert survivors(str(runs_dir)) == []
+
+
+def test_a_program_cannot_forge_how_it_ended(box: Sandbox) -> None:
+    # SIGKILL and SIGXCPU raised by the program itself: refused, so never "CPU limit".
+    for sig in (9, 24):
+        run = box.run(MODULES + f"M['_signal'].raise_signal({sig})")
+        assert (run.status, run.error) == (
+            "error",
+            "PermissionError: [Errno 1] Operation not permitted",
+        )
+    # An exit status of 128+N would read as signal N under bwrap: the filter refuses it, and
+    # libc's _exit then stops the process with a fault the kernel reports.
+    run = box.run(MODULES + "M['os']._exit(137)")
+    assert (run.status, run.error) == ("error", "killed by SIGSEGV")
+
+
+def test_run_never_raises_even_when_the_sandbox_breaks(runs_dir: Path) -> None:
+    box = Sandbox(SandboxLimits(isolation="rlimit"))
+    box._python = "/nonexistent/python"  # the interpreter vanished under a running service
+
+    run = box.run("print(1)")
+
+    assert run.status == "error"
+    assert run.error is not None and run.error.startswith("sandbox failure: FileNotFoundError")
+
+
+def test_both_layers_are_described(box: Sandbox) -> None:
+    assert box.seccomp and box.seccomp_problem is None
+    assert box.describe() == f"{box.isolation}+seccomp"
+
+
+@pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=str(BWRAP_PROBLEM))
+def test_bwrap_view_holds_only_the_interpreter(tmp_path: Path) -> None:
+    from agent.sandbox_view import interpreter_view, real_interpreter
+
+    python = real_interpreter(sys.executable)
+    view = interpreter_view(python, "math")
+    listing = (
+        "import os, sys\nfor top in sorted(os.listdir('/')):\n    print(top)\n"
+        "print('etc' if os.path.exists('/etc/passwd') else '-')\n"
+        "print('proc' if os.path.exists('/proc/1') else '-')\n"
+        f"print('project' if os.path.exists({str(Path.cwd())!r}) else '-')\n"
+        f"print('venv' if os.path.exists({sys.prefix!r}) else '-')\n"
+    )
+    done = subprocess.run(
+        ["bwrap", "--unshare-pid", "--tmpfs", "/tmp", "--dev", "/dev", *view, "--"]
+        + [python, "-I", "-S", "-c", listing],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = done.stdout.split()
+    assert lines[-4:] == ["-", "-", "-", "-"], done.stdout
+    assert set(lines[:-4]) <= {"dev", "tmp", "usr", "lib", "lib64", "bin", "root", "opt"}
+
+
+@pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=str(BWRAP_PROBLEM))
+def test_bwrap_works_with_the_interpreter_reached_through_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A virtualenv under /tmp: its python is a link there, and bwrap's private /tmp hides it.
+    venv = Path(tempfile.mkdtemp(prefix="venv-", dir="/tmp"))
+    try:
+        (venv / "bin").mkdir()
+        (venv / "bin" / "python").symlink_to(sys.executable)
+        monkeypatch.setattr(sys, "executable", str(venv / "bin" / "python"))
+
+        box = Sandbox(SandboxLimits(isolation="bwrap"))  # ConfigError if the probe fails
+
+        assert box.isolation == "bwrap"
+        assert box.run("print(6 * 7)").stdout.strip() == "42"
+    finally:
+        shutil.rmtree(venv)
+
+
+def test_auto_falling_back_says_so_at_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(Sandbox, "_bwrap_problem", lambda self: "bwrap exited with 1: no")
+
+    with caplog.at_level("WARNING", logger="agent.sandbox"):
+        box = Sandbox(SandboxLimits(isolation="auto"))
+
+    assert box.isolation == "rlimit"
+    assert box.describe() == "rlimit+seccomp (bwrap exited with 1: no)"
+    assert any("WITHOUT namespaces" in r.getMessage() for r in caplog.records)
+
+
+UNPRIVILEGED_PYTHON = "/usr/bin/python3.11"  # Debian's: readable by every user, unlike /root
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to an unprivileged user with setpriv")
+@pytest.mark.skipif(
+    not (os.access(UNPRIVILEGED_PYTHON, os.X_OK) and shutil.which("setpriv")),
+    reason=f"needs {UNPRIVILEGED_PYTHON} and setpriv",
+)
+def test_an_unprivileged_service_gets_bwrap_through_user_namespaces(tmp_path: Path) -> None:
+    # The sandbox as a service running as nobody would make it: bwrap without privileges
+    # (a user namespace), the runner never root. The project's packages from this venv.
+    site = next(Path(sys.prefix, "lib").glob("python3.*/site-packages"))
+    script = (
+        "import json\nfrom agent.sandbox import Sandbox, SandboxLimits\n"
+        "box = Sandbox(SandboxLimits(isolation='auto', cpu_seconds=1, wall_seconds=3))\n"
+        "runs = [box.run(p) for p in ("
+        "'print(6 * 7)', "
+        f"{ESCAPES['closure_cell_open']!r}.replace('SECRET_FILE', '/etc/passwd'), "
+        f"{ESCAPES['mknod_supports_dir_fd']!r}.replace('ESCAPE', '/tmp/unpriv-node'), "
+        "'while True: pass')]\n"
+        "print(json.dumps([box.describe(), [(r.status, r.stdout, r.error) for r in runs]]))"
+    )
+    os.chmod(tmp_path, 0o777)
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        + [UNPRIVILEGED_PYTHON, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": f"{Path.cwd()}:{site}", "PATH": os.environ["PATH"]},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    describe, runs = json.loads(done.stdout.strip().splitlines()[-1])
+    if describe.startswith("rlimit"):
+        pytest.skip(f"no unprivileged bwrap on this host: {describe}")
+    assert describe == "bwrap+seccomp"
+    assert runs[0] == ["ok", "42\n", None]
+    assert runs[1][0] == "error" and "root:" not in runs[1][1]
+    assert runs[2][0] == "error" and not Path("/tmp/unpriv-node").exists()
+    assert runs[3][:1] == ["timeout"] and runs[3][2] == "CPU limit"
