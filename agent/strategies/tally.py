@@ -40,7 +40,9 @@ def tally(paths: Sequence[ReasoningPath], weight: WeightFn | None = None) -> lis
     """Group the paths' answers into buckets of equivalent answers, in first-seen order.
 
     Abstaining paths (answer None) are left out. Equal keys match at once; different keys
-    are compared with ``same_answer`` (math-verify) against each bucket's first answer.
+    are compared with ``same_answer`` against each bucket's first answer: numbers within
+    tolerance (float noise, rounded decimals: ``agent/numeric.py``), expressions through
+    math-verify.
 
     Args:
         paths: Paths in draw order.
