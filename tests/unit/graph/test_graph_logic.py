@@ -180,3 +180,19 @@ def test_deadline_answers_with_what_was_drawn() -> None:
     assert answer.trace["sampling"]["deadline_hit"] is True
     assert len(answer.trace["paths"]) == 3
     assert answer.answer == "1"
+
+
+def test_the_reply_text_is_rounded_as_the_question_asks_and_the_answer_stays_canonical() -> None:
+    asked = "A tank holds 2/3 of 0.75 of 1.369 litres. How much? Round to the nearest hundredth."
+    backend = QueueBackend(["The answer is 0.6844444444444444."] * 2)
+    answer = Reasoner(backend).solve(asked, named_config("sc@8", n=2))
+    assert (answer.answer, answer.content) == ("0.6844444444", "0.68")
+
+
+def test_float_noise_spellings_are_one_vote_and_the_integer_is_shown() -> None:
+    backend = QueueBackend(
+        ["so \\boxed{7}", "so \\boxed{405.99999999999994}", "so \\boxed{406}", "so \\boxed{8}"]
+    )
+    answer = Reasoner(backend).solve(Q, named_config("sc@8", n=4))
+    assert (answer.answer, answer.content) == ("406", "406")
+    assert answer.trace["vote"]["votes"] == {"7": 1.0, "406": 2.0, "8": 1.0}
