@@ -71,6 +71,11 @@ class GraphConfig(BaseModel):
         le=64,
         description="program_first: answer after the first round when this many programs agree",
     )
+    weak_check: bool = Field(
+        True,
+        description="program_first: when fewer than all first-round programs agree, draw the "
+        "prose path and stop only if it agrees with them (else draw the remaining programs)",
+    )
     n: int = Field(8, ge=1, le=64, description="Paths (or CoT-decoding branches) at most")
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature")
     top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass")

@@ -246,14 +246,15 @@ class Sampler:
             self._programs(budget - prose)
 
     def _program_first(self) -> None:
-        """Programs first; prose only when they disagree; the rest only when nothing agrees.
+        """Programs first; prose when they do not all agree; the rest only when nothing agrees.
 
         1. ``program_round`` sampled programs (one per recalled analog when each program is
-           shown its own, at most ``program_round``): when ``program_agree`` of them print
-           the same answer, and saw different analogs if any, that answer stands (cheap:
-           ~70 tokens a program).
-        2. Else one greedy prose path: when it agrees with any program, a chain of thought
-           and executed code reached the answer independently, and that answer stands.
+           shown its own, at most ``program_round``): when all of them print the same answer
+           (and saw different analogs, if any), that answer stands (cheap: ~70 tokens each).
+        2. Else one greedy prose path. When ``program_agree`` programs agree (short of all),
+           their answer stands only if the prose path agrees with it (``weak_check``; off:
+           it stands at once). With fewer, the prose path agreeing with any program is
+           enough: a chain of thought and executed code reached it independently.
         3. Else the remaining programs up to ``n``; the mixed vote decides.
         """
         cfg = self.config
@@ -264,7 +265,10 @@ class Sampler:
         top = leader(tally(self.draws.paths))
         # Programs shown the same analog count once: they may share its mistake.
         support = independent_support(top.members) if top is not None else 0
-        if support >= min(cfg.program_agree, first):
+        agree = min(cfg.program_agree, first)
+        # On held-out word problems 2 of 3 programs were right 64% of the time, 3 of 3 95%.
+        weak = support >= agree and support < first and cfg.weak_check
+        if support >= agree and not weak:
             log["stop"] = f"{support} of {first} programs agree"
             log["first_round"] = True
             log["stopped_early"] = cfg.n > first
@@ -273,7 +277,14 @@ class Sampler:
             return
         self._call(self.backend, 1, 0, temperature=0.0)
         prose = self.draws.paths[-1]
-        if prose.answer is not None and any(
+        if weak:
+            assert top is not None  # support > 0
+            if same_answer(prose.answer, top.answer):
+                log["stop"] = f"{support} of {first} programs and the prose path agree"
+                log["stopped_early"] = True
+                return
+            log["weak_agreement"] = "the prose path disagrees: drawing the remaining programs"
+        elif prose.answer is not None and any(
             same_answer(p.answer, prose.answer) for p in self.draws.paths if p.kind == "program"
         ):
             log["stop"] = "a program and the prose path agree"

@@ -23,8 +23,11 @@ from agent.state import AgentState
 from agent.strategies.mixed import independent_agreement
 from agent.verifier import p_yes
 
-# An answer is "verified" when most voting paths agree on it and its arithmetic holds.
+# An answer is "verified" when most voting paths, at least three, agree on it and its
+# arithmetic holds; or when a program and a prose path agree. Two paths of one kind are not
+# enough: on held-out word problems 2 agreeing programs of 3 were right 64% of the time.
 MIN_SHARE = 0.5
+MIN_AGREEING = 3
 
 
 def winning_path(paths: list[ReasoningPath], verdict: Verdict) -> ReasoningPath | None:
@@ -97,7 +100,7 @@ def _evidence(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         if scored:
             # Best-of-n: the candidate the verifier likes most (ties: vote order).
             evidence["answer"] = max(scored, key=lambda a: scored[a])
-    consensus = verdict.share > MIN_SHARE and len(agreeing) >= 2
+    consensus = verdict.share > MIN_SHARE and len(agreeing) >= MIN_AGREEING
     evidence["verified"] = bool(checks_ok and (consensus or independent))
     evidence["reason"] = (
         "a program and a prose path agree and checks pass"

@@ -81,13 +81,45 @@ def test_mixed_draws_prose_and_programs_with_their_own_seeds_and_pools_the_vote(
     assert answer.trace["verification"]["independent_agreement"] is True
 
 
-def test_program_first_stops_after_one_round_when_programs_agree() -> None:
-    backend = QueueBackend([SEVEN, EIGHT, SEVEN])
+def test_program_first_stops_after_one_round_when_all_programs_agree() -> None:
+    backend = QueueBackend([SEVEN, SEVEN, SEVEN])
     answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
     assert answer.answer == "7"
     assert len(backend.calls) == 1
-    assert answer.trace["sampling"]["stop"] == "2 of 3 programs agree"
+    assert answer.trace["sampling"]["stop"] == "3 of 3 programs agree"
     assert answer.trace["sampling"]["stopped_early"] is True
+    assert answer.verified is True
+
+
+def test_two_of_three_programs_stand_once_the_prose_path_agrees() -> None:
+    backend = QueueBackend([SEVEN, EIGHT, SEVEN, PROSE_SEVEN])
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
+    assert answer.answer == "7"
+    assert [c["n"] for c in backend.calls] == [3, 1]
+    assert answer.trace["sampling"]["stop"] == "2 of 3 programs and the prose path agree"
+    assert answer.verified is True
+    assert answer.trace["verification"]["independent_agreement"] is True
+
+
+def test_two_of_three_programs_refuted_by_the_prose_path_draw_the_rest() -> None:
+    backend = QueueBackend([SEVEN, EIGHT, SEVEN, "\\boxed{8}"])
+    backend.enqueue(EIGHT, EIGHT, EIGHT, SEVEN, EIGHT)
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
+    assert [c["n"] for c in backend.calls] == [3, 1, 5]
+    sampling = answer.trace["sampling"]
+    assert sampling["weak_agreement"].startswith("the prose path disagrees")
+    assert sampling["stop"] == "no agreement: all paths drawn"
+    assert answer.answer == "8"
+
+
+def test_without_the_weak_check_two_of_three_stop_but_are_not_verified() -> None:
+    backend = QueueBackend([SEVEN, EIGHT, SEVEN])
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8", weak_check=False))
+    assert answer.answer == "7"
+    assert len(backend.calls) == 1
+    assert answer.trace["sampling"]["stop"] == "2 of 3 programs agree"
+    # Two programs alone are one kind of evidence: not enough to call the answer verified.
+    assert answer.verified is False
 
 
 def test_program_first_asks_one_greedy_prose_path_when_programs_disagree() -> None:
