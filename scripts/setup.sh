@@ -26,6 +26,19 @@ if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } \
     || echo "setup: chromium not installed; the browser tests (tests/browser) will skip"
 fi
 
+# llama.cpp's CPU backend, built for this CPU but without Intel AMX: on hosts that advertise
+# AMX its matmul crashed every decode (SIGSEGV in ggml_backend_amx_mul_mat, seen 2026-12-02 on
+# these machines). Built without pip's cache, which may hold a wheel built with AMX; a marker
+# with the flags keeps later runs from building it again.
+llama_flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+if [ "$(cat .venv/.llama-cpp-flags 2>/dev/null)" != "$llama_flags" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  CMAKE_ARGS="-DCMAKE_C_FLAGS='$llama_flags' -DCMAKE_CXX_FLAGS='$llama_flags'" \
+    .venv/bin/python -m pip install --quiet --no-cache-dir --force-reinstall --no-deps \
+    -c constraints.txt "llama-cpp-python[server]"
+  echo "$llama_flags" > .venv/.llama-cpp-flags
+fi
+
 stamp=.venv/.setup-stamp
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -37,7 +50,7 @@ fi
 # torch first and exactly 2.13.0: that CPU build lies on the project's machines; any other
 # request makes pip download a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
-# llama-cpp-python builds from source (~7 min on 2 cores the first time; pip caches the wheel).
+# llama-cpp-python is in place already (above); this installs its server extra's packages.
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 echo "$want" > "$stamp"
 echo "setup: done"

@@ -99,6 +99,7 @@ def test_reason_ask_trace_prints_the_programs(small_model_path: Path, tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert '"kind": "program"' in done.stdout and '"program":' in done.stdout
+    assert '"sandbox": "' in done.stdout  # the layers that held the programs
 
 
 def test_reason_batch_runs_a_program_configuration(small_model_path: Path, tmp_path: Path) -> None:
