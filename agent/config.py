@@ -71,8 +71,11 @@ class GraphConfig(BaseModel):
         le=64,
         description="program_first: answer after the first round when this many programs agree",
     )
+    # Off: on the 28 development word problems it drew 28% more tokens for the same 17
+    # right answers (benchmarks/results/weak-agreement-dev.json). Two agreeing programs
+    # still answer, but are not "verified" (agent/nodes/verify.py), so they are not stored.
     weak_check: bool = Field(
-        True,
+        False,
         description="program_first: when fewer than all first-round programs agree, draw the "
         "prose path and stop only if it agrees with them (else draw the remaining programs)",
     )

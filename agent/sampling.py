@@ -266,7 +266,8 @@ class Sampler:
         # Programs shown the same analog count once: they may share its mistake.
         support = independent_support(top.members) if top is not None else 0
         agree = min(cfg.program_agree, first)
-        # On held-out word problems 2 of 3 programs were right 64% of the time, 3 of 3 95%.
+        # On held-out word problems 2 of 3 programs were right 64% of the time, 3 of 3 95%;
+        # drawing the prose path to check them did not pay on development questions (config).
         weak = support >= agree and support < first and cfg.weak_check
         if support >= agree and not weak:
             log["stop"] = f"{support} of {first} programs agree"

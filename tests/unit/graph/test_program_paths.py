@@ -93,7 +93,7 @@ def test_program_first_stops_after_one_round_when_all_programs_agree() -> None:
 
 def test_two_of_three_programs_stand_once_the_prose_path_agrees() -> None:
     backend = QueueBackend([SEVEN, EIGHT, SEVEN, PROSE_SEVEN])
-    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8", weak_check=True))
     assert answer.answer == "7"
     assert [c["n"] for c in backend.calls] == [3, 1]
     assert answer.trace["sampling"]["stop"] == "2 of 3 programs and the prose path agree"
@@ -104,7 +104,7 @@ def test_two_of_three_programs_stand_once_the_prose_path_agrees() -> None:
 def test_two_of_three_programs_refuted_by_the_prose_path_draw_the_rest() -> None:
     backend = QueueBackend([SEVEN, EIGHT, SEVEN, "\\boxed{8}"])
     backend.enqueue(EIGHT, EIGHT, EIGHT, SEVEN, EIGHT)
-    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8", weak_check=True))
     assert [c["n"] for c in backend.calls] == [3, 1, 5]
     sampling = answer.trace["sampling"]
     assert sampling["weak_agreement"].startswith("the prose path disagrees")
@@ -112,9 +112,9 @@ def test_two_of_three_programs_refuted_by_the_prose_path_draw_the_rest() -> None
     assert answer.answer == "8"
 
 
-def test_without_the_weak_check_two_of_three_stop_but_are_not_verified() -> None:
+def test_by_default_two_of_three_programs_answer_but_are_not_verified() -> None:
     backend = QueueBackend([SEVEN, EIGHT, SEVEN])
-    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8", weak_check=False))
+    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
     assert answer.answer == "7"
     assert len(backend.calls) == 1
     assert answer.trace["sampling"]["stop"] == "2 of 3 programs agree"
