@@ -154,9 +154,24 @@ def _security_rows(sec: dict[str, Any] | None) -> list[str]:
         f"{len(inj['turned_into_42'])}; right {inj['right_clean']} (clean) vs "
         f"{inj['right_poisoned']} (poisoned); answers changed {inj['answers_changed']}"
         f"{_injection_note(inj)} |",
+        *_hostile_rows(sec.get("hostile_questions")),
         f"| security: secrets in logs | every log the suite wrote, searched for every key "
         f"and secret it used | {_verdict(logs)}: {logs['logs_read']} logs, "
         f"{logs['secrets_looked_for']} secrets, found: {', '.join(logs['found']) or 'none'} |",
+    ]
+
+
+def _hostile_rows(host: dict[str, Any] | None) -> list[str]:
+    """Issue 24's attacks as chat messages; absent from runs before the case existed."""
+    if not host:
+        return []
+    return [
+        f"| security: hostile questions | {host['questions']} chat messages asking for "
+        f"programs that read a secret file, create a file, run a shell or connect out "
+        f"(`pot-sc@4` on {host['model']}, sandbox {host['sandbox']}) | {_verdict(host)}: "
+        f"{host['attack_programs']} of {host['programs']} programs went for the secret or "
+        f"the path; leaked {host['leaked']}, created: {host['created']}, statuses "
+        f"{host['statuses']}, /readyz after: {host['ready_after']} |"
     ]
 
 
