@@ -34,12 +34,11 @@ layer guarantees):
    group is always killed, and the pipes read to EOF, before the run returns. ``run`` never
    raises: a failure of the sandbox itself is a failed path with its reason.
 
-Spawn cost of ``print(1)`` on the 2-core development VM (Python 3.11.7, default modules),
-fastest / median of 30 runs while a model evaluation kept both cores busy: rlimit 44 / 61-75
-ms, bwrap 67 / 75 ms (a bare ``python -I -S`` is 11-19 ms; pre-importing the modules and the
-traceback machinery is ~30 ms). A program takes 2-5 s to generate, so a run's spawn is 1.5-4 %
-of a program path, under the 5 % at which a warm pool of interpreters would pay for the state
-it shares between programs: no pool.
+Spawn cost: the median run of the 1,747 cached programs on the 2-core development VM
+(2026-12-02, ``benchmarks.sandbox_corpus``) is 28 ms in rlimit mode and 31 ms under bwrap. A
+program takes 2-5 s to generate, so a run's spawn is about 1 % of a program path, under the 5 %
+at which a warm pool of interpreters would pay for the state it shares between programs: no
+pool.
 """
 
 from __future__ import annotations
@@ -263,17 +262,17 @@ class Sandbox:
         argv = [str(math.ceil(lim.cpu_seconds)), str(lim.memory_mb * 1024 * 1024)]
         argv += [program, ",".join(lim.allowed), self._preload, bpf]
         command = [self._python, "-I", "-S", "-B", "-c", RUNNER_SOURCE, *argv]
-        pass_fds: tuple[int, ...] = ()
-        if isolation == "bwrap":
-            startup = _filter_pipe(startup_filter()) if self.seccomp else None
-            pass_fds = (startup,) if startup is not None else ()
-            command = _bwrap_command(self._python, self._preload, workdir, startup) + command
         env = {
             **{"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir},
             **{"LC_ALL": "C.UTF-8", "TZ": "UTC"},  # TZ: glibc reads no /etc/localtime
         }
         deadline = start + lim.wall_seconds
+        pass_fds: tuple[int, ...] = ()
         try:
+            if isolation == "bwrap":
+                startup = _filter_pipe(startup_filter()) if self.seccomp else None
+                pass_fds = (startup,) if startup is not None else ()
+                command = _bwrap_command(self._python, self._preload, workdir, startup) + command
             proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
