@@ -93,6 +93,7 @@ def _runner(argv: list[str]) -> None:
     importable = frozenset(argv[4].split(",") + argv[5].split(","))
     hook, refused = _audit_hook()
     sys.addaudithook(hook)
+    del hook  # the program can read this frame's locals; the hook's cells stay out of reach
     import_refused, safe_builtins = _import_guard(importable)
     try:
         exec(code, {"__name__": "__main__", "__builtins__": safe_builtins})

@@ -410,6 +410,20 @@ def test_escape_family_reads_creates_and_breaks_nothing(
     assert survivors(str(runs_dir)) == []
 
 
+def test_no_frame_the_program_reaches_holds_the_audit_hook(box: Sandbox) -> None:
+    # With the hook function, a program could rewrite its closure cells (cell_contents is
+    # writable) and switch the second layer off; only the interpreter may hold it.
+    program = (
+        MODULES + "found = []\nf = M['sys']._getframe()\nwhile f is not None:\n"
+        "    found += [k for k, v in f.f_locals.items() if getattr(v, '__name__', '') == 'audit']\n"
+        "    f = f.f_back\nprint(found)"
+    )
+
+    run = box.run(program)
+
+    assert (run.status, run.stdout.strip()) == ("ok", "[]")
+
+
 def test_a_program_cannot_forge_how_it_ended(box: Sandbox) -> None:
     # SIGKILL and SIGXCPU raised by the program itself: refused, so never "CPU limit".
     for sig in (9, 24):
