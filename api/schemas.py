@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,6 +18,9 @@ from agent.config import NAMED_CONFIGS, GraphConfig, configure, named_config
 from agent.reasoner import Answer
 from api.errors import ApiError
 from service.compose import Ask
+
+if TYPE_CHECKING:
+    from memory import MemoryInterface
 
 # Friendly model ids -> named graph configurations; the raw names are accepted as well.
 MODEL_ALIASES: dict[str, str] = {
@@ -306,3 +309,33 @@ class FeedbackRequest(BaseModel):
     answer_id: str = Field(min_length=1, max_length=64, description="x_answer_id of the answer")
     correct: bool = Field(description="True when the answer was right")
     true_answer: str | None = Field(None, max_length=2000, description="The right answer")
+
+
+def memory_hits(store: MemoryInterface, query: str, k: int) -> list[dict[str, Any]]:
+    """The nearest stored problems to ``query`` (REST's /v1/memory/search, MCP's
+    memory_search)."""
+    return [
+        {
+            "id": h.record.id,
+            "score": round(h.score, 4),
+            "question": h.record.question,
+            "answer": h.record.answer,
+            "verified": h.record.verified,
+            "principle": h.record.principle,
+            "source": h.record.source,
+        }
+        for h in store.search_problems(query, k)
+    ]
+
+
+def memory_record(store: MemoryInterface, problem_id: int) -> dict[str, Any]:
+    """One stored problem with its principles (REST's /v1/memory/{id}, MCP's memory_show).
+
+    Raises:
+        RecordNotFound: No problem has that id.
+    """
+    record = store.get(problem_id)
+    body: dict[str, Any] = {"object": "memory.problem", **record.to_dict()}
+    body.pop("content_hash", None)
+    body["principles"] = [p.to_dict() for p in store.principles_of(problem_id)]
+    return body

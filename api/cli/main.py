@@ -24,6 +24,7 @@ from api.cli.common import err, open_service, out, progress_bar, settings_of
 from api.cli.evaluate import eval_command, learn_command
 from api.cli.memory import memory_app
 from api.http.app import serve_command, slack_command
+from api.mcp import mcp_command
 from memory import MemoryStoreError
 from retrieval import RetrievalError
 from service.compose import Ask
@@ -41,8 +42,9 @@ models_app = typer.Typer(help="List and pull model files.", no_args_is_help=True
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.add_typer(memory_app, name="memory")
-# The ways in (api/http/app.py, api/batch.py): serve, slack, batch.
+# The ways in (api/http/app.py, api/mcp/, api/batch.py): serve, mcp, slack, batch.
 app.command("serve")(serve_command)
+app.command("mcp")(mcp_command)
 app.command("slack")(slack_command)
 app.command("batch")(batch_command)
 # Evaluation and learning from data sets (api/cli/evaluate.py).

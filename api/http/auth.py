@@ -31,6 +31,14 @@ def _matches(key: str, keys: Sequence[str]) -> bool:
     return found
 
 
+def key_accepted(key: str | None, keys: Sequence[str], admin_keys: Sequence[str]) -> bool:
+    """Whether ``key`` opens the API: any key when none is configured, else one of ``keys``
+    or ``admin_keys`` (the REST routes and the MCP server's HTTP transport share this)."""
+    if not keys:
+        return True
+    return key is not None and _matches(key, [*keys, *admin_keys])
+
+
 def _unauthorized(message: str) -> ApiError:
     return ApiError(
         401,
@@ -52,7 +60,7 @@ def require_key(request: Request, credentials: Credentials) -> str | None:
         raise _unauthorized(
             "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
         )
-    if not _matches(credentials.credentials, [*keys, *settings.admin_api_keys]):
+    if not key_accepted(credentials.credentials, keys, settings.admin_api_keys):
         logger.info("rejected an invalid API key on %s", request.url.path)  # never the key
         raise _unauthorized("Incorrect API key provided.")
     return credentials.credentials

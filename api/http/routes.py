@@ -31,6 +31,8 @@ from api.schemas import (
     FeedbackRequest,
     RunSpec,
     completion_body,
+    memory_hits,
+    memory_record,
     model_ids,
     ranked_answers,
     run_spec,
@@ -264,22 +266,7 @@ async def memory_search(
 ) -> dict[str, Any]:
     """Nearest stored problems by embedding similarity."""
     store = _memory(request)
-    hits = await run_in_threadpool(store.search_problems, q, k)
-    return {
-        "object": "list",
-        "data": [
-            {
-                "id": h.record.id,
-                "score": round(h.score, 4),
-                "question": h.record.question,
-                "answer": h.record.answer,
-                "verified": h.record.verified,
-                "principle": h.record.principle,
-                "source": h.record.source,
-            }
-            for h in hits
-        ],
-    }
+    return {"object": "list", "data": await run_in_threadpool(memory_hits, store, q, k)}
 
 
 @router.get("/memory/{problem_id:int}", summary="One stored problem")
@@ -287,14 +274,7 @@ async def memory_get(
     request: Request, problem_id: int = Path(ge=1, le=2**62, description="Problem id")
 ) -> dict[str, Any]:
     """A stored problem: question, answer, path or program, evidence, source, uses."""
-    store = _memory(request)
-    record = await run_in_threadpool(store.get, problem_id)
-    body: dict[str, Any] = {"object": "memory.problem", **record.to_dict()}
-    body.pop("content_hash", None)
-    body["principles"] = [
-        p.to_dict() for p in await run_in_threadpool(store.principles_of, problem_id)
-    ]
-    return body
+    return await run_in_threadpool(memory_record, _memory(request), problem_id)
 
 
 # ``:int`` keeps DELETE /memory/stats and /memory/search out of this route: they answer 405.

@@ -31,6 +31,7 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Compl
         ["models"],
         ["models", "list"],
         ["models", "pull"],
+        ["mcp"],
         ["bench"],
         ["bench", "backend"],
     ],
