@@ -65,6 +65,7 @@ def program_prompts(
     analogs: Sequence[dict[str, Any]] = (),
     history: Sequence[Message] = (),
     rotate: bool = True,
+    principles: Sequence[str] = (),
 ) -> list[ProgramPrompt]:
     """The prompts program paths are drawn from, one per recalled program when ``rotate``.
 
@@ -76,6 +77,7 @@ def program_prompts(
         rotate: One prompt per analog with a program, each showing that analog alone
             (program ``i`` of a question uses prompt ``i mod len``), and the plain prompt
             beside a single analog; else one prompt with all.
+        principles: Recalled principles, shown in every prompt.
 
     Returns:
         At least one prompt; a single one without examples when no analog has a program.
@@ -84,10 +86,12 @@ def program_prompts(
     if rotate and len(shown) == 1:
         # One analog: its prompt and the plain one alternate, so two programs that agree
         # come from different evidence (the example, and the question alone).
-        plain = build_program_messages(question, task=task, history=history)
+        plain = build_program_messages(question, task=task, history=history, principles=principles)
         return [
             ProgramPrompt(
-                build_program_messages(question, task=task, analogs=shown, history=history),
+                build_program_messages(
+                    question, task=task, analogs=shown, history=history, principles=principles
+                ),
                 question,
                 str(shown[0]["id"]),
                 shown[0]["question"],
@@ -97,14 +101,18 @@ def program_prompts(
     if rotate and len(shown) > 1:
         return [
             ProgramPrompt(
-                build_program_messages(question, task=task, analogs=[a], history=history),
+                build_program_messages(
+                    question, task=task, analogs=[a], history=history, principles=principles
+                ),
                 question,
                 analog=str(a["id"]),
                 analog_question=a["question"],
             )
             for a in shown
         ]
-    messages = build_program_messages(question, task=task, analogs=shown, history=history)
+    messages = build_program_messages(
+        question, task=task, analogs=shown, history=history, principles=principles
+    )
     if len(shown) == 1:
         return [ProgramPrompt(messages, question, str(shown[0]["id"]), shown[0]["question"])]
     return [ProgramPrompt(messages, question, ",".join(str(a["id"]) for a in shown) or None)]

@@ -32,6 +32,9 @@ class GraphConfig(BaseModel):
     k_analogs: int = Field(3, ge=0, le=10, description="Worked analogs put in the prompt")
     k_principles: int = Field(2, ge=0, le=10, description="Stored principles put in the prompt")
     min_score: float = Field(0.45, ge=-1, le=1, description="Cosine floor for recalled analogs")
+    principle_min_score: float | None = Field(
+        None, ge=-1, le=1, description="Cosine floor for recalled principles (None: any)"
+    )
     rotate_analogs: bool = Field(
         True,
         description="Show each program path one recalled program, rotating over them, so "
@@ -210,7 +213,11 @@ _NAMED: dict[str, dict[str, object]] = {
         vote={"strategy": "mixed"},
         retrieval=True,
         k_analogs=2,
-        k_principles=0,
+        # One stored principle, only when it is about this very kind of question (cosine
+        # >= 0.6: the leg-count facts match leg-counting questions at 0.66-0.75, no principle
+        # reaches 0.5 on word problems, so their prompts are unchanged).
+        k_principles=1,
+        principle_min_score=0.6,
         min_score=0.7,
     ),
 }

@@ -155,6 +155,9 @@ class PrincipleBook:
         lines = path.read_text("utf-8").splitlines()
         items = [json.loads(line) for line in lines if line.strip()]
         with self._lock:
+            # Known texts are skipped before embedding: a service seeds at every start.
+            known = {row["text"] for row in self.db.query("SELECT text FROM principles")}
+            items = [i for i in items if i["principle"] not in known]
             before = self.count()
             self.add_many([(i["principle"], i.get("domain")) for i in items], source="seed")
             added = self.count() - before

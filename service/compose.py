@@ -11,6 +11,7 @@ backend with ``Service(reasoner, ...)``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent import telemetry
 from agent.backends import Backend, build_backend
 from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
@@ -28,6 +30,7 @@ from agent.reasoner import Answer, EventSink, Reasoner
 from agent.sandbox import Sandbox
 from service.queue import Cancellation, Cancelled, WorkQueue
 from service.settings import Settings
+from service.tracing import flush_tracing, setup_tracing
 
 if TYPE_CHECKING:
     from memory import MemoryInterface
@@ -109,6 +112,10 @@ class Service:
         Raises:
             QueueFull: Every worker is busy and the waiting line is full (HTTP 429).
         """
+        if telemetry.enabled():
+            # The worker runs in the caller's context, so the run's span is a child of the
+            # way in's span (an HTTP request continuing a traceparent).
+            return self.queue.submit(contextvars.copy_context().run, self._run, ask)
         return self.queue.submit(self._run, ask)
 
     def answer(self, ask: Ask) -> Answer:
@@ -143,15 +150,20 @@ class Service:
 
         cancellation.check()
         try:
-            answer = self.reasoner.solve(
-                ask.question,
-                cfg,
-                on_event=forward,
-                thread_id=ask.thread_id,
-                history=ask.history,
-                ground_truth=ask.ground_truth,
-                source=ask.source,
-            )
+            with telemetry.span(
+                "reason.solve", **{"reason.configuration": cfg.name, "reason.source": ask.source}
+            ) as span:
+                answer = self.reasoner.solve(
+                    ask.question,
+                    cfg,
+                    on_event=forward,
+                    thread_id=ask.thread_id,
+                    history=ask.history,
+                    ground_truth=ask.ground_truth,
+                    source=ask.source,
+                )
+                if span is not None:
+                    span.set_attributes(telemetry.answer_attributes(answer.trace))
         except Cancelled:
             logger.info("cancelled a %s run", cfg.name)
             if self.metrics is not None:
@@ -227,6 +239,8 @@ def build_service(
             against a memory learned by the benchmark report).
     """
     closers: list[Any] = []
+    if setup_tracing():  # OTEL_EXPORTER_OTLP_ENDPOINT set: export spans (off otherwise)
+        closers.append(flush_tracing)
     backend_config = settings.backend_config()
     main = backend if backend is not None else build_backend(backend_config)
     store = None
@@ -235,10 +249,12 @@ def build_service(
 
         store = open_store(memory_dir or settings.data_dir, settings.memory, settings.retrieval)
         closers.append(store.close)
-        if store.stats().principles == 0 and not store.read_only:
-            # A new memory starts with the principles we ship, so step-back has something
-            # to match on the very first question.
-            logger.info("seeded %d principles into a new memory", store.seed_principles())
+        if not store.read_only:
+            # Every memory holds the principles we ship (idempotent: only new ones are
+            # added), so step-back and principle recall match from the first question.
+            added = store.seed_principles()
+            if added:
+                logger.info("seeded %d shipped principles into the memory", added)
         if named_config(settings.graph).retrieval:
             # Load the embedding model now, not inside the first request (~3-9 s here).
             store.embedder.embed(["warm-up"])

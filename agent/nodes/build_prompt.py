@@ -45,5 +45,6 @@ def build_prompt(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, An
             analogs=recalled,
             history=history,
             rotate=cfg.rotate_analogs,
+            principles=[p["text"] for p in state.get("principles") or []],
         )
     return {"prompt": messages, "program_prompts": programs}

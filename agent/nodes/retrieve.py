@@ -45,7 +45,9 @@ def retrieve(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     principles: list[dict[str, Any]] = (
         [
             {"id": hit.record.id, "text": hit.record.text, "score": round(hit.score, 4)}
-            for hit in deps.memory.search_principles(query, cfg.k_principles)
+            for hit in deps.memory.search_principles(
+                query, cfg.k_principles, min_score=cfg.principle_min_score
+            )
         ]
         if cfg.k_principles
         else []
