@@ -213,11 +213,11 @@ _NAMED: dict[str, dict[str, object]] = {
         vote={"strategy": "mixed"},
         retrieval=True,
         k_analogs=2,
-        # One stored principle, only when it is about this very kind of question (cosine
-        # >= 0.6: the leg-count facts match leg-counting questions at 0.66-0.75, no principle
-        # reaches 0.5 on word problems, so their prompts are unchanged).
-        k_principles=1,
-        principle_min_score=0.6,
+        # Principles stay off: shown the leg-count facts (k_principles=1 with a 0.6 cosine
+        # floor, which only leg-counting questions clear), programs copied the whole table
+        # (~300 tokens), failed on plurals, and drew all 9 paths on 3 of 3 development
+        # questions, at 5 minutes each (docs/evaluation.md, "Principles per kind").
+        k_principles=0,
         min_score=0.7,
     ),
 }
