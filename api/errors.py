@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from agent.errors import (
     BackendError,
@@ -184,13 +185,35 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     return error_response(422, message, "invalid_request_error", "invalid_value", param)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path.
+
+    Starlette's 405 names the methods of the first route whose path matched, so a path that
+    two routes serve (``GET`` and ``DELETE /v1/memory/{id}``) would claim only one of them.
+    Each method is tried against the app's routes as they match requests (included routers
+    included).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     type_, code = _HTTP_TYPES.get(exc.status_code, ("invalid_request_error", "http_error"))
     if exc.status_code >= 500:
         type_ = "server_error"
-    return error_response(
-        exc.status_code, str(exc.detail), type_, code, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return error_response(exc.status_code, str(exc.detail), type_, code, headers=headers)
 
 
 def _api(request: Request, exc: ApiError) -> JSONResponse:

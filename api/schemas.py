@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agent.config import NAMED_CONFIGS, GraphConfig, configure, named_config
 from agent.reasoner import Answer
@@ -69,14 +69,29 @@ def model_enum() -> list[str]:
     return [m for m in model_ids() if not named_config(resolve_model(m)).ensemble]
 
 
-class TextPart(BaseModel):
+class StrictModel(BaseModel):
+    """A request body part validated strictly, as OpenAI validates: a JSON type other than
+    the schema's is refused (``"include_usage": 0``, ``"n": "2"``), never coerced."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def whole(value: object) -> object:
+    """JSON Schema's "integer" holds 4.0 (a number whose fraction is zero), which strict
+    pydantic refuses: a whole float becomes its int. Strings and booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class TextPart(StrictModel):
     """A text part of a message (OpenAI's content-part form)."""
 
     type: Literal["text"] = Field(description="Only text parts are supported")
     text: str = Field(max_length=MAX_TEXT // MAX_PARTS, description="The text")
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(StrictModel):
     """One message of the conversation (a user turn is a ``UserMessage``)."""
 
     role: Literal["system", "developer", "user", "assistant"] = Field(
@@ -121,19 +136,19 @@ class OtherMessage(ChatMessage):
 Message = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(StrictModel):
     """Options of a streamed response."""
 
     include_usage: bool = Field(False, description="Send a last chunk with the token usage")
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(StrictModel):
     """OpenAI's chat completion request, as far as this service honours it.
 
     Unknown fields that OpenAI clients send (``stop``, ``presence_penalty``...) are ignored.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     # The schema lists the models (so clients and fuzzers use real ones); an unknown one is
     # still answered by resolve_model with a 404 that names them, not a validation error.
@@ -168,6 +183,10 @@ class ChatCompletionRequest(BaseModel):
     reasoning_paths: int | None = Field(
         None, ge=1, le=MAX_PATHS, description="Extension: paths to sample (default: the model's)"
     )
+
+    _integers = field_validator(
+        "max_tokens", "max_completion_tokens", "n", "seed", "reasoning_paths", mode="before"
+    )(whole)
 
 
 @dataclass(frozen=True)
@@ -303,7 +322,7 @@ def completion_body(answer: Answer, model: str, n: int = 1) -> dict[str, Any]:
     }
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(StrictModel):
     """Whether an earlier answer was right."""
 
     answer_id: str = Field(min_length=1, max_length=64, description="x_answer_id of the answer")
