@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent import telemetry
 from agent.backends.base import Completion
 from agent.extract import TaskKind, extract_answer
 from agent.paths import ReasoningPath
@@ -97,7 +98,15 @@ def program_path(
         A path of kind ``program``; it abstains when the program did not print an answer.
     """
     code = code_of(c.text)
-    execution = Execution.of(code, sandbox.run(code))
+    with telemetry.span("sandbox.run", **{"reason.program.chars": len(code)}) as span:
+        execution = Execution.of(code, sandbox.run(code))
+        if span is not None:
+            span.set_attributes(
+                {
+                    "reason.program.status": execution.status,
+                    "reason.program.seconds": round(execution.seconds, 4),
+                }
+            )
     found = extract_answer(execution.stdout, task) if execution.status == "ok" else None
     if execution.status == "ok" and found is None:
         execution = Execution(

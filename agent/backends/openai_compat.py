@@ -9,6 +9,7 @@ are retried with exponential backoff; a server that stays down or slow raises
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 import time
@@ -25,6 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from agent import telemetry
 from agent.backends.base import Completion, GenerationStats, Message, TokenLogprob
 from agent.backends.config import BackendConfig
 from agent.errors import (
@@ -108,6 +110,10 @@ class OpenAICompatBackend:
         try:
             for attempt in retrying:
                 with attempt:
+                    # traceparent of the current span: a vLLM server's spans join the trace.
+                    headers = telemetry.trace_headers()
+                    if headers:
+                        kwargs["extra_headers"] = headers
                     return self._client.chat.completions.create(model=self.model_name, **kwargs)
         except RetryError as ex:
             last = ex.last_attempt.exception()
@@ -272,8 +278,10 @@ class OpenAICompatBackend:
         if len(groups) == 1:
             results = [draw(groups[0])]
         else:
+            # Each request in the context of the caller (its span), one copy per thread.
+            contexts = [contextvars.copy_context() for _ in groups]
             with ThreadPoolExecutor(max_workers=min(len(groups), _MAX_CONCURRENT)) as pool:
-                results = list(pool.map(draw, groups))
+                results = list(pool.map(lambda c, g: c.run(draw, g), contexts, groups))
         out = [c for comps, _ in results for c in comps]
         self.last_stats = GenerationStats(
             prompt_tokens_evaluated=sum(p for _, p in results),

@@ -33,6 +33,7 @@ from agent.reasoner import Reasoner
 from api.errors import error_body, error_response, install_error_handlers
 from api.http.metrics import install_metrics
 from api.http.routes import router
+from api.http.tracing import TraceRequests
 from api.web import mount_web
 from memory import MemoryStoreError
 from service.compose import Service, build_service
@@ -127,6 +128,7 @@ def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -
 
         mount_slack(app, settings, service)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(TraceRequests)  # outermost: the span covers the whole request
     return app
 
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_body
 from api.http.auth import key_accepted
+from api.http.tracing import TraceRequests
 from api.mcp.tools import register_tools
 from service.compose import Service, build_service
 from service.settings import Settings
@@ -87,11 +88,12 @@ class KeyCheck:
 
 
 def http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> ASGIApp:
-    """The streamable HTTP app (at ``/mcp``) behind the key check and the body limit."""
+    """The streamable HTTP app (at ``/mcp``) behind the key check and the body limit, with a
+    span per request when tracing is on."""
     app = server.streamable_http_app(
         streamable_http_path="/mcp", max_request_body_size=settings.max_body_bytes, host=host
     )
-    return KeyCheck(app, settings)
+    return TraceRequests(KeyCheck(app, settings))
 
 
 @contextlib.contextmanager
