@@ -135,7 +135,8 @@ def build_program_messages(
         principles: Recalled principles, listed before the question.
 
     Returns:
-        The messages; recalled texts appear only in example turns, never in the system one.
+        The messages; recalled texts appear in the example turns and (principles) the
+        question's turn, never in the system one.
     """
     examples = program_examples(analogs)
     system = PROGRAM_SYSTEM.format(output=PROGRAM_OUTPUT[task])

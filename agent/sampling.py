@@ -249,12 +249,13 @@ class Sampler:
         """Programs first; prose when they do not all agree; the rest only when nothing agrees.
 
         1. ``program_round`` sampled programs (one per recalled analog when each program is
-           shown its own, at most ``program_round``): when all of them print the same answer
-           (and saw different analogs, if any), that answer stands (cheap: ~70 tokens each).
-        2. Else one greedy prose path. When ``program_agree`` programs agree (short of all),
-           their answer stands only if the prose path agrees with it (``weak_check``; off:
-           it stands at once). With fewer, the prose path agreeing with any program is
-           enough: a chain of thought and executed code reached it independently.
+           shown its own, at most ``program_round``): when ``program_agree`` of them print the
+           same answer (and saw different analogs, if any), that answer stands (cheap: ~70
+           tokens each). With ``weak_check`` (off by default) only all of them do, and:
+        2. Else one greedy prose path. With ``weak_check``, ``program_agree`` programs short
+           of all stand only if the prose path agrees with them. With fewer agreeing, the
+           prose path agreeing with any program is enough: a chain of thought and executed
+           code reached it independently.
         3. Else the remaining programs up to ``n``; the mixed vote decides.
         """
         cfg = self.config
