@@ -14,7 +14,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import Future
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -22,10 +21,9 @@ from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from agent.events import Event
-from agent.reasoner import Answer
 from api.errors import ApiError, describe, param_of
 from api.http.auth import require_admin, require_key
+from api.relay import RelayedRun
 from api.schemas import (
     ChatCompletionRequest,
     FeedbackRequest,
@@ -39,7 +37,6 @@ from api.schemas import (
     usage_body,
 )
 from service.compose import Service
-from service.queue import Cancellation
 
 logger = logging.getLogger(__name__)
 
@@ -164,34 +161,22 @@ def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict
 
 
 def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> EventSourceResponse:
-    loop = asyncio.get_running_loop()
-    events: asyncio.Queue[Event | None] = asyncio.Queue()
-
-    cancellation = Cancellation()
-
-    def put(item: Event | None) -> None:
-        try:
-            loop.call_soon_threadsafe(events.put_nowait, item)
-        except RuntimeError:  # the loop is gone: nobody is listening any more
-            cancellation.cancel()
-
     # Admission happens here, before the response starts, so a full queue is a real 429.
-    future: Future[Answer] = service.submit(spec.ask(cancellation=cancellation, on_event=put))
-    future.add_done_callback(lambda _f: put(None))
+    run = RelayedRun(service, lambda c, put: spec.ask(cancellation=c, on_event=put))
     stream_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def chunks() -> AsyncIterator[str]:
         try:
             yield _chunk(stream_id, spec.model, [_delta(0, {"role": "assistant", "content": ""})])
-            while (event := await events.get()) is not None:
+            async for event in run.events():
                 # Every event goes out as JSON (``x_event``, for the web page); those worth
                 # reading also as a line of reasoning_content (for any OpenAI client).
                 text = event.text()
                 delta = {"reasoning_content": text + "\n"} if text else {}
                 yield _chunk(stream_id, spec.model, [_delta(0, delta)], x_event=event.to_dict())
             try:
-                answer = future.result()
+                answer = run.future.result()
             except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
                 _, error = describe(ex)
                 yield json.dumps(error)
@@ -222,8 +207,7 @@ def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> Eve
                 yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))
             yield DONE
         finally:
-            if not future.done() and not future.cancel():
-                cancellation.cancel()  # client gone: stop at the next graph event
+            run.stop()  # client gone: stop at the next graph event
 
     # sse-starlette frames each yielded string as one ``data:`` event, pings an idle stream
     # and ends the generator when the client disconnects (whose ``finally`` then cancels).

@@ -10,10 +10,8 @@ come back as tool errors with the same message the REST API would give.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -27,6 +25,7 @@ from agent.events import Event, NodeEnd, NodeStart
 from agent.reasoner import Answer
 from agent.trace import answer_program
 from api.errors import ApiError, describe
+from api.relay import RelayedRun
 from api.schemas import (
     MAX_PATHS,
     MAX_TEXT,
@@ -41,7 +40,7 @@ from api.schemas import (
 from memory import MemoryStoreError
 from retrieval import RetrievalError
 from service.compose import Ask, Service
-from service.queue import Cancellation, QueueFull
+from service.queue import QueueFull
 
 logger = logging.getLogger(__name__)
 
@@ -235,27 +234,16 @@ async def _memory_call(service: Service, fn: Callable[..., Any], *args: Any) -> 
 
 async def _run(service: Service, question: str, cfg: GraphConfig, ctx: Context) -> Answer:
     """Submit the question and relay its events as progress until the answer is in."""
-    loop = asyncio.get_running_loop()
-    events: asyncio.Queue[Event | None] = asyncio.Queue()
-    cancellation = Cancellation()
-
-    def put(item: Event | None) -> None:
-        try:
-            loop.call_soon_threadsafe(events.put_nowait, item)
-        except RuntimeError:  # the loop is gone: nobody is listening any more
-            cancellation.cancel()
-
-    ask = Ask(question, cfg, source="mcp", cancellation=cancellation, on_event=put)
-    future: Future[Answer] = service.submit(ask)
-    future.add_done_callback(lambda _f: put(None))
+    run = RelayedRun(
+        service, lambda c, put: Ask(question, cfg, source="mcp", cancellation=c, on_event=put)
+    )
     sent = 0
     try:
-        while (event := await events.get()) is not None:
+        async for event in run.events():
             line = progress_line(event)
             if line:
                 sent += 1
                 await ctx.report_progress(sent, None, line)
-        return future.result()
+        return run.future.result()
     finally:
-        if not future.done() and not future.cancel():
-            cancellation.cancel()  # the call was cancelled: stop at the next graph event
+        run.stop()  # the call was cancelled: stop at the next graph event
