@@ -11,13 +11,13 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agent.answers import AnswerLog, AnswerRecord, RecentAnswers
 from agent.backends.base import Backend
 from agent.config import GraphConfig, configure
 from agent.deps import AgentDeps
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], None]
-RECENT_ANSWERS = 2000  # answers kept for feedback by id
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,13 @@ class Reasoner:
         source: str = "agent",
         sampling_defaults: dict[str, float | int | None] | None = None,
         sandbox: Sandbox | None = None,
+        answers: AnswerLog | None = None,
     ) -> None:
         """Hold the long-lived objects; graphs are compiled per configuration on first use.
 
         ``sandbox`` runs the programs of program paths; a default one (``SandboxLimits()``)
-        is made on first use when none is given.
+        is made on first use when none is given. ``answers`` keeps what feedback needs of
+        each answer (default: the last 2000 in this process).
         """
         self.backend = backend
         self.memory = memory
@@ -88,7 +89,7 @@ class Reasoner:
         self.sandbox = sandbox
         self._graphs: dict[tuple[str, bool], Any] = {}
         self._extra_backends: dict[str, Backend] = {}
-        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.answers: AnswerLog = answers if answers is not None else RecentAnswers()
         self._lock = threading.Lock()
 
     def config(self, config: GraphConfig | str | None) -> GraphConfig:
@@ -192,7 +193,7 @@ class Reasoner:
             trace=trace,
             rationale=best.text if best else "",
         )
-        self._remember(answer, state)
+        self._remember(answer, state, cfg.task)
         logger.info(
             "answered id=%s config=%s paths=%d answer=%r verified=%s %.1fs",
             answer_id,
@@ -204,18 +205,21 @@ class Reasoner:
         )
         return answer
 
-    def _remember(self, answer: Answer, state: dict[str, Any]) -> None:
-        with self._lock:
-            self._recent[answer.id] = {
-                "question": answer.question,
-                "answer": answer.answer,
-                "path": answer.rationale,
-                "principle": state.get("principle"),
-                "memory_id": (state.get("memory") or {}).get("id"),
-                "evidence": state.get("verification") or {},
-            }
-            while len(self._recent) > RECENT_ANSWERS:
-                self._recent.popitem(last=False)
+    def _remember(self, answer: Answer, state: dict[str, Any], domain: str | None) -> None:
+        self.answers.put(
+            AnswerRecord(
+                id=answer.id,
+                question=answer.question,
+                answer=answer.answer,
+                path=answer.rationale,
+                principle=state.get("principle"),
+                memory_id=(state.get("memory") or {}).get("id"),
+                evidence=dict(state.get("verification") or {}),
+                recalled=tuple(int(a["id"]) for a in state.get("analogs") or []),
+                config=answer.config,
+                domain=domain,
+            )
+        )
 
     def feedback(
         self, answer_id: str, correct: bool, true_answer: str | None = None
@@ -228,11 +232,10 @@ class Reasoner:
         """
         if self.memory is None:
             raise InvalidRequest("feedback needs memory, and this service runs without it")
-        with self._lock:
-            known = self._recent.get(answer_id)
+        known = self.answers.get(answer_id)
         if known is None:
             raise UnknownAnswer(f"unknown answer id {answer_id!r} (too old, or never given)")
-        memory_id = known["memory_id"]
+        memory_id = known.memory_id
         if memory_id is not None:
             self.memory.confirm(memory_id, correct, true_answer)
             return {
@@ -240,16 +243,15 @@ class Reasoner:
                 "memory_id": memory_id,
                 "action": "confirmed" if correct else "rejected",
             }
-        if not correct or known["answer"] is None:
+        if not correct or known.answer is None:
             return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
-        ev = known["evidence"]
         evidence = Evidence(
-            question=known["question"],
-            answer=known["answer"],
-            path=known["path"],
-            principle=known["principle"],
-            **agreement_of(ev),
-            ground_truth=true_answer or known["answer"],
+            question=known.question,
+            answer=known.answer,
+            path=known.path,
+            principle=known.principle,
+            **agreement_of(known.evidence),
+            ground_truth=true_answer or known.answer,
             ground_truth_match=True,
             source="feedback",
             model=self.backend.model_name,
@@ -258,8 +260,7 @@ class Reasoner:
         if not isinstance(decision, VerifiedPath):
             return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
         result = self.memory.add_problem(decision)
-        with self._lock:
-            known["memory_id"] = result.id
+        self.answers.set_memory_id(answer_id, result.id)
         return {"answer_id": answer_id, "memory_id": result.id, "action": "stored"}
 
     def close(self) -> None:
