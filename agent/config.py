@@ -103,6 +103,14 @@ class GraphConfig(BaseModel):
         False, description="Let the model score the top candidates (P(Yes)); off by default"
     )
     write_back: bool = Field(True, description="Offer verified answers to memory")
+    confirm_draws: int = Field(
+        2,
+        ge=0,
+        le=8,
+        description="write-back without a ground truth: programs drawn from the plain prompt "
+        "(no recalled record shown) to confirm an unanimous answer before storing it, when its "
+        "agreement leans on recalled records or falls this many paths short; 0: never",
+    )
     deadline_s: float | None = Field(
         None, gt=0, description="Stop sampling at this wall time and answer with what exists"
     )

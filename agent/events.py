@@ -170,6 +170,8 @@ class MemoryOutcome(Event):
     id: int | None = None
     action: str | None = None
     reason: str | None = None
+    confirmation: dict[str, Any] | None = None
+    """Programs drawn blind to confirm the answer before storing it: drawn, answers, agree."""
 
     def text(self) -> str | None:
         """Said only when something was stored."""

@@ -186,6 +186,15 @@ class Sampler:
             self.draws.paths.append(path)
         self.progress(self.draws)
 
+    def more_programs(self, prompt: ProgramPrompt, count: int, start: int) -> list[ReasoningPath]:
+        """Draw and run ``count`` programs from ``prompt`` with seeds from ``seed + start``.
+
+        For a caller outside the sampling rounds (write-back's confirmation draws).
+        """
+        before = len(self.draws.paths)
+        self._program_call(prompt, count, start)
+        return self.draws.paths[before:]
+
     def _past_deadline(self) -> bool:
         # The first draw always happens: a deadline answers with what exists, never nothing.
         if not self.draws.paths:

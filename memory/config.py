@@ -36,6 +36,22 @@ class WriteBackThresholds(BaseModel):
         default=False,
         description="Reject evidence without an answer confidence instead of skipping the check.",
     )
+    max_dissenting_paths: int | None = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Most answered paths that may reach another answer when no ground truth is "
+            "known; None disables. A dissenting path says the question reads two ways."
+        ),
+    )
+    min_blind_agreeing: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Fewest agreeing paths shown no recalled record with the same answer, so that "
+            "memory never vouches for its own recall (0 disables)."
+        ),
+    )
 
 
 class MemoryConfig(BaseModel):

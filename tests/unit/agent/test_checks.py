@@ -4,7 +4,13 @@ from fractions import Fraction
 
 import pytest
 
-from agent.checks import UnsafeExpression, check_arithmetic, find_claims, safe_eval
+from agent.checks import (
+    UnsafeExpression,
+    check_arithmetic,
+    counts_whole,
+    find_claims,
+    safe_eval,
+)
 
 
 @pytest.mark.parametrize(
@@ -147,3 +153,22 @@ def test_check_arithmetic_on_text_without_claims_is_ok():
 
 def test_find_claims_normalises_operators_to_python():
     assert find_claims("$5 x 3 = $15 and 2^3 = 8") == [("5 * 3", "15"), ("2**3", "8")]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "ok"),
+    [
+        ("How many tubes of paint does Richard have?", "63.5", False),
+        ("How many tubes of paint does Richard have?", "63", True),
+        ("How many tubes of paint does Richard have?", "1,204", True),
+        ("How many dollars does he save?", "2.5", True),
+        ("How many more hours does she work?", "1.5", True),
+        ("How many kg is that, to the nearest tenth?", "2.5", True),
+        ("How many apples, rounded to one decimal place?", "2.5", True),
+        ("What is the average score?", "72.5", True),
+        ("How many cats are there?", "three", True),
+        ("How many cats are there?", None, True),
+    ],
+)
+def test_counts_whole_judges_only_counts(question: str, answer: str | None, ok: bool) -> None:
+    assert counts_whole(question, answer) is ok

@@ -58,18 +58,64 @@ def remember(
 def test_write_back_stores_the_program_that_agreed_and_the_prose_path(
     store: MemoryStore,
 ) -> None:
-    # programs disagree (one fails), the greedy prose path agrees with the third program
-    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    # two programs fail, the greedy prose path agrees with the third program: 2 agreeing
+    # paths, one short of the policy's 3, so one program from the plain prompt confirms
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, SEVEN])
     reasoner = Reasoner(backend, memory=store, sandbox=SANDBOX)
     answer = reasoner.solve(Q, named_config("mixed-adaptive@8", write_back=True))
     assert answer.answer == "7" and answer.verified
     memory = answer.trace["memory"]
     assert memory["stored"] is True
+    assert memory["confirmation"]["drawn"] == 1 and memory["confirmation"]["agree"] == 1
+    assert backend.calls[-1]["seed"] == 3  # the plain prompt's 4th program: never a redraw
     record = store.get(memory["id"])
     assert record.verified_by == "execution"
     assert record.path == PROSE_SEVEN
     assert record.program == SEVEN.strip("\n")
     assert record.program_output is not None and record.program_output.strip() == "7"
+
+
+def test_a_confirmation_that_disagrees_stores_nothing(store: MemoryStore) -> None:
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, NINE])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        Q, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert answer.answer == "7"  # the answer given does not change
+    memory = answer.trace["memory"]
+    assert memory["stored"] is False and "another answer" in memory["reason"]
+    assert memory["confirmation"]["answers"] == ["9"]
+    assert store.count() == 0
+
+
+def test_a_disputed_answer_is_given_but_not_stored(store: MemoryStore) -> None:
+    # a program and the prose path agree on 7, another program printed 9
+    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        Q, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert answer.answer == "7" and answer.verified
+    memory = answer.trace["memory"]
+    assert memory["stored"] is False and "another answer" in memory["reason"]
+    assert "confirmation" not in memory  # more draws cannot make it unanimous
+    assert len(backend.calls) == 2
+
+
+def test_recalled_records_do_not_vouch_for_the_answer(store: MemoryStore) -> None:
+    remember(store, Q, "7", SEVEN.strip("\n"), "7\n")
+    remember(store, "Tom has 2 pears and buys 7 more. How many pears?", "9", "print(2 + 7)", "9\n")
+    config = RECALL.model_copy(update={"write_back": True, "n": 3})
+    # three programs shown the recalled records agree; the one drawn blind must too
+    backend = QueueBackend([ASKED_NINE] * 3 + [ASKED_NINE])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED, config)
+    memory = answer.trace["memory"]
+    assert memory["confirmation"]["drawn"] == 1
+    assert memory["stored"] is True
+    blind_call = backend.calls[-1]
+    assert [m["role"] for m in blind_call["messages"]] == ["system", "user"]
+    # and when the blind program disagrees, nothing is stored
+    backend = QueueBackend([ASKED_NINE] * 3 + [NINE.replace("9", "8")])
+    other = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(ASKED + " ", config)
+    assert other.trace["memory"]["stored"] is False
 
 
 def test_without_a_prose_path_the_stored_path_is_the_program_text(store: MemoryStore) -> None:
@@ -179,7 +225,7 @@ def test_a_read_only_memory_still_answers_and_says_why_nothing_was_stored(
     # SQLite refuses every write ("attempt to write a readonly database"), as on a read-only
     # mount; the full-disk form runs on a real tmpfs in `reason bench reliability`.
     store.db.execute("PRAGMA query_only = ON")
-    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, SEVEN])
     answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
         Q, named_config("mixed-adaptive@8", write_back=True)
     )
@@ -189,7 +235,7 @@ def test_a_read_only_memory_still_answers_and_says_why_nothing_was_stored(
     assert store.count() == 0
     # Space again: writes resume.
     store.db.execute("PRAGMA query_only = OFF")
-    backend = QueueBackend([FAILS, NINE, SEVEN, PROSE_SEVEN])
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, SEVEN])
     again = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
         Q, named_config("mixed-adaptive@8", write_back=True)
     )

@@ -167,20 +167,22 @@ def test_hostile_program_from_the_model_is_a_failed_path_and_nothing_more(
     assert answer.answer is None
 
 
-def test_write_back_verifies_a_program_that_agrees_with_prose() -> None:
-    evidence = Evidence(
-        question=Q,
-        answer="7",
-        path=PROSE_SEVEN,
-        vote_share=0.4,
-        agreeing_paths=2,
-        total_paths=5,
-        independent_agreement=True,
-    )
-    decision = decide(evidence, WriteBackThresholds())
+def test_a_program_agreeing_with_prose_needs_the_policy_thresholds_too() -> None:
+    # Held-out word problems: a program and a prose path agreeing were right 8 times in 11,
+    # so this alone no longer stores; with a third agreeing path it is stored "by execution".
+    def evidence(agreeing: int, share: float) -> Evidence:
+        return Evidence(
+            question=Q,
+            answer="7",
+            path=PROSE_SEVEN,
+            vote_share=share,
+            agreeing_paths=agreeing,
+            total_paths=5,
+            independent_agreement=True,
+            dissenting_paths=0,
+            blind_agreeing=agreeing,
+        )
+
+    assert not isinstance(decide(evidence(2, 1.0), WriteBackThresholds()), VerifiedPath)
+    decision = decide(evidence(3, 1.0), WriteBackThresholds())
     assert isinstance(decision, VerifiedPath) and decision.verified_by == "execution"
-    alone = decide(
-        Evidence(question=Q, answer="7", path=PROSE_SEVEN, vote_share=0.4, agreeing_paths=2),
-        WriteBackThresholds(),
-    )
-    assert not isinstance(alone, VerifiedPath)

@@ -38,6 +38,16 @@ def evidence(**changes: object) -> Evidence:
         ({"checks": {"units": True, "arithmetic": False}}, False, None),
         ({"answer": "  "}, False, None),
         ({"path": ""}, False, None),
+        ({"dissenting_paths": 0, "blind_agreeing": 1}, True, "consensus"),
+        ({"dissenting_paths": 1, "blind_agreeing": 3}, False, None),
+        ({"dissenting_paths": 0, "blind_agreeing": 0}, False, None),
+        ({"independent_agreement": True}, True, "execution"),
+        ({"independent_agreement": True, "agreeing_paths": 2}, False, None),
+        (
+            {"ground_truth_match": True, "dissenting_paths": 5, "blind_agreeing": 0},
+            True,
+            "ground_truth",
+        ),
     ],
     ids=[
         "all-thresholds-met",
@@ -51,6 +61,12 @@ def evidence(**changes: object) -> Evidence:
         "failed-check",
         "empty-answer",
         "empty-path",
+        "unanimous-with-a-blind-path",
+        "one-path-dissents",
+        "only-paths-shown-recalled-records",
+        "program-and-prose-named-execution",
+        "program-and-prose-alone-no-longer-enough",
+        "ground-truth-ignores-traffic-rules",
     ],
 )
 def test_decide_applies_policy(changes: dict[str, object], accepted: bool, by: str | None) -> None:
@@ -79,3 +95,14 @@ def test_rejection_names_the_failed_check() -> None:
 def test_verified_path_cannot_be_constructed_outside_the_policy() -> None:
     with pytest.raises(TypeError, match="decide"):
         VerifiedPath(evidence=evidence(), verified_by="consensus")
+
+
+def test_dissent_rule_can_be_turned_off() -> None:
+    lenient = THRESHOLDS.model_copy(update={"max_dissenting_paths": None})
+    assert isinstance(decide(evidence(dissenting_paths=2, blind_agreeing=1), lenient), VerifiedPath)
+
+
+def test_rejection_says_why_recall_cannot_vouch() -> None:
+    result = decide(evidence(dissenting_paths=0, blind_agreeing=0), THRESHOLDS)
+    assert isinstance(result, Rejection)
+    assert "independent of recalled records" in result.reason
