@@ -28,8 +28,9 @@ from typing import Any
 import faiss
 import numpy as np
 
-from memory.indexes import TableIndex, to_blob
-from memory.migrations import connect, migrate, now_iso
+from memory.rows import now_iso
+from memory.sqlite.indexes import TableIndex, to_blob
+from memory.sqlite.migrations import connect, migrate
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import SentenceTransformerEmbedder, normalize_rows
 from retrieval.index import VectorIndex

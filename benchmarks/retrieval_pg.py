@@ -34,7 +34,7 @@ from pgvector.psycopg import register_vector
 
 from benchmarks.local_postgres import start_postgres
 from benchmarks.retrieval import DIM, RESULTS_DIR, percentile, synthetic
-from memory.pg_rows import distance
+from memory.postgres.rows import distance
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import normalize_rows
 from retrieval.index import VectorIndex

@@ -1,8 +1,9 @@
 """Memory: solved problems, verified reasoning paths and principles.
 
-Two stores behind one interface (``MemoryInterface``): SQLite + FAISS (``MemoryStore``, the
-default) and PostgreSQL + pgvector (``memory.postgres.PostgresMemoryStore``, chosen by
-``MemoryConfig.url``) for replicas that share a memory.
+Two stores behind one interface (``MemoryInterface``, which holds what does not depend on
+the database): SQLite + FAISS (``memory.sqlite.MemoryStore``, the default) and PostgreSQL +
+pgvector (``memory.postgres.PostgresMemoryStore``, chosen by ``MemoryConfig.url``) for
+replicas that share a memory.
 
 Only paths that pass the write-back policy (``decide`` -> ``VerifiedPath``) can be added.
 This package never imports agent/ or api/; it is configured by ``MemoryConfig`` and
@@ -29,7 +30,8 @@ from memory.records import (
     ProblemRecord,
     StoreStats,
 )
-from memory.store import MemoryStore
+from memory.sqlite import MemoryStore
+from memory.transfer import SEED_PRINCIPLES
 from memory.writeback import Evidence, Rejection, VerifiedPath, agreement_of, decide
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "RecordNotFound",
     "RecordTooLarge",
     "Rejection",
+    "SEED_PRINCIPLES",
     "StoreStats",
     "VerifiedPath",
     "WriteBackThresholds",

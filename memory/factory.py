@@ -9,7 +9,7 @@ from pathlib import Path
 from memory.config import MemoryConfig
 from memory.errors import MemoryStoreError
 from memory.interface import MemoryInterface
-from memory.store import MemoryStore
+from memory.sqlite import MemoryStore
 from retrieval.config import RetrievalConfig
 from retrieval.embedder import Embedder, build_embedder
 

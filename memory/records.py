@@ -53,8 +53,18 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalize_question(text).encode("utf-8")).hexdigest()
 
 
+class _Fields:
+    """``to_dict`` for the records below (dataclasses)."""
+
+    __dataclass_fields__: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
-class ProblemRecord:
+class ProblemRecord(_Fields):
     """One stored problem with its verified reasoning path.
 
     ``program`` is the code of an executed program that printed the answer and
@@ -106,13 +116,9 @@ class ProblemRecord:
             program_output=row.get("program_output"),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
 
 @dataclass(frozen=True)
-class PrincipleRecord:
+class PrincipleRecord(_Fields):
     """One stored principle (a short rule that solved problems rely on)."""
 
     id: int
@@ -131,10 +137,6 @@ class PrincipleRecord:
             source=row["source"],
             created_at=row["created_at"],
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
-class StoreStats:
+class StoreStats(_Fields):
     """Counts describing a store."""
 
     problems: int
@@ -201,7 +203,3 @@ class StoreStats:
     indexed_principles: int
     db_path: str
     db_bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}

@@ -23,13 +23,8 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from memory.errors import RecordTooLarge
-from memory.indexes import to_blob
-from memory.migrations import last_pk, now_iso
 from memory.records import (
     ImportLineError,
     ImportReport,
@@ -37,14 +32,12 @@ from memory.records import (
     normalize_answer,
     normalize_question,
 )
-
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
-    from sqlite_utils import Database
-
-    from memory.store import MemoryStore
+from memory.rows import check_size, now_iso
 
 logger = logging.getLogger(__name__)
+
+#: The principles shipped with the package (``reason memory seed``).
+SEED_PRINCIPLES = Path(__file__).with_name("seed") / "principles.jsonl"
 
 _BATCH = 256
 _PROBLEM_FIELDS = (
@@ -70,26 +63,11 @@ _KNOWN = {*_PROBLEM_FIELDS, "kind", "principles", "extra", "content_hash"}
 _KNOWN |= {"question_norm", "answer_norm", "embedding"}
 
 
-def export_jsonl(db: Database, path: Path) -> int:
-    """Write all principles, then all problems, one JSON object per line.
-
-    Args:
-        db: The store's database.
-        path: Output file (overwritten).
-
-    Returns:
-        The number of lines written.
-    """
-    links = db.execute(
-        "SELECT pp.problem_id, p.text FROM problem_principles pp "
-        "JOIN principles p ON p.id = pp.principle_id ORDER BY pp.problem_id, p.id"
-    )
-    return write_export(
-        path,
-        db["principles"].rows_where(order_by="id"),
-        db["problems"].rows_where(order_by="id"),
-        links,
-    )
+def read_seed(path: Path = SEED_PRINCIPLES) -> list[tuple[str, str | None]]:
+    """The ``(text, domain)`` principles of a JSONL file of ``{"principle", "domain"}``."""
+    lines = path.read_text("utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    return [(item["principle"], item.get("domain")) for item in items]
 
 
 def write_export(
@@ -192,8 +170,7 @@ def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], l
         ("program_output", program_output or ""),
         *[("principle", p) for p in principles],
     ]:
-        if len(value) > max_chars:
-            raise RecordTooLarge(f"{name} has {len(value)} characters, limit is {max_chars}")
+        check_size(name, value, max_chars)
     verified = item.get("verified", False)
     if not isinstance(verified, bool):
         raise ValueError("field 'verified' must be true or false")
@@ -227,72 +204,6 @@ def problem_row(item: dict[str, Any], max_chars: int) -> tuple[dict[str, Any], l
         "program_output": program_output,
     }
     return row, principles
-
-
-def insert_rows(
-    store: MemoryStore, rows: Sequence[dict[str, Any]], principles: Sequence[list[str]]
-) -> list[int | None]:
-    """Insert prepared problem rows in one transaction, then index them.
-
-    Args:
-        store: The target store.
-        rows: Rows from ``problem_row``.
-        principles: The principle texts of each row.
-
-    Returns:
-        The new id of each row, or None where an identical problem was already stored.
-    """
-    vectors = store.embedder.embed([row["question"] for row in rows])
-    texts = sorted({t for group in principles for t in group})
-    pvecs = dict(zip(texts, store.embedder.embed(texts), strict=True)) if texts else {}
-    ids: list[int | None] = []
-    new_principles: list[tuple[int, NDArray[np.float32]]] = []
-    with store.lock:
-        with store.db.atomic():
-            for row, vector, group in zip(rows, vectors, principles, strict=True):
-                if store.db.execute(
-                    "SELECT 1 FROM problems WHERE content_hash = ?", [row["content_hash"]]
-                ).fetchone():
-                    ids.append(None)
-                    continue
-                full = {**row, "embedding": to_blob(vector)}
-                row_id = last_pk(store.db.table("problems").insert(full))
-                ids.append(row_id)
-                for text in group:
-                    pid = store.principles.link(
-                        row_id, text, row.get("domain"), row.get("source"), pvecs[text]
-                    )
-                    if pid is not None:
-                        new_principles.append((pid, pvecs[text]))
-        for added, vector in zip(ids, vectors, strict=True):
-            if added is not None:
-                store.problems_index.add(added, vector)
-        for pid, vector in new_principles:
-            store.principles.index_new(pid, vector)
-    return ids
-
-
-def import_jsonl(store: MemoryStore, path: Path) -> ImportReport:
-    """Import a JSON Lines file; each bad line is reported with its number, the rest imported.
-
-    Args:
-        store: The store to import into.
-        path: Input file.
-
-    Returns:
-        Rows added, exact duplicates skipped, principles added and per-line errors.
-    """
-
-    def add_principle(text: str, domain: str | None, source: str | None) -> int:
-        before = store.db["principles"].count
-        store.add_principle(text, domain, source)
-        return int(store.db["principles"].count - before)
-
-    def insert(rows: Sequence[dict[str, Any]], principles: Sequence[list[str]]) -> list[int | None]:
-        return insert_rows(store, rows, principles)
-
-    max_chars = min(store.memory.max_text_chars, store.retrieval.max_text_chars)
-    return read_jsonl(path, max_chars, add_principle, insert)
 
 
 #: ``(text, domain, source) -> principles added (0 or 1)``.
@@ -340,8 +251,7 @@ def read_jsonl(
                 if kind == "principle":
                     text = _text(item, "principle", required=True)
                     assert text is not None
-                    if len(text) > max_chars:
-                        raise RecordTooLarge(f"principle has {len(text)} characters")
+                    check_size("principle", text, max_chars)
                     report.principles += add_principle(
                         text,
                         _text(item, "domain", required=False),

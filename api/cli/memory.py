@@ -24,8 +24,8 @@ from memory import (
     MemoryStoreError,
     open_store,
 )
-from memory.backup import backup, restore
 from memory.errors import EmbeddingMismatch
+from memory.sqlite.backup import backup, restore
 from retrieval import RetrievalConfig, RetrievalError
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import pytest
 
 from agent.analogs import program_prompts
 from agent.prompts import build_program_messages
-from memory.principles import SEED_PRINCIPLES
+from memory import SEED_PRINCIPLES
 
 LEGS = (
     "Your task is to count how many legs there are in total when given a list of animals.\n\n"

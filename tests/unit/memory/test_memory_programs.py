@@ -16,10 +16,11 @@ from memory import (
     RecordTooLarge,
     VerifiedPath,
 )
-from memory import migrations as migrations_module
-from memory.indexes import to_blob
-from memory.migrations import MIGRATIONS, applied, connect, migrate, now_iso
 from memory.records import content_hash, normalize_answer, normalize_question
+from memory.rows import now_iso
+from memory.sqlite import migrations as migrations_module
+from memory.sqlite.indexes import to_blob
+from memory.sqlite.migrations import MIGRATIONS, applied, connect, migrate
 from retrieval import HashingEmbedder
 
 MakePath = Callable[..., VerifiedPath]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memory import MemoryStore, MemoryStoreError, VerifiedPath
-from memory.backup import backup, restore
+from memory.sqlite.backup import backup, restore
 
 MakePath = Callable[..., VerifiedPath]
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from memory import migrations
-from memory.migrations import MIGRATIONS, applied, connect, migrate
+from memory.sqlite import migrations
+from memory.sqlite.migrations import MIGRATIONS, applied, connect, migrate
 
 
 def test_migrate_creates_every_table_on_an_in_memory_db() -> None:

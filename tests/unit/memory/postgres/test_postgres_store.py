@@ -17,10 +17,12 @@ from memory import (
     MemoryStoreError,
     VerifiedPath,
     open_store,
-    pg_rows,
 )
-from memory.pg_migrations import PG_MIGRATIONS, applied, vector_index_name
 from memory.postgres import PostgresMemoryStore, redact
+from memory.postgres import rows as pg_rows
+from memory.postgres.migrations import PG_MIGRATIONS, applied, vector_index_name
+from memory.ranking import Search
+from memory.rows import PROBLEM_COLUMNS
 from retrieval import HashingEmbedder, RetrievalConfig
 from tests.support.postgres import PostgresServer
 
@@ -134,9 +136,7 @@ def test_a_filtered_search_answered_by_the_hnsw_index_still_fills_k(
                 f"ORDER BY {pg_rows.distance(64)} LIMIT 20",
                 [query],
             ).fetchall()
-            rows = pg_rows.ranked_rows(
-                conn, "problems", pg_rows.PROBLEM_COLUMNS, query, dim=64, k=5,
-                where=["source = %s"], params=["rare"], min_score=-1.0, config=RETRIEVAL,
-            )  # fmt: skip
+            search = Search("problems", PROBLEM_COLUMNS, query, 5, ["source = ?"], ["rare"], -1.0)
+            rows = pg_rows.candidates(conn, search, 64, RETRIEVAL.hnsw_ef_search)
     assert "problems_embedding_hnsw_64" in " ".join(str(r[0]) for r in plan)
     assert len(rows) == 5 and {row["source"] for row, _ in rows} == {"rare"}

@@ -17,7 +17,6 @@ import numpy as np
 from sqlite_utils import Database
 
 from retrieval.config import RetrievalConfig
-from retrieval.embedder import Embedder
 from retrieval.errors import IndexLoadError
 from retrieval.index import VectorIndex
 
@@ -192,31 +191,3 @@ class TableIndex:
             logger.warning("could not save the %s index (%s); will retry", self.table, ex)
             return
         self.unsaved_writes = 0
-
-
-def reembed_table(
-    db: Database, table: str, column: str, embedder: Embedder, *, chunk: int = 512
-) -> int:
-    """Recompute the ``embedding`` column of every row from ``column``, chunk by chunk.
-
-    Args:
-        db: The database.
-        table: ``problems`` or ``principles``.
-        column: The text column that is embedded (``question`` or ``text``).
-        embedder: The new embedder.
-        chunk: Rows embedded and committed together.
-
-    Returns:
-        The number of rows re-embedded.
-    """
-    rows = db.execute(f"SELECT id, [{column}] FROM [{table}] ORDER BY id").fetchall()
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        vectors = embedder.embed([r[1] for r in part])
-        with db.atomic():
-            for (row_id, _), vector in zip(part, vectors, strict=True):
-                db.execute(
-                    f"UPDATE [{table}] SET embedding = ? WHERE id = ?", [to_blob(vector), row_id]
-                )
-    logger.info("re-embedded %d %s rows with %s", len(rows), table, embedder.name)
-    return len(rows)

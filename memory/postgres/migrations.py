@@ -1,6 +1,6 @@
 """Append-only schema migrations of the PostgreSQL memory, recorded in ``_migrations``.
 
-The same shape as ``memory.migrations`` (SQLite): each migration is a function registered
+The same shape as ``memory.sqlite.migrations``: each migration is a function registered
 with ``@migration``, applied once, in order, in one transaction together with its record.
 Never edit or reorder a released migration: add a new one.
 
@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from memory.errors import MemoryNotWritable, MemoryStoreError
-from memory.migrations import now_iso
+from memory.rows import now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ MIGRATIONS_TABLE = "_migrations"
 
 #: First key of every advisory lock this package takes (an arbitrary constant, "REAS").
 LOCK_NAMESPACE = 0x52454153
-#: Second keys: schema changes; problem writes use a hash of the answer (see postgres.py).
+#: Second keys: schema changes; problem writes use a hash of the answer (see rows.py).
 SCHEMA_LOCK = 0
 
 

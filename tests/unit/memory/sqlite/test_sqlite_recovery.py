@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from memory import EmbeddingMismatch, MemoryNotWritable, MemoryStore, MemoryStoreError, VerifiedPath
-from memory import store as store_module
+from memory.sqlite import database
 from retrieval import HashingEmbedder
 
 MakePath = Callable[..., VerifiedPath]
@@ -173,7 +173,7 @@ def test_a_read_only_memory_opens_for_reading_and_refuses_writes_with_a_reason(
 ) -> None:
     # As on a read-only mount (root ignores file modes, so the check itself is patched; the
     # real mount is `reason bench reliability --cases disk`).
-    monkeypatch.setattr(store_module, "_read_only", lambda _path: True)
+    monkeypatch.setattr(database, "read_only", lambda _path: True)
     store = open_tmp_store()
     try:
         assert store.read_only and store.count() == len(filled)

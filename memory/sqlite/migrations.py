@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
-from sqlite_utils.db import Table
+
+from memory.rows import now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +30,6 @@ def migration(fn: Migration) -> Migration:
         raise ValueError(f"migration {fn.__name__} registered twice")
     MIGRATIONS.append(fn)
     return fn
-
-
-def now_iso() -> str:
-    """Current UTC time as an ISO-8601 string (seconds)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def last_pk(table: Table) -> int:
-    """The row id of the row ``table.insert(...)`` just added."""
-    if table.last_pk is None:  # sqlite-utils sets it on every insert
-        raise RuntimeError(f"no row id after an insert into {table.name}")
-    return int(table.last_pk)
 
 
 def connect(path: Path | str) -> Database:
