@@ -10,12 +10,17 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
 from agent.backends.base import Backend
-from agent.config import named_config
+from agent.config import GraphConfig, named_config
+from agent.errors import ReasonerError
+from agent.extract import same_answer
 from agent.prompts import system_prompt
+from agent.reasoner import Answer
+from service.compose import Ask, Service, build_service
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +35,22 @@ def batch_rate(
     overrides: dict[str, Any],
     concurrencies: Sequence[int] = (1, 2, 4),
 ) -> list[dict[str, Any]]:
-    """Questions per minute of the batch runner (``reason batch``) at each concurrency.
+    """Questions per minute of the service at each number of questions in flight.
+
+    The questions go through ``Service.submit``, the work queue every way in uses, ``k`` at
+    a time: what ``reason batch --concurrency k`` sends it (the JSONL reading and writing
+    around it costs nothing next to a model call). benchmarks/ never imports api/.
 
     Args:
         backend: The model backend (shared; not closed here).
         settings: ``service.settings.Settings`` for the service around the backend.
         questions: ``{"id", "question", "answer"}`` lines.
-        work_dir: Where the input and the per-concurrency outputs go.
-        config: Graph configuration every line is answered with.
+        work_dir: Where each concurrency's answers are written (``answers-k<k>.jsonl``).
+        config: Graph configuration every question is answered with.
         overrides: GraphConfig overrides (max_tokens, task).
         concurrencies: Questions in flight at once.
     """
-    from api.batch import run_batch
-    from service.compose import build_service
-
     work_dir.mkdir(parents=True, exist_ok=True)
-    source = work_dir / "batch-in.jsonl"
-    source.write_text("".join(json.dumps(q) + "\n" for q in questions))
     cfg = named_config(config, write_back=False, **overrides)
     # Workers for the largest concurrency; each run keeps its own k questions in flight.
     most = max(concurrencies)
@@ -55,27 +59,55 @@ def batch_rate(
     rows = []
     try:
         for k in concurrencies:
-            output = work_dir / f"batch-out-k{k}.jsonl"
-            output.unlink(missing_ok=True)  # a rate needs every line answered now
             t0 = time.perf_counter()
-            report = run_batch(service, source, output, cfg, concurrency=k)
+            records = _answer_all(service, questions, cfg, k)
             seconds = time.perf_counter() - t0
+            output = work_dir / f"answers-k{k}.jsonl"
+            output.write_text("".join(json.dumps(r) + "\n" for r in records))
+            answered = [r for r in records if r["error"] is None]
             rows.append(
                 {
                     "concurrency": k,
-                    "questions": report.answered,
-                    "errors": report.errors,
+                    "questions": len(answered),
+                    "errors": len(records) - len(answered),
                     "seconds": round(seconds, 3),
-                    "questions_per_minute": round(60 * report.answered / seconds, 3)
+                    "questions_per_minute": round(60 * len(answered) / seconds, 3)
                     if seconds
                     else None,
-                    "accuracy": report.accuracy,
+                    "accuracy": sum(r["correct"] for r in answered) / len(answered)
+                    if answered
+                    else None,
                 }
             )
-            logger.info("batch k=%d: %d questions in %.1fs", k, report.answered, seconds)
+            logger.info("batch k=%d: %d questions in %.1fs", k, len(answered), seconds)
     finally:
         service.close()
     return rows
+
+
+def _answer_all(
+    service: Service, questions: Sequence[dict[str, str]], cfg: GraphConfig, k: int
+) -> list[dict[str, Any]]:
+    """Answer every question through the service, ``k`` in flight; one record each."""
+    records: list[dict[str, Any]] = []
+    waiting = list(reversed(questions))
+    in_flight: dict[Future[Answer], dict[str, str]] = {}
+    while waiting or in_flight:
+        while waiting and len(in_flight) < k:
+            line = waiting.pop()
+            in_flight[service.submit(Ask(line["question"], cfg, source="bench"))] = line
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            line = in_flight.pop(future)
+            record: dict[str, Any] = {"id": line.get("id"), "expected": line.get("answer")}
+            try:
+                answer = future.result().answer
+            except ReasonerError as ex:
+                records.append({**record, "answer": None, "correct": False, "error": str(ex)})
+                continue
+            correct = same_answer(answer, line.get("answer"))
+            records.append({**record, "answer": answer, "correct": correct, "error": None})
+    return records
 
 
 def batched_vs_separate(

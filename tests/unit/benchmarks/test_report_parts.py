@@ -1,6 +1,6 @@
-"""The CLI names the report's parts without importing benchmarks/ (see api/cli/bench.py)."""
+"""The CLI names the report's parts without importing benchmarks/report.py (benchmarks/cli.py)."""
 
-from api.cli.bench import REPORT_PARTS
+from benchmarks.cli import REPORT_PARTS
 from benchmarks.report import PARTS
 
 
