@@ -59,6 +59,4 @@ def open_store(
     except OSError as ex:
         raise MemoryStoreError(f"cannot create data directory {data_dir}: {ex}") from ex
     logger.debug("opening memory in %s with %s", data_dir, chosen.name)
-    return MemoryStore(
-        data_dir / memory.db_name, data_dir, chosen, memory, retrieval, reembed=reembed
-    )
+    return MemoryStore(data_dir / memory.db_name, chosen, memory, retrieval, reembed=reembed)

@@ -55,22 +55,40 @@ class MemoryInterface(ABC):
     writable_again = "the store is writable and the service restarted"
 
     def __init__(
-        self, db_path: str, embedder: Embedder, memory: MemoryConfig, retrieval: RetrievalConfig
+        self,
+        location: Path | str,
+        embedder: Embedder,
+        memory: MemoryConfig,
+        retrieval: RetrievalConfig,
+        *,
+        reembed: bool = False,
     ) -> None:
-        """Keep what every store is configured by (a store's own ``__init__`` opens it).
+        """Open the store at ``location``, creating and migrating it if needed.
 
         Args:
-            db_path: Where the store lives, as messages name it.
+            location: The SQLite file (or ``":memory:"``), or the ``postgresql://`` URL.
             embedder: Turns questions and principles into vectors.
             memory: Memory settings.
             retrieval: Retrieval settings (search defaults, index parameters).
+            reembed: Re-embed every row with ``embedder`` now, even one embedded with another
+                model (what ``reason memory rebuild-index --reembed`` does).
+
+        Raises:
+            MemoryStoreError: The store is damaged or cannot be reached.
+            MemoryNotWritable: A read-only store whose schema needs migrations.
+            EmbeddingMismatch: The rows were embedded with another model or dimension and
+                ``reembed`` is false.
         """
-        self.db_path = db_path
         self.embedder = embedder
         self.memory = memory
         self.retrieval = retrieval
+        self._open(str(location), reembed=reembed)
 
     # ------------------------------------------------- what each store supplies
+
+    @abstractmethod
+    def _open(self, location: str, *, reembed: bool) -> None:
+        """Connect, migrate, check the embedding model; set ``db_path`` and ``read_only``."""
 
     @abstractmethod
     def _read(self) -> AbstractContextManager[sql.Run]:

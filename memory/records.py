@@ -7,8 +7,9 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,31 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalize_question(text).encode("utf-8")).hexdigest()
 
 
-class _Fields:
-    """``to_dict`` for the records below (dataclasses)."""
+def _json_object(text: str | None) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(text or "{}")
+    return loaded
 
-    __dataclass_fields__: dict[str, Any]
+
+def _stored(value: Any) -> Any:
+    return value
+
+
+class _Fields:
+    """``from_row`` and ``to_dict`` for the records below (dataclasses)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    #: How a column's stored value becomes the field's; other columns are taken as stored.
+    _CONVERT: ClassVar[dict[str, Callable[[Any], Any]]] = {"id": int}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build a record from a table row (a column left out keeps the field's default)."""
+        values = {
+            name: cls._CONVERT.get(name, _stored)(row[name])
+            for name in cls.__dataclass_fields__
+            if name in row
+        }
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
@@ -91,30 +113,14 @@ class ProblemRecord(_Fields):
     program: str | None = None
     program_output: str | None = None
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ProblemRecord:
-        """Build a record from a ``problems`` table row."""
-        return cls(
-            id=int(row["id"]),
-            question=row["question"],
-            answer=row["answer"],
-            path=row["path"],
-            domain=row["domain"],
-            principle=row["principle"],
-            verified=bool(row["verified"]),
-            verified_by=row["verified_by"],
-            evidence=json.loads(row["evidence"] or "{}"),
-            ground_truth=row["ground_truth"],
-            source=row["source"],
-            model=row["model"],
-            created_at=row["created_at"],
-            use_count=int(row["use_count"]),
-            success_count=int(row["success_count"]),
-            content_hash=row["content_hash"],
-            extra=json.loads(row["extra"] or "{}"),
-            program=row.get("program"),
-            program_output=row.get("program_output"),
-        )
+    _CONVERT: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "id": int,
+        "verified": bool,
+        "evidence": _json_object,
+        "use_count": int,
+        "success_count": int,
+        "extra": _json_object,
+    }
 
 
 @dataclass(frozen=True)
@@ -127,17 +133,6 @@ class PrincipleRecord(_Fields):
     source: str | None
     created_at: str
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PrincipleRecord:
-        """Build a record from a ``principles`` table row."""
-        return cls(
-            id=int(row["id"]),
-            text=row["text"],
-            domain=row["domain"],
-            source=row["source"],
-            created_at=row["created_at"],
-        )
-
 
 @dataclass(frozen=True)
 class AddResult:
@@ -148,20 +143,21 @@ class AddResult:
     similarity: float | None = None
 
 
-@dataclass(frozen=True)
-class ProblemHit:
-    """A problem found by search with its cosine similarity to the query."""
-
-    record: ProblemRecord
-    score: float
+R = TypeVar("R", "ProblemRecord", "PrincipleRecord")
 
 
 @dataclass(frozen=True)
-class PrincipleHit:
-    """A principle found by search with its cosine similarity to the query."""
+class Hit(Generic[R]):
+    """A record found by search with its cosine similarity to the query."""
 
-    record: PrincipleRecord
+    record: R
     score: float
+
+
+#: A problem found by search.
+ProblemHit = Hit[ProblemRecord]
+#: A principle found by search.
+PrincipleHit = Hit[PrincipleRecord]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from pgvector.psycopg import register_vector
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from memory.config import MemoryConfig
 from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, MemoryNotWritable, MemoryStoreError
 from memory.interface import VECTOR_TABLES, MemoryInterface
 from memory.postgres import rows as pg
@@ -39,8 +38,6 @@ from memory.postgres.migrations import (
 )
 from memory.ranking import Scored, Search
 from memory.rows import Cursor, Run, now_iso
-from retrieval.config import RetrievalConfig
-from retrieval.embedder import Embedder
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -84,30 +81,10 @@ class PostgresMemoryStore(MemoryInterface):
 
     writable_again = "the database accepts writes and the service restarted"
 
-    def __init__(
-        self,
-        url: str,
-        embedder: Embedder,
-        memory: MemoryConfig,
-        retrieval: RetrievalConfig,
-        *,
-        reembed: bool = False,
-    ) -> None:
-        """Connect, migrate (unless the server is read-only) and check the embedding model.
-
-        Args:
-            url: ``postgresql://`` URL of the database.
-            embedder: As ``MemoryInterface`` takes it; so are ``memory`` and ``retrieval``
-                (whose HNSW parameters the indexes are built with).
-            reembed: Re-embed every row with ``embedder`` now.
-
-        Raises:
-            MemoryStoreError: The database cannot be reached.
-            MemoryNotWritable: A read-only server whose schema needs migrations.
-            EmbeddingMismatch: The rows were embedded with another model or dimension.
-        """
-        super().__init__(redact(url), embedder, memory, retrieval)
-        self.url = url
+    def _open(self, location: str, *, reembed: bool) -> None:
+        """Migrate the database at the URL (unless its server is read-only), open a pool."""
+        self.url = url = location
+        self.db_path = redact(url)
         self.read_only = prepare_schema(url, self.db_path, CONNECT_TIMEOUT_S)
         self._pool = ConnectionPool(
             url,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from memory.config import MemoryConfig
 from memory.errors import REBUILD_COMMAND, EmbeddingMismatch, MemoryNotWritable
 from memory.interface import VECTOR_TABLES, MemoryInterface
 from memory.ranking import Scored, Search
@@ -28,8 +27,6 @@ from memory.rows import Run, now_iso
 from memory.sqlite.database import cannot_write, open_checked
 from memory.sqlite.indexes import TableIndex, from_blob, to_blob
 from memory.sqlite.search import candidates
-from retrieval.config import RetrievalConfig
-from retrieval.embedder import Embedder
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -47,39 +44,20 @@ class MemoryStore(MemoryInterface):
 
     writable_again = "the directory is writable and the service restarted"
 
-    def __init__(
-        self,
-        db_path: Path | str,
-        index_dir: Path | None,
-        embedder: Embedder,
-        memory: MemoryConfig,
-        retrieval: RetrievalConfig,
-        *,
-        reembed: bool = False,
-    ) -> None:
-        """Open (creating and migrating if needed) a store.
-
-        Args:
-            db_path: SQLite file, or ``":memory:"``.
-            index_dir: Folder for the FAISS index folders; None keeps indexes in memory.
-            embedder: As ``MemoryInterface`` takes it; so are ``memory`` and ``retrieval``.
-            reembed: Re-embed every row with ``embedder`` now, even one embedded with another
-                model (what ``reason memory rebuild-index`` does).
-
-        Raises:
-            EmbeddingMismatch: The store was embedded with another model or dimension and
-                ``reembed`` is false.
-        """
-        super().__init__(str(db_path), embedder, memory, retrieval)
+    def _open(self, location: str, *, reembed: bool) -> None:
+        """Open the SQLite file (its FAISS index folders beside it; in memory for ":memory:")."""
+        embedder = self.embedder
+        self.db_path = location
+        index_dir = None if location == ":memory:" else Path(location).parent
         self.lock = threading.RLock()
-        self.db, self.read_only = open_checked(db_path)
+        self.db, self.read_only = open_checked(location)
         self.indexes = {
             table: TableIndex(
                 table,
                 None if index_dir is None else Path(index_dir) / table,
                 dim=embedder.dim,
                 model=embedder.name,
-                config=retrieval,
+                config=self.retrieval,
             )
             for table, _ in VECTOR_TABLES
         }

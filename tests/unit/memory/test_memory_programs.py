@@ -89,7 +89,7 @@ def test_a_program_round_trips_through_add_get_export_and_import(
     assert (line["program"], line["program_output"]) == (PROGRAM, OUTPUT)
     assert "program" not in json.loads(store.db["problems"].get(added.id)["extra"])
 
-    other = MemoryStore(tmp_path / "other.db", None, store.embedder, store.memory, store.retrieval)
+    other = MemoryStore(tmp_path / "other.db", store.embedder, store.memory, store.retrieval)
     assert other.import_jsonl(exported).added == 1
     hit = other.search_problems(Q, k=1)[0].record
     assert (hit.program, hit.program_output) == (PROGRAM, OUTPUT)

@@ -39,7 +39,7 @@ def test_export_then_import_round_trips_problems_principles_and_unknown_fields(
     exported = tmp_path / "out.jsonl"
     assert store.export_jsonl(exported) == 2
 
-    other = MemoryStore(tmp_path / "other.db", None, store.embedder, store.memory, store.retrieval)
+    other = MemoryStore(tmp_path / "other.db", store.embedder, store.memory, store.retrieval)
     assert other.import_jsonl(exported).added == 1
     again = tmp_path / "again.jsonl"
     other.export_jsonl(again)
