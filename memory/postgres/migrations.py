@@ -193,27 +193,14 @@ def m002_problems(conn: psycopg.Connection) -> None:
         """
         CREATE TABLE problems (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            question TEXT NOT NULL,
-            question_norm TEXT NOT NULL,
-            domain TEXT,
-            answer TEXT NOT NULL,
-            answer_norm TEXT NOT NULL,
-            path TEXT NOT NULL,
-            principle TEXT,
-            verified BOOLEAN NOT NULL DEFAULT false,
-            verified_by TEXT,
-            evidence JSONB NOT NULL DEFAULT '{}',
-            ground_truth TEXT,
-            source TEXT,
-            model TEXT,
-            created_at TEXT NOT NULL,
-            use_count INTEGER NOT NULL DEFAULT 0,
-            success_count INTEGER NOT NULL DEFAULT 0,
-            content_hash TEXT NOT NULL UNIQUE,
-            extra JSONB NOT NULL DEFAULT '{}',
-            embedding vector,
-            program TEXT,
-            program_output TEXT
+            question TEXT NOT NULL, question_norm TEXT NOT NULL, domain TEXT,
+            answer TEXT NOT NULL, answer_norm TEXT NOT NULL, path TEXT NOT NULL, principle TEXT,
+            verified BOOLEAN NOT NULL DEFAULT false, verified_by TEXT,
+            evidence JSONB NOT NULL DEFAULT '{}', ground_truth TEXT,
+            source TEXT, model TEXT, created_at TEXT NOT NULL,
+            use_count INTEGER NOT NULL DEFAULT 0, success_count INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL UNIQUE, extra JSONB NOT NULL DEFAULT '{}',
+            embedding vector, program TEXT, program_output TEXT
         )
         """
     )
@@ -230,12 +217,8 @@ def m003_principles(conn: psycopg.Connection) -> None:
         """
         CREATE TABLE principles (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            text TEXT NOT NULL,
-            text_hash TEXT NOT NULL UNIQUE,
-            domain TEXT,
-            source TEXT,
-            created_at TEXT NOT NULL,
-            embedding vector
+            text TEXT NOT NULL, text_hash TEXT NOT NULL UNIQUE,
+            domain TEXT, source TEXT, created_at TEXT NOT NULL, embedding vector
         )
         """
     )
