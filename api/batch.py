@@ -13,6 +13,7 @@ ids already written and answers the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import typer
 from pydantic import ValidationError
@@ -68,6 +69,7 @@ class BatchReport:
     labelled: int = 0
     correct: int = 0
     interrupted: bool = False
+    lost: int = 0
 
     @property
     def accuracy(self) -> float | None:
@@ -259,6 +261,66 @@ def count_lines(path: Path) -> int:
         return sum(1 for raw in f if raw.strip())
 
 
+class Unanswered(Exception):  # noqa: N818 - an outcome, not a fault of the line
+    """A question its runner lost (a Ray worker died past its retries): no line is written,
+    so the next run of the same command answers it."""
+
+
+class Dispatch(Protocol):
+    """Where ``run_lines`` sends questions: the service's work queue (``ServiceDispatch``)
+    or Ray workers (``api.batch_ray``)."""
+
+    @property
+    def capacity(self) -> int:
+        """Questions that may be in flight at once (0: nothing can take more)."""
+
+    def submit(self, item: Item, learn: bool) -> tuple[Future[Answer], Callable[[], None]]:
+        """Start answering ``item``; return its future and a function that cancels it."""
+
+
+def ask_for(item: Item, learn: bool, cancellation: Cancellation) -> Ask:
+    """The service request for an answerable line (the same wherever it runs)."""
+    return Ask(
+        item.question,
+        item.config,
+        history=item.history or None,
+        source="batch",
+        ground_truth=item.label if learn else None,
+        cancellation=cancellation,
+    )
+
+
+class ServiceDispatch:
+    """Questions go to one in-process service's work queue, ``concurrency`` at once."""
+
+    def __init__(self, service: Service, concurrency: int | None = None) -> None:
+        queue = service.queue
+        k = concurrency or queue.max_concurrency
+        if k > queue.max_concurrency + queue.queue_size:
+            raise ConfigError(
+                f"concurrency {k} is over what the service admits "
+                f"({queue.max_concurrency} workers + {queue.queue_size} waiting)"
+            )
+        self.service = service
+        self._capacity = k
+
+    @property
+    def capacity(self) -> int:
+        """Questions in flight at once."""
+        return self._capacity
+
+    def submit(self, item: Item, learn: bool) -> tuple[Future[Answer], Callable[[], None]]:
+        """Submit to the service; cancelling stops the run at its next graph event."""
+        cancel = Cancellation()
+        future = self.service.submit(ask_for(item, learn, cancel))
+
+        def stop() -> None:
+            future.cancel()
+            cancel.cancel()  # a running question stops at its next graph event
+
+        return future, stop
+
+
 def run_batch(
     service: Service,
     source: Path,
@@ -281,11 +343,30 @@ def run_batch(
         learn: Pass labels as ground truth, so verified paths that match go to memory.
         on_line: Called with each record after it is written (progress).
     """
+    dispatch = ServiceDispatch(service, concurrency)
+    return run_lines(dispatch, source, output, config, learn=learn, on_line=on_line)
+
+
+def run_lines(
+    dispatch: Dispatch,
+    source: Path,
+    output: Path,
+    config: GraphConfig,
+    *,
+    learn: bool = False,
+    on_line: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchReport:
+    """``run_batch`` over any ``Dispatch``: the one place that reads, skips and writes lines.
+
+    Each line is written once, by this thread, when its future completes; a future that
+    fails with ``Unanswered`` writes nothing (counted in ``BatchReport.lost``), so a rerun
+    answers it.
+    """
     report = BatchReport()
     done = done_keys(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    cancellations: dict[Future[Answer], Cancellation] = {}
+    cancels: dict[Future[Answer], Callable[[], None]] = {}
     pending: dict[Future[Answer], Item] = {}
 
     def write(item: Item, answer: Answer | None, error: tuple[int, dict[str, Any]] | None) -> None:
@@ -302,19 +383,14 @@ def run_batch(
     def collect(futures: set[Future[Answer]]) -> None:
         for future in futures:
             item = pending.pop(future)
-            cancellations.pop(future, None)
+            cancels.pop(future, None)
             try:
                 write(item, future.result(), None)
+            except Unanswered:
+                report.lost += 1
             except Exception as ex:  # noqa: BLE001 - any failure becomes this line's error
                 write(item, None, describe(ex))
 
-    queue = service.queue
-    k = concurrency or queue.max_concurrency
-    if k > queue.max_concurrency + queue.queue_size:
-        raise ConfigError(
-            f"concurrency {k} is over what the service admits "
-            f"({queue.max_concurrency} workers + {queue.queue_size} waiting)"
-        )
     try:
         for item in _items(source, config):
             report.total += 1
@@ -324,30 +400,19 @@ def run_batch(
             if item.error is not None:
                 write(item, None, item.error)
                 continue
-            while len(pending) >= k:
+            while pending and len(pending) >= dispatch.capacity:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 collect(finished)
-            cancel = Cancellation()
-            future = service.submit(
-                Ask(
-                    item.question,
-                    item.config,
-                    history=item.history or None,
-                    source="batch",
-                    ground_truth=item.label if learn else None,
-                    cancellation=cancel,
-                )
-            )
+            future, cancel = dispatch.submit(item, learn)
             pending[future] = item
-            cancellations[future] = cancel
+            cancels[future] = cancel
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             collect(finished)
     except KeyboardInterrupt:
         report.interrupted = True
-        for future, cancel in cancellations.items():
-            future.cancel()
-            cancel.cancel()  # running questions stop at their next graph event
+        for cancel in cancels.values():
+            cancel()
     finally:
         wait(pending)  # cancelled ones end at once, running ones at their next graph step
         os.close(fd)
@@ -375,6 +440,25 @@ def batch_command(
     ),
     max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
     paths: int | None = typer.Option(None, "--paths", min=1, help="Reasoning paths at most."),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help="Answer on Ray workers: a cluster address, auto (RAY_ADDRESS, the cluster on "
+        "this machine, or a new local one) or local (a new local one). Needs pip install .[ray].",
+    ),
+    workers: int = typer.Option(
+        2, "--workers", min=1, max=1024, help="Ray workers, each with its own service (--ray)."
+    ),
+    worker_cpus: float = typer.Option(
+        1.0, "--worker-cpus", min=0.01, help="CPUs Ray reserves for each worker (--ray)."
+    ),
+    backend_urls: list[str] | None = typer.Option(
+        None,
+        "--backend-url",
+        help="Model server for the openai backend; repeat it to spread Ray workers over "
+        "several, round robin (default REASON_BACKEND_URL).",
+    ),
 ) -> None:
     """Answer the questions of a JSONL file; rerun the same command to resume."""
     from rich.console import Console
@@ -401,9 +485,33 @@ def batch_command(
     cfg = configure(config or settings.graph, settings.sampling_defaults(), **overrides)
     k = concurrency or settings.batch_concurrency
     err, out = Console(stderr=True), Console()
-    # The service's workers are the batch's concurrency: one route to the model.
-    settings = settings.model_copy(update={"max_concurrency": k, "queue_size": k})
-    service = build_service(settings, memory=learn or cfg.retrieval, threads=False, source="batch")
+    closing: contextlib.ExitStack = contextlib.ExitStack()
+    dispatch: Dispatch
+    if ray is not None:
+        from api.batch_ray import RayBatch
+
+        # k questions at once in each worker; each worker builds its own service.
+        dispatch = closing.enter_context(
+            RayBatch(
+                settings,
+                cfg,
+                ray,
+                workers=workers,
+                concurrency=k,
+                urls=backend_urls or (),
+                worker_cpus=worker_cpus,
+                learn=learn,
+            )
+        )
+        err.print(f"{workers} Ray worker(s) ready", style="dim")
+    else:
+        # The service's workers are the batch's concurrency: one route to the model.
+        settings = settings.model_copy(update={"max_concurrency": k, "queue_size": k})
+        service = build_service(
+            settings, memory=learn or cfg.retrieval, threads=False, source="batch"
+        )
+        closing.callback(service.close)
+        dispatch = ServiceDispatch(service, k)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -424,14 +532,18 @@ def batch_command(
             speed = progress.tasks[0].speed
             progress.update(task, rate=f"{speed:.2f} q/s" if speed else "")
 
-        report = run_batch(service, source, output, cfg, concurrency=k, learn=learn, on_line=step)
-    service.close()
+        with closing:
+            report = run_lines(dispatch, source, output, cfg, learn=learn, on_line=step)
     err.print(
         f"{report.answered} answered, {report.errors} error(s), "
         f"{report.skipped} already done; output: {output}"
     )
+    if report.lost:
+        err.print(f"{report.lost} question(s) lost with their worker; run again to answer them")
     if report.accuracy is not None:
         out.print(f"accuracy: {report.correct}/{report.labelled} = {report.accuracy:.1%}")
     if report.interrupted:
         err.print("interrupted; run the same command again to resume")
         raise typer.Exit(130)
+    if report.lost:
+        raise typer.Exit(1)

@@ -26,6 +26,17 @@ if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } \
     || echo "setup: chromium not installed; the browser tests (tests/browser) will skip"
 fi
 
+# Debian's HAProxy: the round-robin load balancer in front of two replicas in the
+# load-balanced replica tests (tests/integration/test_replicas_lb.py, with docker/haproxy.cfg,
+# the file docker/compose.yaml runs); optional too: without it those tests skip.
+if ! { command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ]; } \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq haproxy >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } \
+    || echo "setup: haproxy not installed; the load-balanced replica tests will skip"
+fi
+
 # llama.cpp's CPU backend, built for this CPU but without Intel AMX: on hosts that advertise
 # AMX its matmul crashed every decode (SIGSEGV in ggml_backend_amx_mul_mat, seen 2026-12-02 on
 # these machines). Built without pip's cache, which may hold a wheel built with AMX; a marker
@@ -51,6 +62,7 @@ fi
 # request makes pip download a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
 # llama-cpp-python is in place already (above); this installs its server extra's packages.
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+# The ray extra too: the tests run `reason batch --ray` on a local cluster (tests/*/test_batch_ray.py).
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,ray]"
 echo "$want" > "$stamp"
 echo "setup: done"

@@ -11,6 +11,7 @@ import logging
 import sys
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
@@ -153,7 +154,8 @@ def main() -> None:
     try:
         app()
     except (ReasonerError, MemoryStoreError, RetrievalError) as ex:
-        err.print(f"[red]error:[/red] {ex}", highlight=False, soft_wrap=True)
+        # Escaped: a message may hold brackets ("pip install .[ray]") that are not markup.
+        err.print(f"[red]error:[/red] {escape(str(ex))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         err.print("interrupted")
