@@ -37,6 +37,8 @@ FLAGS = (
     "--window-size=1280,900",
 )
 UI_TIMEOUT_S = 60.0  # a page step (sign-in, menus); the answer has its own timeout
+NOTES_BUTTON = "Okay, Let's Go!"  # closes the release notes shown at a first sign-in
+NOTES_WAIT_S = 15.0
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ChatResult:
     answer: str = ""
     reasoning_label: str = ""  # the collapsible's label: "Thought for N seconds"
     reasoning: str = ""  # its text once opened: the service's progress lines
+    thinking_shown: bool = False  # the label said "Thinking…" while the graph ran
     answer_seconds: float | None = None  # from Send to the finished answer
     screenshot: str | None = None
 
@@ -95,10 +98,24 @@ def _until(what: str, probe: Callable[[], Any], timeout: float = UI_TIMEOUT_S) -
         time.sleep(0.5)
 
 
+def _click(what: str, find: Callable[[], Any], timeout: float = UI_TIMEOUT_S) -> None:
+    """Find and click in one probe, again while the element is missing, stale or covered."""
+
+    def probe() -> bool:
+        element = find()
+        if element is None:
+            return False
+        element.click()
+        return True
+
+    _until(what, probe, timeout)
+
+
 def _button(driver: Any, text: str) -> Any:
+    """The first button labelled ``text`` (one XPath query: no element read twice)."""
     from selenium.webdriver.common.by import By
 
-    found = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == text]
+    found = driver.find_elements(By.XPATH, f'//button[normalize-space()="{text}"]')
     return found[0] if found else None
 
 
@@ -108,24 +125,24 @@ def _sign_in(driver: Any, url: str, email: str, password: str) -> None:
     driver.get(f"{url}/auth")
     _until("sign-in form", lambda: driver.find_elements(By.ID, "email"))[0].send_keys(email)
     driver.find_element(By.ID, "password").send_keys(password)
-    _until("Sign in button", lambda: _button(driver, "Sign in")).click()
+    _click("Sign in button", lambda: _button(driver, "Sign in"))
     _until("chat input", lambda: driver.find_elements(By.ID, "chat-input"))
-    # A first sign-in shows the release notes over the page.
-    notes = _button(driver, "Okay, Let's Go!")
-    if notes is not None:
-        notes.click()
+    # A first sign-in shows the release notes over the page, a moment after the page itself.
+    try:
+        _click("release notes", lambda: _button(driver, NOTES_BUTTON), NOTES_WAIT_S)
+    except TimeoutError:
+        logger.info("no release notes shown")
+    _until("release notes closed", lambda: _button(driver, NOTES_BUTTON) is None)
 
 
 def _pick_model(driver: Any, model_id: str) -> str:
     from selenium.webdriver.common.by import By
 
-    _until("model selector", lambda: driver.find_elements(By.ID, "model-selector-model-button"))
-    driver.find_element(By.ID, "model-selector-model-button").click()
+    _click("model selector", lambda: driver.find_element(By.ID, "model-selector-model-button"))
     search = _until("model search", lambda: driver.find_elements(By.ID, "model-search-input"))
     search[0].send_keys(model_id)
     option = f"[aria-label='Select {model_id} model']"
-    _until(f"{model_id} in the list", lambda: driver.find_elements(By.CSS_SELECTOR, option))
-    driver.find_element(By.CSS_SELECTOR, option).click()
+    _click(f"{model_id} in the list", lambda: driver.find_element(By.CSS_SELECTOR, option))
     label = driver.find_element(By.ID, "model-selector-model-button").get_attribute("aria-label")
     return str(label or "").removeprefix("Selected model: ")
 
@@ -205,17 +222,26 @@ def ask_in_browser(
         result.signed_in = True
         result.model_picked = _pick_model(driver, model_id)
         _until("question typed", lambda: _type_question(driver, question))
-        _until("send button", lambda: driver.find_elements(By.ID, "send-message-button"))
         sent = time.monotonic()
-        driver.find_element(By.ID, "send-message-button").click()
+        _click("send button", lambda: driver.find_element(By.ID, "send-message-button"))
         logger.info("asked %s; waiting for the answer (up to %.0f s)", model_id, timeout_s)
+        labels: list[str] = []  # the collapsible's labels while the answer comes
+
+        def finished() -> bool:
+            toggle = _toggle(driver)
+            label = toggle.text.strip() if toggle else ""
+            if label and label not in labels:
+                labels.append(label)
+            return _finished(driver)
+
         try:
-            _until("finished answer", lambda: _finished(driver), timeout_s)
+            _until("finished answer", finished, timeout_s)
         except TimeoutError as ex:
             driver.save_screenshot(str(debug_dir / "failed.png"))
             shown = _last_answer(driver)
             raise TimeoutError(f"{ex}; the page shows: {shown.text if shown else None!r}") from ex
         result.answer_seconds = round(time.monotonic() - sent, 1)
+        result.thinking_shown = any(label.startswith("Thinking") for label in labels)
         result.answer, result.reasoning_label = _until("answer", lambda: _read(driver))
         if result.reasoning_label:
             result.reasoning = _until("reasoning text", lambda: _open_reasoning(driver))

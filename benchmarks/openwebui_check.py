@@ -180,6 +180,7 @@ def run_check(
         "signed_in": chat.signed_in,
         "model_picked": chat.model_picked == MODEL_ID,
         "answer_shown": bool(chat.answer.strip()),
+        "thinking_while_running": chat.thinking_shown,
         "reasoning_shown": chat.reasoning_label.startswith("Thought for")
         and "Recalled " in chat.reasoning,
     }
