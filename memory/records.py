@@ -8,7 +8,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -73,16 +73,13 @@ class _Fields:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         """Build a record from a table row (a column left out keeps the field's default)."""
-        values = {
-            name: cls._CONVERT.get(name, _stored)(row[name])
-            for name in cls.__dataclass_fields__
-            if name in row
-        }
+        names = [f.name for f in fields(cls)]
+        values = {n: cls._CONVERT.get(n, _stored)(row[n]) for n in names if n in row}
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

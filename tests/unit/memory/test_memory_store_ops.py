@@ -219,3 +219,16 @@ def test_deleted_problem_is_not_returned_by_an_hnsw_index(
     store.delete(ids[0])
     assert ids[0] not in {h.record.id for h in store.search_problems(questions[0][0], k=6)}
     store.close()
+
+
+def test_a_record_and_the_stats_turn_into_json_of_their_fields(
+    store: MemoryStore, make_path: MakePath
+) -> None:
+    import json
+
+    added = store.add_problem(make_path("What is 6 times 7?", "42", principle="Multiply."))
+    record = store.get(added.id).to_dict()
+    assert json.loads(json.dumps(record))["answer"] == "42"
+    assert set(record) >= {"id", "question", "evidence", "program"} and "_CONVERT" not in record
+    assert json.dumps([p.to_dict() for p in store.principles_of(added.id)])
+    assert json.loads(json.dumps(store.stats().to_dict()))["problems"] == 1
