@@ -1,7 +1,10 @@
 """The long-lived objects behind every way in, built once from ``Settings``.
 
-``Service`` holds the ``Reasoner`` (backend + memory + thread checkpointer) and the
-``WorkQueue`` that admits work to the model. Every way in (REST, SSE, Slack, batch, the CLI's
+``Service`` holds the ``Reasoner`` (backend + memory + thread checkpointer + answer log) and
+the ``WorkQueue`` that admits work to the model. With a PostgreSQL memory the threads and the
+answer records live in that database too (service/pg_state.py), so replicas hold no
+conversation or answer of their own; otherwise threads are in ``threads.db`` and answers in
+process. Every way in (REST, SSE, Slack, batch, the CLI's
 ask/eval/learn) hands it an ``Ask`` through ``submit`` (or its waiting wrappers ``answer``
 and ``answer_async``) and gets an ``Answer``. ``reason serve``, ``reason slack``, ``reason
 batch`` and the CLI build one with ``build_service``; tests build one around their own
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent import telemetry
+from agent.answers import AnswerLog
 from agent.backends import Backend, build_backend
 from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
@@ -232,7 +236,8 @@ def build_service(
     Args:
         settings: The service settings.
         memory: Open the memory store (retrieval, write-back, feedback).
-        threads: Open the conversation checkpointer.
+        threads: Open the conversation checkpointer (in the memory's PostgreSQL database when
+            it has one, else ``threads.db`` in the data directory).
         backend: Use this backend instead of building the configured one.
         source: Recorded with paths written back to memory.
         memory_dir: Open the memory there instead of in the data directory (an evaluation
@@ -259,7 +264,23 @@ def build_service(
             # Load the embedding model now, not inside the first request (~3-9 s here).
             store.embedder.embed(["warm-up"])
     checkpointer = None
-    if threads:
+    answers: AnswerLog | None = None  # None: the Reasoner keeps its last answers in process
+    shared = settings.memory.url if store is not None else None
+    if shared and store is not None and store.read_only:
+        # A hot standby: nothing can be written there, so answer records stay in process
+        # and conversations have no thread (a local file would tie them to this replica).
+        logger.warning("read-only memory database: answer records in process, no threads")
+        shared, threads = None, False
+    if shared:
+        # Stateless replicas: answer records and threads in the memory's database.
+        from service.pg_state import PostgresAnswers, open_pg_checkpointer, open_state_pool
+
+        pool = open_state_pool(shared)
+        closers.append(pool.close)
+        answers = PostgresAnswers(pool, settings.answers_retention_days)
+        if threads:
+            checkpointer = open_pg_checkpointer(pool)
+    elif threads:
         try:
             checkpointer, conn = open_checkpointer(settings.data_dir)
             closers.append(conn.close)
@@ -279,12 +300,14 @@ def build_service(
         source=source,
         sampling_defaults=settings.sampling_defaults(),
         sandbox=Sandbox(settings.sandbox),
+        answers=answers,
     )
     logger.info(
-        "service ready: model=%s memory=%s threads=%s graph=%s",
+        "service ready: model=%s memory=%s threads=%s answers=%s graph=%s",
         main.model_name,
         store is not None,
-        checkpointer is not None,
+        "postgres" if shared and checkpointer is not None else checkpointer is not None,
+        "postgres" if answers is not None else "in process",
         settings.graph,
     )
     return Service(

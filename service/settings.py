@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(
         1, ge=1, le=64, description="Questions in flight at once in `reason batch`"
     )
+    answers_retention_days: float = Field(
+        7.0,
+        gt=0,
+        le=3650,
+        description="With a PostgreSQL memory: days an answer stays open to feedback by id "
+        "(records are shared by replicas; without PostgreSQL each process keeps its last 2000)",
+    )
 
     @field_validator("api_keys", "admin_api_keys", mode="before")
     @classmethod
