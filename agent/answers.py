@@ -28,6 +28,8 @@ class AnswerRecord:
         memory_id: The memory record this answer was stored as (or merged into), if any.
         evidence: The verify step's record (vote share, agreeing paths, checks...).
         recalled: Ids of the memory records shown to the model as analogs for this answer.
+        vouching: Those of them shown to a path that reached this answer (feedback "Wrong"
+            retires them).
         config: The configuration that answered.
         domain: The task tag the answer was stored under, if any.
     """
@@ -40,6 +42,7 @@ class AnswerRecord:
     memory_id: int | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     recalled: tuple[int, ...] = ()
+    vouching: tuple[int, ...] = ()
     config: str = ""
     domain: str | None = None
 
@@ -47,12 +50,19 @@ class AnswerRecord:
         """A JSON-ready dict (for a store that keeps records as documents)."""
         out = asdict(self)
         out["recalled"] = list(self.recalled)
+        out["vouching"] = list(self.vouching)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnswerRecord:
         """The record ``to_json`` wrote."""
-        return cls(**{**data, "recalled": tuple(data.get("recalled") or ())})
+        return cls(
+            **{
+                **data,
+                "recalled": tuple(data.get("recalled") or ()),
+                "vouching": tuple(data.get("vouching") or ()),
+            }
+        )
 
 
 class AnswerLog(Protocol):

@@ -23,11 +23,14 @@ from agent.config import GraphConfig, configure
 from agent.deps import AgentDeps
 from agent.errors import ConfigError, InvalidRequest, UnknownAnswer
 from agent.events import Event
+from agent.extract import same_answer
+from agent.feedback import FeedbackContext, FeedbackResult, record_feedback
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
+from agent.paths import ReasoningPath
 from agent.sandbox import Sandbox
 from agent.trace import Trace, build_trace
-from memory import Evidence, VerifiedPath, WriteBackThresholds, agreement_of, decide
+from memory import WriteBackThresholds
 
 if TYPE_CHECKING:
     from memory import MemoryInterface
@@ -53,6 +56,15 @@ class Answer:
     rationale: str = ""
 
 
+def vouching(paths: Sequence[ReasoningPath], answer: str | None) -> tuple[int, ...]:
+    """Ids of the recalled records shown to paths that reached ``answer``, in draw order."""
+    ids: dict[int, None] = {}
+    for p in paths:
+        if answer is not None and p.analog and same_answer(p.answer, answer):
+            ids.update((int(i), None) for i in p.analog.split(",") if i.strip().isdigit())
+    return tuple(ids)
+
+
 class Reasoner:
     """Runs the reasoning graph over one backend and (optionally) one memory store."""
 
@@ -70,12 +82,14 @@ class Reasoner:
         sampling_defaults: dict[str, float | int | None] | None = None,
         sandbox: Sandbox | None = None,
         answers: AnswerLog | None = None,
+        trust_reviewers: bool = False,
     ) -> None:
         """Hold the long-lived objects; graphs are compiled per configuration on first use.
 
         ``sandbox`` runs the programs of program paths; a default one (``SandboxLimits()``)
         is made on first use when none is given. ``answers`` keeps what feedback needs of
-        each answer (default: the last 2000 in this process).
+        each answer (default: the last 2000 in this process). ``trust_reviewers``: feedback
+        "the right answer is X" stores X even when no program the service writes prints it.
         """
         self.backend = backend
         self.memory = memory
@@ -90,6 +104,7 @@ class Reasoner:
         self._graphs: dict[tuple[str, bool], Any] = {}
         self._extra_backends: dict[str, Backend] = {}
         self.answers: AnswerLog = answers if answers is not None else RecentAnswers()
+        self.trust_reviewers = trust_reviewers
         self._lock = threading.Lock()
 
     def config(self, config: GraphConfig | str | None) -> GraphConfig:
@@ -216,6 +231,7 @@ class Reasoner:
                 memory_id=(state.get("memory") or {}).get("id"),
                 evidence=dict(state.get("verification") or {}),
                 recalled=tuple(int(a["id"]) for a in state.get("analogs") or []),
+                vouching=vouching(state.get("paths") or [], answer.answer),
                 config=answer.config,
                 domain=domain,
             )
@@ -223,8 +239,11 @@ class Reasoner:
 
     def feedback(
         self, answer_id: str, correct: bool, true_answer: str | None = None
-    ) -> dict[str, Any]:
-        """Confirm or reject an earlier answer; a confirmed, unstored answer is stored.
+    ) -> FeedbackResult:
+        """Apply "Correct", "Wrong" or "the right answer is ..." to memory (``agent.feedback``).
+
+        A correction writes programs for the question, so it runs on the service's queue
+        (``Service.feedback``), never beside a run on the same model.
 
         Raises:
             UnknownAnswer: Unknown answer id.
@@ -235,33 +254,20 @@ class Reasoner:
         known = self.answers.get(answer_id)
         if known is None:
             raise UnknownAnswer(f"unknown answer id {answer_id!r} (too old, or never given)")
-        memory_id = known.memory_id
-        if memory_id is not None:
-            self.memory.confirm(memory_id, correct, true_answer)
-            return {
-                "answer_id": answer_id,
-                "memory_id": memory_id,
-                "action": "confirmed" if correct else "rejected",
-            }
-        if not correct or known.answer is None:
-            return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
-        evidence = Evidence(
-            question=known.question,
-            answer=known.answer,
-            path=known.path,
-            principle=known.principle,
-            **agreement_of(known.evidence),
-            ground_truth=true_answer or known.answer,
-            ground_truth_match=True,
-            source="feedback",
-            model=self.backend.model_name,
+        ctx = FeedbackContext(
+            memory=self.memory,
+            backend=self.backend,
+            sandbox=self._sandbox(self.config("pot")),
+            thresholds=self.thresholds or WriteBackThresholds(),
+            trust_reviewers=self.trust_reviewers,
         )
-        decision = decide(evidence, self.thresholds or WriteBackThresholds())
-        if not isinstance(decision, VerifiedPath):
-            return {"answer_id": answer_id, "memory_id": None, "action": "noted"}
-        result = self.memory.add_problem(decision)
-        self.answers.set_memory_id(answer_id, result.id)
-        return {"answer_id": answer_id, "memory_id": result.id, "action": "stored"}
+        result = record_feedback(ctx, known, correct, true_answer)
+        if result.memory_id is not None and result.memory_id != known.memory_id:
+            self.answers.set_memory_id(answer_id, result.memory_id)
+        logger.info(
+            "feedback id=%s correct=%s given=%r: %s", answer_id, correct, true_answer, result.detail
+        )
+        return result
 
     def close(self) -> None:
         """Release the backends (the memory store is closed by its owner)."""

@@ -3,8 +3,9 @@
 A question (mention in a channel, or a direct message) gets a "Thinking…" reply in its
 thread, updated with the graph's progress, then the answer with a compact trace (principle,
 "k of n paths agree", confidence) and three buttons: Show reasoning, Correct, Wrong. A
-:white_check_mark: or :x: reaction on the answer counts as Correct / Wrong. Feedback goes to
-``Reasoner.feedback``, the same path as ``POST /v1/feedback``. Each Slack thread is one
+:white_check_mark: or :x: reaction on the answer counts as Correct / Wrong, and a reply in
+its thread that says "the right answer is X" is a correction. Feedback goes to
+``Service.feedback``, the same path as ``POST /v1/feedback``. Each Slack thread is one
 conversation thread of the graph (when the service has a checkpointer).
 
 Two modes: HTTP (``mount_slack`` adds ``POST /slack/events`` to the FastAPI app; Bolt
@@ -47,6 +48,11 @@ UPDATE_EVERY_S = 1.0  # Slack rate-limits chat.update; progress is throttled to 
 KEEP_ANSWERS = 1000
 MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 MAX_TEXT = 2900  # a section block holds at most 3000 characters
+# "the right answer is 42", "No, the correct answer is 42." in the thread of an answer.
+CORRECTION = re.compile(
+    r"^\W*(?:no\W+)?(?:the\s+)?(?:right|correct|true)\s+answer\s+is\W*(?P<answer>.+?)[\s.!]*$",
+    re.IGNORECASE,
+)
 
 
 def _secret(value: Any) -> str | None:
@@ -114,6 +120,7 @@ class SlackBot:
         self.service = service
         self._answers: OrderedDict[str, Answer] = OrderedDict()
         self._by_message: dict[tuple[str, str], str] = {}
+        self._by_thread: dict[tuple[str, str], str] = {}  # the latest answer in a thread
         self._lock = threading.Lock()
 
     # ---- answering -------------------------------------------------------------------
@@ -124,15 +131,31 @@ class SlackBot:
             Ask(question, thread_id=threaded, source="slack", on_event=on_event)
         )
 
-    def remember(self, answer: Answer, channel: str | None, ts: str | None) -> None:
-        """Keep an answer for the buttons and reactions."""
+    def remember(
+        self, answer: Answer, channel: str | None, ts: str | None, thread: str | None = None
+    ) -> None:
+        """Keep an answer for the buttons, reactions and corrections in its thread."""
         with self._lock:
             self._answers[answer.id] = answer
             if channel and ts:
                 self._by_message[(channel, ts)] = answer.id
+            if channel and thread:
+                self._by_thread[(channel, thread)] = answer.id
             while len(self._answers) > KEEP_ANSWERS:
                 old, _ = self._answers.popitem(last=False)
                 self._by_message = {k: v for k, v in self._by_message.items() if v != old}
+                self._by_thread = {k: v for k, v in self._by_thread.items() if v != old}
+
+    def correction(self, channel: str, thread: str | None, text: str) -> str | None:
+        """Feedback's one line when ``text`` corrects the latest answer of this thread."""
+        match = CORRECTION.match(text)
+        if match is None or thread is None:
+            return None
+        with self._lock:
+            answer_id = self._by_thread.get((channel, thread))
+        if answer_id is None:
+            return None
+        return self.feedback(answer_id, False, match.group("answer").strip())
 
     def answer_in_thread(
         self, client: WebClient, channel: str, thread_ts: str, question: str
@@ -171,20 +194,23 @@ class SlackBot:
                 channel=channel, ts=ts, text=f"Sorry, I could not answer: {ex} ({request_id})"
             )
             return
-        self.remember(answer, channel, ts)
+        self.remember(answer, channel, ts, thread_ts)
         client.chat_update(
             channel=channel, ts=ts, text=_cut(answer.content), blocks=answer_blocks(answer)
         )
 
-    def feedback(self, answer_id: str, correct: bool) -> str:
-        """Record feedback; one line saying what happened."""
+    def feedback(self, answer_id: str, correct: bool, true_answer: str | None = None) -> str:
+        """Record feedback through the service's queue; one line saying what happened."""
         try:
-            result = self.service.reasoner.feedback(answer_id, correct)
+            result = self.service.feedback(answer_id, correct, true_answer).result()
+        except QueueFull as ex:
+            return f"I'm busy right now; please send that again in {ex.retry_after}s."
         except (ReasonerError, MemoryStoreError) as ex:
             return f"Could not record feedback: {ex}"
-        verdict = "correct" if correct else "wrong"
-        where = f" (memory #{result['memory_id']})" if result.get("memory_id") else ""
-        return f"Thanks, recorded as {verdict}: {result['action']}{where}."
+        verdict = (
+            f"a correction ({true_answer})" if true_answer else "correct" if correct else "wrong"
+        )
+        return f"Thanks, recorded as {verdict}: {result.detail}"
 
     # ---- wiring ----------------------------------------------------------------------
     def register(self, app: App) -> None:
@@ -201,6 +227,10 @@ class SlackBot:
     def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
         question = MENTION.sub("", event.get("text", "")).strip()
         thread_ts = event.get("thread_ts") or event["ts"]
+        line = self.correction(event["channel"], event.get("thread_ts"), question)
+        if line is not None:
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=line)
+            return
         if not question:
             client.chat_postMessage(
                 channel=event["channel"],
@@ -214,10 +244,12 @@ class SlackBot:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # channel messages are answered only when the bot is mentioned
         question = (event.get("text") or "").strip()
-        if question:
-            self.answer_in_thread(
-                client, event["channel"], event.get("thread_ts") or event["ts"], question
-            )
+        thread_ts = event.get("thread_ts") or event["ts"]
+        line = self.correction(event["channel"], event.get("thread_ts"), question)
+        if line is not None:
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=line)
+        elif question:
+            self.answer_in_thread(client, event["channel"], thread_ts, question)
 
     def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         question = (command.get("text") or "").strip()

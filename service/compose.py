@@ -30,6 +30,7 @@ from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
 from agent.config import GraphConfig, named_config
 from agent.events import Event
+from agent.feedback import FeedbackResult
 from agent.reasoner import Answer, EventSink, Reasoner
 from agent.sandbox import Sandbox
 from service.queue import Cancellation, Cancelled, WorkQueue
@@ -141,6 +142,16 @@ class Service:
             if not future.cancel():
                 ask.cancellation.cancel()
             raise
+
+    def feedback(
+        self, answer_id: str, correct: bool, true_answer: str | None = None
+    ) -> Future[FeedbackResult]:
+        """Admit feedback to the work queue: a correction writes programs with the model.
+
+        Raises:
+            QueueFull: The queue is full (HTTP 429), as for a question.
+        """
+        return self.queue.submit(self.reasoner.feedback, answer_id, correct, true_answer)
 
     def _run(self, ask: Ask) -> Answer:
         """``Reasoner.solve`` in a worker thread, stopping at an event once cancelled."""
@@ -301,6 +312,7 @@ def build_service(
         sampling_defaults=settings.sampling_defaults(),
         sandbox=Sandbox(settings.sandbox),
         answers=answers,
+        trust_reviewers=settings.feedback_trusts_reviewers,
     )
     logger.info(
         "service ready: model=%s memory=%s threads=%s answers=%s graph=%s",

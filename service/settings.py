@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(
         1, ge=1, le=64, description="Questions in flight at once in `reason batch`"
     )
+    feedback_trusts_reviewers: bool = Field(
+        False,
+        description='Feedback "the right answer is X" stores X as given when no program the '
+        "service writes prints it (default: only a program that prints X is stored)",
+    )
     answers_retention_days: float = Field(
         7.0,
         gt=0,

@@ -216,13 +216,15 @@ def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> Eve
     )
 
 
-@router.post("/feedback", summary="Confirm or reject an earlier answer")
+@router.post("/feedback", summary="Confirm, reject or correct an earlier answer")
 async def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
-    """Feed memory's confirm/reject with the verdict on an answer (by ``x_answer_id``)."""
-    reasoner = service_of(request).reasoner
-    return await run_in_threadpool(
-        reasoner.feedback, body.answer_id, body.correct, body.true_answer
-    )
+    """Feedback on an answer (by ``x_answer_id``): correct, wrong, or the right answer.
+
+    The reply says what memory did (``action``, ``detail``); a correction ("the right answer
+    is X") writes programs for the question on the work queue, so it can take a while.
+    """
+    future = service_of(request).feedback(body.answer_id, body.correct, body.true_answer)
+    return (await asyncio.wrap_future(future)).to_dict()
 
 
 def _memory(request: Request) -> Any:

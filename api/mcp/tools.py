@@ -10,6 +10,7 @@ come back as tool errors with the same message the REST API would give.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -212,14 +213,17 @@ def register_tools(server: MCPServer[Any], service: Service, defaults: dict[str,
             str | None, Field(max_length=2000, description="The right answer")
         ] = None,
     ) -> dict[str, Any]:
-        """Tell memory whether an earlier answer was right; a confirmed answer is stored."""
+        """Tell memory whether an earlier answer was right, or give the right answer.
+
+        Correct stores or confirms it; Wrong retires it and the recalled records behind it;
+        a right answer is stored when a program the service writes prints it (``detail``
+        says what happened)."""
         try:
-            result: dict[str, Any] = await run_in_threadpool(
-                service.reasoner.feedback, answer_id, correct, true_answer
-            )
+            future = service.feedback(answer_id, correct, true_answer)
+            result = await asyncio.wrap_future(future)
         except KNOWN as ex:
             raise tool_error(ex) from ex
-        return result
+        return result.to_dict()
 
 
 async def _memory_call(service: Service, fn: Callable[..., Any], *args: Any) -> Any:

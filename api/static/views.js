@@ -101,6 +101,14 @@ export function verificationRows(ev) {
     .flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: String(value) })]);
 }
 
+// The recalled records a "wrong" retired, as links.
+function retiredWords(result) {
+  const ids = result.retired || [];
+  if (!ids.length) return [];
+  return [" Recalled record(s) that led to it are no longer recalled: ",
+          ...ids.flatMap((id, i) => (i ? [", ", recordLink(id)] : [recordLink(id)])), "."];
+}
+
 // What memory did with a piece of feedback (POST /v1/feedback's answer), in words.
 export function feedbackWords(result, correct) {
   const id = result.memory_id;
@@ -113,11 +121,21 @@ export function feedbackWords(result, correct) {
     case "confirmed":
       return ["Thanks: memory confirmed record ", link, "."];
     case "rejected":
-      return ["Thanks: memory marked record ", link, " as wrong; it is no longer recalled."];
+      return ["Thanks: memory marked record ", link, " as wrong; it is no longer recalled.",
+              ...retiredWords(result)];
+    case "corrected":
+      return ["Thanks: a program the service wrote prints your answer; memory stored it as record ",
+              link, ".", ...retiredWords(result)];
+    case "stored_as_given":
+      return ["Thanks: no program printed your answer, but this service trusts reviewers: stored as record ",
+              link, ".", ...retiredWords(result)];
+    case "not_stored":
+      return [`Thanks: ${result.detail}`, ...retiredWords(result)];
     case "noted":
       return [correct
         ? "Thanks: noted. Memory did not store it (its policy wants more evidence)."
-        : "Thanks: noted. Nothing was stored for this answer, so there is nothing to remove."];
+        : "Thanks: noted. Nothing was stored for this answer, so there is nothing to remove.",
+              ...retiredWords(result)];
     default:
       return link ? [`Memory: ${result.action} (record `, link, ")."] : [`Memory: ${result.action}.`];
   }

@@ -289,6 +289,32 @@ def test_reaction_on_an_answer_is_feedback(slack_url: str, stand_in: StandIn) ->
     )
 
 
+def test_the_right_answer_in_a_thread_is_a_correction(slack_url: str, stand_in: StandIn) -> None:
+    _answer_id(stand_in)  # the mention's question in thread 1699999999.000100 is answered
+    r = post_event(
+        slack_url,
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "1699999999.000900",
+            "thread_ts": "1699999999.000100",
+            "text": "<@UBOT> No, the right answer is 987654321.",
+        },
+    )
+    assert r.status_code == 200
+    said = stand_in.wait_for(
+        lambda: [
+            p
+            for p in stand_in.named("chat.postMessage")
+            if "recorded as a correction (987654321)" in p.get("text", "")
+        ]
+    )
+    # The tiny model's programs do not print 987654321, and reviewers are not trusted here.
+    assert "none of 4 programs printed 987654321" in said[0]["text"]
+    assert said[0]["thread_ts"] == "1699999999.000100"
+
+
 def test_direct_message_is_answered_in_its_thread(slack_url: str, stand_in: StandIn) -> None:
     r = post_event(
         slack_url,

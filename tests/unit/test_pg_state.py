@@ -141,7 +141,7 @@ def test_two_services_on_one_database_share_conversations_and_answer_records(
         assert turns == [1, 2, 3]
         # The answer given by one service is known to the other (feedback by id).
         assert b.reasoner.answers.get(first.id) == a.reasoner.answers.get(first.id)
-        assert b.reasoner.feedback(first.id, correct=True)["answer_id"] == first.id
+        assert b.reasoner.feedback(first.id, correct=True).answer_id == first.id
         assert not (tmp_path / "a" / "threads.db").exists()
     finally:
         a.close()
