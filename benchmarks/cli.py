@@ -55,7 +55,9 @@ def bench_backend(
 @bench_app.command("report")
 def report_command(
     ctx: typer.Context,
-    suite: str = typer.Option("quick", help="Suite to run: quick, full, memory or memory-retry."),
+    suite: str = typer.Option(
+        "quick", help="Suite to run: quick, full, memory, memory-retry or memory-traffic."
+    ),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
     size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),

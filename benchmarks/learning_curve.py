@@ -6,6 +6,11 @@ skipped), then the same evaluation questions are answered by each configuration 
 same sampling budget. Relearning every size from scratch costs little: the solver's draws
 come from the draw cache, so only embedding and storing are paid again, and each size stays
 exactly "the first N training questions" rather than depending on an earlier run.
+
+With ``labels=False`` the training stream is served as a user's traffic instead
+(``evaluation.traffic``): the configuration answers with write-back on and no ground truth,
+its own policy decides what is stored, and each point reports the precision of what was
+stored, scored against the data set afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from agent.config import named_config
 from agent.reasoner import Reasoner
 from evaluation.evaluate import Evaluation, run_eval, training_solver
 from evaluation.learn import HELD_OUT_EVAL_SIZE, check_training_seed, learn
+from evaluation.traffic import serve_stream
 from memory import MemoryConfig, open_store
 from retrieval import RetrievalConfig
 from service.compose import Service
@@ -46,8 +52,12 @@ def build_memory(
     learn_config: str,
     overrides: dict[str, Any],
     retry_config: str | None = None,
+    labels: bool = True,
 ) -> dict[str, Any]:
     """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
+
+    ``labels=False`` serves them as traffic with ``learn_config`` (which must write back):
+    no ground truth, the write-back policy decides.
 
     ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
     keeps a right draw (``evaluation.learn``'s ``retry``). A memory learned by other
@@ -59,8 +69,8 @@ def build_memory(
     marker = data_dir / "learned.json"
     if marker.exists():
         done = json.loads(marker.read_text())
-        learner = (done.get("learn_config"), done.get("retry_config"))
-        if size == 0 or learner == (learn_config, retry_config):
+        learner = (done.get("learn_config"), done.get("retry_config"), done.get("labels", True))
+        if size == 0 or learner == (learn_config, retry_config, labels):
             return dict(done)
     check_training_seed(train_seed)
     if data_dir.exists():
@@ -73,7 +83,21 @@ def build_memory(
         if store.stats().principles == 0:
             store.seed_principles()
         report: dict[str, Any] = {"dataset": dataset, "seed": train_seed, "attempted": 0}
-        if size > 0:
+        if size > 0 and not labels:
+            served = Service(Reasoner(backend, memory=store))
+            try:
+                report = serve_stream(
+                    served,
+                    named_config(learn_config, **overrides),
+                    dataset=dataset,
+                    size=size,
+                    seed=train_seed,
+                    exclude_eval_size=HELD_OUT_EVAL_SIZE,
+                    on_step=lambda i, mark: logger.info("traffic %s q%d: %s", dataset, i, mark),
+                ).to_dict()
+            finally:
+                served.close()
+        elif size > 0:
             cfg = named_config(learn_config, write_back=False, **overrides)
             # The learner recalls from the memory it is filling when its configuration
             # retrieves: each solved question can help the later ones, as in use.
@@ -108,6 +132,7 @@ def build_memory(
         report["stored"] = store.count()
         report["learn_config"] = learn_config
         report["retry_config"] = retry_config
+        report["labels"] = labels
     finally:
         store.close()
     marker.write_text(json.dumps(report, indent=1))
@@ -143,6 +168,7 @@ def run_learning_curve(
     build: bool = True,
     evaluate: bool = True,
     on_progress: Progress | None = None,
+    labels: bool = True,
 ) -> dict[str, Any]:
     """Evaluate ``configs`` on one evaluation split at every memory size.
 
@@ -167,6 +193,7 @@ def run_learning_curve(
         evaluate: Answer the evaluation split at each size (building its memory first);
             when False, rows come from the evaluation files of earlier runs.
         on_progress: Called with a short line per step.
+        labels: False: the training stream is served as traffic (``evaluation.traffic``).
 
     Returns:
         ``{"dataset", "sizes", "configs", "rows": [...], "learned": {size: report}}``.
@@ -189,6 +216,7 @@ def run_learning_curve(
                 learn_config=learn_config,
                 retry_config=retry_config,
                 overrides={**overrides, "task": task},
+                labels=labels,
             )
             learned_path.write_text(json.dumps(learned, indent=1))
         report = learned_report(work_dir, size) or learned.get(str(size))
@@ -225,7 +253,14 @@ def run_learning_curve(
             continue
         for row in ev.summary(configs):
             if row["config"] in configs:
-                rows.append({"size": size, "stored": report.get("stored", 0), **row})
+                rows.append(
+                    {
+                        "size": size,
+                        "stored": report.get("stored", 0),
+                        "stored_precision": report.get("stored_precision"),
+                        **row,
+                    }
+                )
     logger.info("learning curve %s: %d rows", dataset, len(rows))
     return {
         "dataset": dataset,
@@ -235,6 +270,7 @@ def run_learning_curve(
         "train_seed": train_seed,
         "learn_config": learn_config,
         "retry_config": retry_config,
+        "labels": labels,
         "sizes": list(sizes),
         "configs": list(configs),
         "rows": rows,

@@ -73,6 +73,8 @@ class Suite:
     lc_eval_start: int = 0
     learn_config: str = "cot"
     learn_retry_config: str | None = None
+    # False: the training stream is served as traffic (no ground truth; evaluation.traffic).
+    labels: bool = True
     # The parts a plain run of this suite runs (``--parts`` chooses others).
     default_parts: tuple[str, ...] = ("learn", "curve", "eval", "peers", "throughput")
 
@@ -154,6 +156,15 @@ SUITES: dict[str, Suite] = {
 # question the greedy learner never solves, which are the ones full gets wrong.
 SUITES["memory-retry"] = replace(
     SUITES["memory"], name="memory-retry", learn_retry_config="pot-sc@4+memory"
+)
+# Better with use, without labels: the training stream answered by ``full`` exactly as a
+# user's requests (write-back on, no ground truth), the same held-out questions at each size.
+SUITES["memory-traffic"] = replace(
+    SUITES["memory"],
+    name="memory-traffic",
+    learn_config="full",
+    labels=False,
+    lc_sizes=(0, 100, 200, 400, 800),
 )
 
 
@@ -406,6 +417,7 @@ def run_report(
         eval_start=suite.lc_eval_start, learn_config=suite.learn_config,
         retry_config=suite.learn_retry_config,
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
+        labels=suite.labels,
     )  # fmt: skip
     if suite.lc_configs:
         curve["analysis"] = analyse_curve(

@@ -137,6 +137,31 @@ def _share(part: int, whole: int) -> str:
     return f"{part}/{whole}" + (f" ({part / whole:.0%})" if whole else "")
 
 
+def _stream_sentence(curve: dict[str, Any], asked: str) -> str:
+    """How the curve's memories were filled, and what it was evaluated on."""
+    evaluated = (
+        f"evaluation: {asked} of seed {curve['eval_seed']}, the same at every size, each size "
+        "in its own memory directory."
+    )
+    if curve.get("labels", True) is False:
+        return (
+            f"Training stream: seed {curve['train_seed']} answered by `{curve['learn_config']}` "
+            "as a user's traffic (write-back on, no ground truth: the write-back policy decides "
+            'what is stored; "stored right" is scored against the data set afterwards); '
+            + evaluated
+        )
+    retry = (
+        f" (a question it gets wrong is tried again with `{curve['retry_config']}`, and a "
+        "right program among those draws is kept)"
+        if curve.get("retry_config")
+        else ""
+    )
+    return (
+        f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`"
+        f"{retry}, the paths its scorer marks right stored (programs with them); " + evaluated
+    )
+
+
 def _curve_section(curve: dict[str, Any]) -> list[str]:
     """The learning curve: accuracy and cost per memory size, then what memory did."""
     start = curve.get("eval_start", 0)
@@ -145,21 +170,13 @@ def _curve_section(curve: dict[str, Any]) -> list[str]:
     lines = [
         f"## Memory learning curve ({curve['dataset']})",
         "",
-        f"Training stream: seed {curve['train_seed']} solved by `{curve['learn_config']}`"
-        + (
-            f" (a question it gets wrong is tried again with `{curve['retry_config']}`, and a "
-            "right program among those draws is kept)"
-            if curve.get("retry_config")
-            else ""
-        )
-        + ", the paths its scorer marks right stored (programs with them); evaluation: "
-        f"{asked} of seed {curve['eval_seed']}, the same at every size, each size in its own "
-        "memory directory.",
+        _stream_sentence(curve, asked),
         "",
         _table(
-            ["learned", "stored", "config", "n", "accuracy", "95% CI", "paths", "gen tok/q",
-             "prompt tok/q", "s/q", "first round"],
-            [[str(r["size"]), str(r["stored"]), r["config"], str(r["questions"]),
+            ["learned", "stored", "stored right", "config", "n", "accuracy", "95% CI", "paths",
+             "gen tok/q", "prompt tok/q", "s/q", "first round"],
+            [[str(r["size"]), str(r["stored"]), _f(r.get("stored_precision"), ".1%"),
+              r["config"], str(r["questions"]),
               f"{r['accuracy']:.1%}", f"{r['ci95'][0]:.0%}–{r['ci95'][1]:.0%}",
               f"{r['avg_paths']:.2f}", f"{r['completion_tokens']:.0f}",
               f"{r['prompt_tokens']:.0f}", _f(r.get("median_seconds"), ".1f"),

@@ -71,3 +71,33 @@ def test_an_ensembles_second_model_draws_through_the_same_cache(
         p["answer"] for p in first.trace["paths"]
     ]
     service.close()
+
+
+def test_a_traffic_stream_learns_without_ever_seeing_the_answer(
+    llamacpp_backend: LlamaCppBackend, tmp_path: Path
+) -> None:
+    from agent.config import named_config
+    from evaluation.datasets import open_dataset
+    from evaluation.traffic import serve_stream
+    from memory import MemoryConfig, open_store
+    from retrieval import RetrievalConfig
+
+    store = open_store(tmp_path, MemoryConfig(), RetrievalConfig(embedding_model="hashing-64"))
+    service = Service(Reasoner(llamacpp_backend, memory=store))
+    try:
+        config = named_config("full", max_tokens=24)
+        report = serve_stream(service, config, dataset="gsm_symbolic", size=3, seed=1)
+        with pytest.raises(ValueError, match="does not write back"):
+            serve_stream(service, named_config("cot"), dataset="gsm_symbolic", size=1, seed=1)
+    finally:
+        service.close()
+    data = report.to_dict()
+    assert data["labels"] is False and data["attempted"] == 3 and len(data["marks"]) == 3
+    assert data["answers_stored"] == data["marks"].count("S") + data["marks"].count("X")
+    truths = {e["question"]: str(e["answer"]) for e in open_dataset("gsm_symbolic", size=3, seed=1)}
+    for record in [store.get(i) for i in range(1, store.count() + 1)]:
+        # What was stored came from traffic (the service's own evidence), not from labels.
+        assert record.source == "gsm_symbolic:traffic:seed=1" and record.ground_truth is None
+        assert record.question in truths
+    assert data["answers_stored"] == 0 or store.count() >= 1
+    store.close()
