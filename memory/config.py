@@ -48,8 +48,8 @@ class WriteBackThresholds(BaseModel):
         default=1,
         ge=0,
         description=(
-            "Fewest agreeing paths shown no recalled record with the same answer, so that "
-            "memory never vouches for its own recall (0 disables)."
+            "Fewest agreeing paths shown no recalled record when no ground truth is known, "
+            "so that memory never vouches for its own recall (0 disables)."
         ),
     )
 
