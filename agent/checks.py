@@ -100,7 +100,8 @@ def _power(base: Fraction | float, exp: Fraction | float) -> Fraction | float:
         return base ** int(exp)
     if float(base) < 0:
         raise UnsafeExpression("fractional power of a negative number")
-    return float(base) ** float(exp)
+    power: float = float(base) ** float(exp)  # a negative base was refused: never complex
+    return power
 
 
 # --- finding claims ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from agent.trace_parts import Confirmation, Verification
+
 
 @dataclass(frozen=True)
 class Event:
@@ -148,7 +150,7 @@ class Verified(Event):
     """The verification evidence (vote share, agreeing paths, checks, ``verified``)."""
 
     kind: ClassVar[str] = "verified"
-    evidence: dict[str, Any]
+    evidence: Verification
 
     def to_dict(self) -> dict[str, Any]:
         """The evidence's fields beside ``type``."""
@@ -170,7 +172,7 @@ class MemoryOutcome(Event):
     id: int | None = None
     action: str | None = None
     reason: str | None = None
-    confirmation: dict[str, Any] | None = None
+    confirmation: Confirmation | None = None
     """Programs drawn blind to confirm the answer before storing it: drawn, answers, agree."""
 
     def text(self) -> str | None:

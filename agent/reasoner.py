@@ -12,8 +12,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -29,6 +29,7 @@ from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.paths import ReasoningPath
 from agent.sandbox import Sandbox
+from agent.state import AgentState
 from agent.trace import Trace, build_trace
 from memory import WriteBackThresholds
 
@@ -52,7 +53,7 @@ class Answer:
     config: str
     usage: dict[str, int]
     seconds: float
-    trace: Trace = field(default_factory=lambda: cast(Trace, {}))
+    trace: Trace
     rationale: str = ""
 
 
@@ -182,7 +183,7 @@ class Reasoner:
         if history:
             payload["history"] = [{"role": m["role"], "content": m["content"]} for m in history]
         t0 = time.perf_counter()
-        state: dict[str, Any] = {}
+        state: AgentState = {}
         for mode, chunk in graph.stream(
             payload, run_config, context=deps, stream_mode=["custom", "values"]
         ):
@@ -220,7 +221,7 @@ class Reasoner:
         )
         return answer
 
-    def _remember(self, answer: Answer, state: dict[str, Any], domain: str | None) -> None:
+    def _remember(self, answer: Answer, state: AgentState, domain: str | None) -> None:
         self.answers.put(
             AnswerRecord(
                 id=answer.id,

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 from agent.analogs import ProgramPrompt, independent_support
 from agent.backends.base import Backend, Completion, Message
@@ -29,6 +28,7 @@ from agent.sandbox import Sandbox
 from agent.strategies import decide
 from agent.strategies.adaptive import should_stop
 from agent.strategies.tally import leader, tally
+from agent.trace_parts import SamplingLog
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Draws:
     calls: int = 0
     model_seconds: float = 0.0
     program_seconds: float = 0.0
-    log: dict[str, Any] = field(default_factory=dict)
+    log: SamplingLog = field(default_factory=lambda: SamplingLog())
 
     def record(self, comps: list[Completion], seconds: float) -> None:
         """Count one backend call's tokens and time."""

@@ -10,7 +10,11 @@ See ``agent/sandbox.py`` for the layers and docs/sandbox.md for what they guaran
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the child never evaluates them
+    from collections.abc import Mapping, Sequence
+    from types import ModuleType
 
 
 def _runner(argv: list[str]) -> None:
@@ -167,7 +171,7 @@ def _audit_hook() -> tuple[Any, type[Exception]]:
     # program's to change.
     starts, type_, str_ = str.startswith, type, str
 
-    def audit(event, args):
+    def audit(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path = args[0] if type_(args[0]) is str_ else "a file descriptor or path object"
             raise Refused(f"open({path!r}) is not allowed")
@@ -179,7 +183,7 @@ def _audit_hook() -> tuple[Any, type[Exception]]:
     return audit, Refused
 
 
-def _import_guard(allowed: frozenset[str]) -> tuple[type[Exception], dict]:
+def _import_guard(allowed: frozenset[str]) -> tuple[type[Exception], dict[str, Any]]:
     """Install the import guard; return the class of its refusals and the program's builtins.
 
     A convenience, not a boundary (``collections._sys.modules`` reaches every loaded module):
@@ -194,7 +198,13 @@ def _import_guard(allowed: frozenset[str]) -> tuple[type[Exception], dict]:
     trusted = frozenset(id(vars(m)) for n, m in list(sys.modules.items()) if n != "__main__" and m)
     real_import, str_, type_, id_, frame_ = builtins.__import__, str, type, id, sys._getframe
 
-    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    def guarded_import(
+        name: str,
+        globals: Mapping[str, object] | None = None,
+        locals: Mapping[str, object] | None = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> ModuleType:
         # Module code (the stdlib's lazy imports) imports freely; program code only `allowed`.
         if id_(frame_(1).f_globals) not in trusted:
             top = name.partition(".")[0] if type_(name) is str_ else None

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypedDict
 from agent.analogs import ProgramPrompt
 from agent.backends.base import Message
 from agent.paths import ReasoningPath, Verdict
+from agent.trace_parts import MemoryLog, SamplingState, Verification
 
 
 def merge_timings(old: dict[str, float] | None, new: dict[str, float] | None) -> dict[str, float]:
@@ -52,13 +53,13 @@ class AgentState(InputState, total=False):
     """The prompts program paths are drawn from, one per shown analog (empty: no programs)."""
     paths: list[ReasoningPath]
     """Every sampled path, in draw order."""
-    sampling: dict[str, Any]
+    sampling: SamplingState
     """How sampling went: rounds, early stop, think-on-demand decision, deadline."""
     verdict: Verdict | None
     """The aggregated answer."""
-    verification: dict[str, Any]
+    verification: Verification
     """Evidence about the verdict and whether it counts as verified."""
-    memory: dict[str, Any]
+    memory: MemoryLog
     """What the write-back policy did with the answer."""
     usage: dict[str, int]
     """Prompt and completion tokens spent on this question, all model calls together."""

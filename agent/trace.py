@@ -2,17 +2,47 @@
 
 The trace is JSON (the API's ``x_trace``, batch output lines, evaluation records), so its
 types are ``TypedDict``s: the type checker knows every key the surfaces read, and the
-object is the same plain dict the API has always returned.
+object is the same plain dict the API has always returned. The parts the nodes write
+(sampling, verification, memory) are defined in ``agent/trace_parts.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from agent.config import GraphConfig
 from agent.extract import same_answer
 from agent.paths import ReasoningPath
 from agent.programs import Execution
+from agent.state import AgentState
+from agent.trace_parts import (
+    CheckCounts,
+    Confirmation,
+    MemoryLog,
+    ProgramCounts,
+    SamplingLog,
+    SamplingState,
+    ThinkDecision,
+    Verification,
+)
+
+__all__ = [
+    "EXTERNAL",
+    "CheckCounts",
+    "Confirmation",
+    "Hit",
+    "MemoryLog",
+    "ProgramCounts",
+    "Retrieved",
+    "SamplingLog",
+    "ThinkDecision",
+    "Trace",
+    "TracePath",
+    "Verification",
+    "Vote",
+    "answer_program",
+    "build_trace",
+]
 
 # Time spent waiting on the model, on embedding + vector search, or on running programs in the
 # sandbox; the rest is graph overhead.
@@ -74,12 +104,11 @@ class Trace(TypedDict):
     retrieved: Retrieved
     paths: list[TracePath]
     vote: Vote | None
-    sampling: dict[str, Any]
-    #: The verify step's evidence: vote_share, agreeing_paths, total_paths, confidence,
-    #: programs, checks, verified, reason (see agent/nodes/verify.py).
-    verification: dict[str, Any]
+    sampling: SamplingLog
+    #: The verify step's evidence (see agent/nodes/verify.py).
+    verification: Verification
     #: What write-back did: stored, id, action, or reason.
-    memory: dict[str, Any]
+    memory: MemoryLog
     usage: dict[str, int]
     timings: dict[str, float]
     seconds: float
@@ -110,7 +139,14 @@ def _path(p: ReasoningPath) -> TracePath:
     return out
 
 
-def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> Trace:
+def _sampling(sampling: SamplingState) -> SamplingLog:
+    # The start time is the state's bookkeeping, not part of the account.
+    out = sampling.copy()
+    out.pop("started", None)
+    return out
+
+
+def build_trace(state: AgentState, config: GraphConfig, seconds: float) -> Trace:
     """A JSON-ready account of one run."""
     verdict = state.get("verdict")
     timings = dict(state.get("timings") or {})
@@ -137,7 +173,7 @@ def build_trace(state: dict[str, Any], config: GraphConfig, seconds: float) -> T
             "paths": verdict.n_paths,
             "abstentions": verdict.abstentions,
         },
-        "sampling": {k: v for k, v in (state.get("sampling") or {}).items() if k != "started"},
+        "sampling": _sampling(state.get("sampling") or {}),
         "verification": state.get("verification") or {},
         "memory": state.get("memory") or {},
         "usage": state.get("usage") or {},

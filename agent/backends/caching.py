@@ -31,7 +31,8 @@ def _encode(c: Completion) -> bytes:
 def _decode(blob: bytes | str) -> dict[str, Any]:
     if isinstance(blob, bytes):
         blob = zlib.decompress(blob).decode()
-    return json.loads(blob)
+    fields: dict[str, Any] = json.loads(blob)
+    return fields
 
 
 def _completion_from(data: dict[str, Any]) -> Completion:

@@ -24,19 +24,28 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
 
 import llama_cpp
 import llama_cpp._logger
 import numpy as np
 from llama_cpp._internals import LlamaContext, LlamaModel
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 from agent.backends.base import Completion, FinishReason, GenerationStats, Message, TokenLogprob
 from agent.backends.config import BackendConfig
 from agent.errors import BackendError, ModelError, RequestTooLarge
 
 logger = logging.getLogger(__name__)
+
+
+def _llama_message(m: Message) -> ChatCompletionRequestMessage:
+    """Our message as llama_cpp's TypedDict for its role (the same two keys)."""
+    if m["role"] == "system":
+        return {"role": "system", "content": m["content"]}
+    if m["role"] == "user":
+        return {"role": "user", "content": m["content"]}
+    return {"role": "assistant", "content": m["content"]}
 
 
 @dataclass
@@ -109,7 +118,7 @@ class LlamaCppBackend:
         params.n_threads_batch = config.threads
         params.no_perf = False
         self._ctx = LlamaContext(model=self._model, params=params, verbose=False)
-        self.n_ctx = llama_cpp.llama_n_ctx(self._ctx.ctx)
+        self.n_ctx: int = llama_cpp.llama_n_ctx(self._ctx.ctx)
         self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
         self._batch = llama_cpp.llama_batch_init(max(config.n_batch, config.max_n), 0, 1)
         self._n_vocab = self._model.n_vocab()
@@ -136,11 +145,11 @@ class LlamaCppBackend:
 
     def tokenize_chat(self, messages: Sequence[Message]) -> list[int]:
         """The prompt tokens for ``messages``, ending where the assistant's reply starts."""
-        # llama_cpp types messages as its own TypedDicts; ours have the same keys.
-        rendered = self._formatter(messages=cast(list[Any], [dict(m) for m in messages]))
-        return self._model.tokenize(
+        rendered = self._formatter(messages=[_llama_message(m) for m in messages])
+        tokens: list[int] = self._model.tokenize(
             rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
         )
+        return tokens
 
     def _piece(self, token: int) -> bytes:
         n = llama_cpp.llama_token_to_piece(
@@ -151,7 +160,9 @@ class LlamaCppBackend:
     # -- sampling -------------------------------------------------------------------------
 
     def _make_sampler(self, temperature: float, top_p: float, seed: int | None) -> ctypes.c_void_p:
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        chain: ctypes.c_void_p = llama_cpp.llama_sampler_chain_init(
+            llama_cpp.llama_sampler_chain_default_params()
+        )
         if temperature <= 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
             return chain

@@ -13,6 +13,7 @@ from agent.nodes._timing import timed
 from agent.paths import ReasoningPath
 from agent.sampling import Draws, Sampler
 from agent.state import AgentState
+from agent.trace_parts import SamplingState
 
 
 def path_event(path: ReasoningPath) -> PathDone:
@@ -38,7 +39,7 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     """
     deps = runtime.context
     cfg = deps.config
-    sampling = dict(state.get("sampling") or {})
+    sampling: SamplingState = {**(state.get("sampling") or {})}
     started = sampling.get("started", time.monotonic())
     deadline = started + cfg.deadline_s if cfg.deadline_s else None
 
@@ -78,8 +79,7 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     usage = dict(state.get("usage") or {})
     usage["prompt_tokens"] = usage.get("prompt_tokens", 0) + draws.prompt_tokens
     usage["completion_tokens"] = usage.get("completion_tokens", 0) + draws.completion_tokens
-    sampling.update(draws.log)
-    sampling.update({"paths": len(draws.paths), "calls": draws.calls})
+    sampling = {**sampling, **draws.log, "paths": len(draws.paths), "calls": draws.calls}
     if deps.sandbox is not None and any(p.kind == "program" for p in draws.paths):
         # Which layers held the programs, so that a trace shows a sandbox without namespaces.
         sampling["sandbox"] = deps.sandbox.describe()

@@ -21,6 +21,7 @@ from agent.nodes._timing import timed
 from agent.paths import ReasoningPath, Verdict
 from agent.state import AgentState
 from agent.strategies.mixed import independent_agreement
+from agent.trace_parts import Verification
 from agent.verifier import p_yes
 
 # An answer is "verified" when most voting paths, at least three, agree on it and its
@@ -59,7 +60,7 @@ def _evidence(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     best = winning_path(paths, verdict)
     agreeing = [p for p in paths if p.index in set(verdict.agreeing)]
     confidences = [p.confidence for p in agreeing if p.confidence is not None]
-    evidence: dict[str, Any] = {
+    evidence: Verification = {
         "vote_share": round(verdict.share, 4),
         "agreeing_paths": len(agreeing),
         "total_paths": verdict.n_paths,
