@@ -195,6 +195,11 @@ class Sampler:
         self._program_call(prompt, count, start)
         return self.draws.paths[before:]
 
+    def greedy_prose(self) -> ReasoningPath:
+        """Draw the greedy prose path ``program_first`` draws (seed ``seed + 0``, T = 0)."""
+        self._call(self.backend, 1, 0, temperature=0.0)
+        return self.draws.paths[-1]
+
     def _past_deadline(self) -> bool:
         # The first draw always happens: a deadline answers with what exists, never nothing.
         if not self.draws.paths:

@@ -7,8 +7,8 @@ files of ``full`` with an empty memory, so nothing is sampled again:
 
     python -m benchmarks.storage_rules
 
-The write-back policy (``memory/writeback.py``) took the unopposed-agreement rule from the
-development rows; the precision of what the policy stores on unseen traffic is measured by
+The write-back policy (``memory/writeback.py``) took the adopted rule from the development
+rows; the precision of what the policy stores on unseen traffic is measured by
 the ``memory-traffic`` report suite, not here.
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 
 import typer
 
+from agent.extract import same_answer
 from evaluation.evaluate import RESULTS_DIR, wilson
 
 FILES = {
@@ -29,6 +30,12 @@ FILES = {
     "dev": RESULTS_DIR / "eval-gsm_symbolic-qwen2.5-1.5b-seed42-dev.json",
     # q28-127: held out from those choices.
     "heldout": RESULTS_DIR / "eval-gsm_symbolic-qwen2.5-1.5b-seed42-heldout-2026-12-02.json",
+}
+# The greedy prose path of each question (``cot``), where ``full`` did not draw it: full's
+# prose path is that very draw (same prompt, seed and length; equal wherever both exist).
+GREEDY_PROSE = {
+    "dev": RESULTS_DIR / "eval-gsm_symbolic-qwen2.5-1.5b-seed42-dev.json",
+    "heldout": RESULTS_DIR / "eval-gsm_symbolic-qwen2.5-1.5b-seed42-heldout.json",
 }
 
 
@@ -40,10 +47,11 @@ class Features:
     prose_agrees: bool
     dissenting: int
     verified: bool
+    greedy_prose_agrees: bool
 
 
-def features(record: dict[str, Any]) -> Features:
-    """The features of one evaluation record of ``full``."""
+def features(record: dict[str, Any], greedy_prose: str | None) -> Features:
+    """The features of one evaluation record of ``full`` (and its question's greedy prose)."""
     answer = record["answer"]
     paths = record.get("paths") or []
     return Features(
@@ -51,6 +59,7 @@ def features(record: dict[str, Any]) -> Features:
         prose_agrees=any(p["kind"] == "prose" and p["answer"] == answer for p in paths),
         dissenting=sum(1 for p in paths if p["answer"] not in (None, answer)),
         verified=bool(record.get("verified")),
+        greedy_prose_agrees=greedy_prose is not None and same_answer(greedy_prose, answer),
     )
 
 
@@ -58,17 +67,24 @@ RULES: dict[str, Callable[[Features], bool]] = {
     "verified (the answer's flag)": lambda f: f.verified,
     "a program and the prose path agree": lambda f: f.agreeing_programs >= 1 and f.prose_agrees,
     ">= 3 agreeing programs": lambda f: f.agreeing_programs >= 3,
-    ">= 3 agreeing programs, no dissent (adopted)": lambda f: (
-        f.agreeing_programs >= 3 and f.dissenting == 0
+    ">= 3 agreeing programs, no dissent": lambda f: f.agreeing_programs >= 3 and f.dissenting == 0,
+    "... and the greedy prose path agrees (adopted)": lambda f: (
+        f.agreeing_programs >= 3 and f.dissenting == 0 and f.greedy_prose_agrees
     ),
 }
 
 
-def score(path: Path) -> dict[str, Any]:
+def score(path: Path, prose_path: Path) -> dict[str, Any]:
     """Coverage and precision of every rule on one evaluation file."""
     results = json.loads(path.read_text())["results"]
+    greedy = json.loads(prose_path.read_text())["results"]
     rows = [
-        (features(v["full"]), bool(v["full"]["correct"])) for v in results.values() if "full" in v
+        (
+            features(v["full"], (greedy.get(q, {}).get("cot") or {}).get("answer")),
+            v["full"]["correct"],
+        )
+        for q, v in results.items()
+        if "full" in v
     ]
     out: dict[str, Any] = {"file": path.name, "questions": len(rows), "rules": {}}
     for name, rule in RULES.items():
@@ -85,7 +101,7 @@ def score(path: Path) -> dict[str, Any]:
 
 def main(output: Path = typer.Option(RESULTS_DIR / "storage-rules.json")) -> None:
     """Score every rule on the development and held-out files; print and save a table."""
-    report = {part: score(path) for part, path in FILES.items() if path.exists()}
+    report = {part: score(path, GREEDY_PROSE[part]) for part, path in FILES.items()}
     for part, rows in report.items():
         typer.echo(f"{part} ({rows['questions']} questions, {rows['file']})")
         for name, r in rows["rules"].items():

@@ -44,6 +44,14 @@ class WriteBackThresholds(BaseModel):
             "known; None disables. A dissenting path says the question reads two ways."
         ),
     )
+    require_program_and_prose: bool = Field(
+        default=True,
+        description=(
+            "Without a ground truth, an executed program and a prose path must both reach the "
+            "answer (on the development questions: 6 of 6 stored answers right, against 7 of 8 "
+            "for unanimous programs alone)."
+        ),
+    )
     min_blind_agreeing: int = Field(
         default=1,
         ge=0,

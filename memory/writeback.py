@@ -12,11 +12,13 @@ Rules, in order:
 4. Without a ground truth (a user's traffic), agreement must be independent of memory and
    unopposed: no answered path may reach another answer (``max_dissenting_paths``), and at
    least ``min_blind_agreeing`` agreeing paths must have been shown no recalled record at
-   all, so a stored record never vouches for the question it was recalled into.
-   Chosen on the development word problems (seed 42, q0-27, empty memory: 7 of 8 stored
-   answers right, against 14 of 21 for the answer's "verified" flag); on the held-out q28-127
-   it kept 42 answers, 40 right, while a program agreeing with a prose path (formerly enough
-   alone) was right 8 times in 11 (``python -m benchmarks.storage_rules``).
+   all, so a stored record never vouches for the question it was recalled into; and an
+   executed program and a prose path must both reach it (``require_program_and_prose``).
+   Chosen on the development word problems (seed 42, q0-27, empty memory): unanimous programs
+   stored 8 answers, 7 right (the answer's "verified" flag: 14 of 21), and with the greedy
+   prose path agreeing too 6 of 6; on the held-out q28-127 the same rules kept 42 answers
+   (40 right) and 37 (36 right). A program agreeing with a prose path without the others was
+   right 8 times in 11 (``python -m benchmarks.storage_rules``).
 5. The vote share, the number of agreeing paths and (when configured) the answer confidence
    must reach the thresholds in ``WriteBackThresholds``. ``verified_by`` says ``execution``
    when a program and a prose path agreed as well, else ``consensus``.

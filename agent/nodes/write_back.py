@@ -8,10 +8,11 @@ recall can show program paths a worked program.
 
 Without a ground truth (a user's traffic) the evidence also counts the paths that reached
 another answer and the agreeing paths that were shown no recalled record: memory must not
-vouch for its own recall. When an answer lacks only that independent support (unanimous, but
-its agreeing programs all saw analogs, or one agreeing path short), up to ``confirm_draws``
-programs are drawn from the plain prompt, which shows no record, and the policy decides
-again with them; they never change the answer already given.
+vouch for its own recall. When an unanimous answer lacks independent support (its agreeing
+programs all saw analogs, it is an agreeing path short, or no prose path agrees with a
+program), up to ``confirm_draws`` programs are drawn from the plain prompt, which shows no
+record, then the greedy prose path, and the policy decides again with them; they never change
+the answer already given.
 """
 
 from __future__ import annotations
@@ -120,16 +121,13 @@ def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     best = winning_path(paths, verdict)
     if best is None:
         return {"memory": {"stored": False, "reason": "no winning path"}}
-    text, program = stored_paths(paths, best, answer, checks=deps.config.checks)
     thresholds = deps.thresholds or WriteBackThresholds()
-    recalled = bool(state.get("analogs"))
-    evidence = _evidence(state, deps, answer, text, program, paths, recalled)
+    evidence = _evidence(state, deps, answer, best, paths)
     decision = decide(evidence, thresholds)
-    need = _confirmations_needed(evidence, decision, thresholds, deps)
     confirm: dict[str, Any] = {}
-    if need:
-        extra, confirm = _confirm(state, deps, need, answer)
-        evidence = _evidence(state, deps, answer, text, program, [*paths, *extra], recalled)
+    if _worth_confirming(evidence, decision, deps):
+        extra, confirm = _confirm(state, deps, evidence, thresholds, answer)
+        evidence = _evidence(state, deps, answer, best, [*paths, *extra])
         decision = decide(evidence, thresholds)
     usage = _usage(state, confirm)
     t0 = time.perf_counter()
@@ -152,26 +150,28 @@ def _evidence(
     state: AgentState,
     deps: AgentDeps,
     answer: str,
-    text: str,
-    program: Execution | None,
+    best: ReasoningPath,
     paths: Sequence[ReasoningPath],
-    recalled: bool,
 ) -> Evidence:
+    """The evidence of ``paths`` (the run's, and any confirmation draws after them)."""
     ev = state.get("verification") or {}
     truth = state.get("ground_truth")
     checks = ev.get("checks")
     question = state["question"]
+    text, program = stored_paths(paths, best, answer, checks=deps.config.checks)
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
     dissent, blind = independence(paths, answer)
-    if not recalled:
+    if not state.get("analogs"):
         blind += _blind_prose(paths, answer)
     agreement = agreement_of(ev)
     if len(paths) > len(state.get("paths") or []):
-        # Confirmation draws joined: they count as agreeing paths of the record.
+        # Confirmation draws joined: they count as paths of the record.
         agreeing = sum(1 for p in paths if same_answer(p.answer, answer))
         answered = sum(1 for p in paths if p.answer is not None)
-        agreement.update(agreeing_paths=agreeing, vote_share=round(agreeing / answered, 4))
+        agreement.update(
+            agreeing_paths=agreeing, total_paths=answered, vote_share=round(agreeing / answered, 4)
+        )
     return Evidence(
         question=question,
         answer=answer,
@@ -180,7 +180,7 @@ def _evidence(
         domain=deps.config.task,
         **agreement,
         checks=named,
-        independent_agreement=bool(ev.get("independent_agreement")),
+        independent_agreement=_program_and_prose(paths, answer, checks=deps.config.checks),
         dissenting_paths=None if truth is not None else dissent,
         blind_agreeing=None if truth is not None else blind,
         ground_truth=truth,
@@ -192,49 +192,68 @@ def _evidence(
     )
 
 
-def _confirmations_needed(
-    evidence: Evidence,
-    decision: VerifiedPath | Rejection,
-    t: WriteBackThresholds,
-    deps: AgentDeps,
-) -> int:
-    """Blind programs worth drawing before deciding again (0: the decision stands)."""
-    budget = deps.config.confirm_draws
-    if (
+def _program_and_prose(paths: Sequence[ReasoningPath], answer: str, *, checks: bool) -> bool:
+    """A program that ran and a prose path (whose arithmetic holds) both reached ``answer``."""
+    agreeing = [p for p in paths if same_answer(p.answer, answer)]
+    ran = any(
+        p.kind == "program" and p.execution is not None and p.execution.status == "ok"
+        for p in agreeing
+    )
+    prose = any(p.kind == "prose" and (not checks or check_arithmetic(p.text).ok) for p in agreeing)
+    return ran and prose
+
+
+def _worth_confirming(
+    evidence: Evidence, decision: VerifiedPath | Rejection, deps: AgentDeps
+) -> bool:
+    """Whether more draws could change a rejection: unanimous so far, checks holding, no truth."""
+    return not (
         isinstance(decision, VerifiedPath)
-        or not budget
+        or not deps.config.confirm_draws
         or evidence.ground_truth is not None
         or deps.sandbox is None
         or deps.config.paths == "prose"
         or evidence.dissenting_paths  # someone disagrees: more draws will not make it unanimous
         or not all(evidence.checks.values())
-    ):
-        return 0
-    short_blind = max(t.min_blind_agreeing - (evidence.blind_agreeing or 0), 0)
-    short_agreeing = max(t.min_agreeing_paths - (evidence.agreeing_paths or 0), 0)
-    need = max(short_blind, short_agreeing)
-    return need if 0 < need <= budget else 0
+    )
 
 
 def _confirm(
-    state: AgentState, deps: AgentDeps, count: int, answer: str
+    state: AgentState,
+    deps: AgentDeps,
+    evidence: Evidence,
+    t: WriteBackThresholds,
+    answer: str,
 ) -> tuple[list[ReasoningPath], dict[str, Any]]:
-    """Draw ``count`` programs from the plain prompt; seeds continue its own programs'."""
+    """Draw what the evidence lacks: blind programs, then the greedy prose path.
+
+    Programs come from the plain prompt and continue its own seeds; the prose path is the one
+    ``program_first`` draws (greedy, from the run's prompt), so neither redraws a path the vote
+    saw and the draw cache shares both with runs that drew further.
+    """
     cfg = deps.config
-    (plain,) = program_prompts(state["question"], task=cfg.task, history=state.get("history") or [])
     drawn = state.get("paths") or []
-    sampler = Sampler(deps.backend, cfg, [], program_prompts=[plain], sandbox=deps.sandbox)
-    # A confirmation continues the plain prompt's own seeds, so it never redraws a path the
-    # vote already saw (and the draw cache shares it with any run that drew further).
-    start = sum(1 for p in drawn if p.kind == "program" and not p.analog)
-    extra = [
-        replace(p, index=len(drawn) + i)
-        for i, p in enumerate(sampler.more_programs(plain, count, start))
-    ]
+    (plain,) = program_prompts(state["question"], task=cfg.task, history=state.get("history") or [])
+    sampler = Sampler(
+        deps.backend, cfg, state.get("prompt") or [], program_prompts=[plain], sandbox=deps.sandbox
+    )
+    short_blind = t.min_blind_agreeing - (evidence.blind_agreeing or 0)
+    short_agreeing = t.min_agreeing_paths - (evidence.agreeing_paths or 0)
+    count = min(max(short_blind, short_agreeing, 0), cfg.confirm_draws)
+    extra: list[ReasoningPath] = []
+    if count:
+        start = sum(1 for p in drawn if p.kind == "program" and not p.analog)
+        extra += sampler.more_programs(plain, count, start)
+    unanimous = all(p.answer is None or same_answer(p.answer, answer) for p in extra)
+    prose_drawn = any(p.kind == "prose" for p in drawn)
+    if unanimous and t.require_program_and_prose and not prose_drawn and state.get("prompt"):
+        extra.append(sampler.greedy_prose())
+    extra = [replace(p, index=len(drawn) + i) for i, p in enumerate(extra)]
     draws = sampler.draws
     return extra, {
         "confirmation": {
             "drawn": len(extra),
+            "kinds": [p.kind for p in extra],
             "answers": [p.answer for p in extra],
             "agree": sum(1 for p in extra if same_answer(p.answer, answer)),
             "prompt_tokens": draws.prompt_tokens,
