@@ -108,9 +108,15 @@ class Reasoner:
         self.trust_reviewers = trust_reviewers
         self._lock = threading.Lock()
 
-    def config(self, config: GraphConfig | str | None) -> GraphConfig:
-        """A configuration object from a name (or the default), with the sampling defaults."""
-        return configure(config or self.default_config, self.sampling_defaults)
+    def config(self, config: GraphConfig | str | None, **overrides: Any) -> GraphConfig:
+        """A configuration object from a name (or the default), with the sampling defaults,
+        then a request's own ``overrides`` (``agent.config.configure``).
+
+        Raises:
+            ConfigError: An unknown configuration name.
+            pydantic.ValidationError: An override the configuration refuses.
+        """
+        return configure(config or self.default_config, self.sampling_defaults, **overrides)
 
     def _graph(self, config: GraphConfig, threaded: bool) -> Any:
         key = (config.model_dump_json(), threaded)

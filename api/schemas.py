@@ -1,9 +1,10 @@
 """Request and response shapes of the OpenAI-compatible API, and the translation to a run.
 
-``ChatCompletionRequest`` accepts what OpenAI clients send; ``run_spec`` turns it into the
-question, earlier turns, thread id and graph configuration; ``completion_body`` turns an
-``Answer`` into a ``chat.completion`` object. The batch runner uses the same two functions,
-so an OpenAI Batch line gets exactly what the endpoint would answer.
+``ChatCompletionRequest`` accepts what OpenAI clients send; ``chat_ask`` turns it into the
+service's ``Ask`` (question, earlier turns, thread id, configuration name and overrides);
+``completion_body`` turns an ``Answer`` into a ``chat.completion`` object. The batch runner
+uses the same translation, so an OpenAI Batch line gets exactly what the endpoint would
+answer.
 """
 
 from __future__ import annotations
@@ -189,36 +190,10 @@ class ChatCompletionRequest(StrictModel):
     )(whole)
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """What one chat request asks the reasoner to do."""
-
-    question: str
-    history: list[dict[str, str]]
-    thread_id: str | None
-    config: GraphConfig
-    model: str
-
-    def ask(self, **extra: Any) -> Ask:
-        """The service's request for it (``extra``: cancellation, on_event)."""
-        return Ask(
-            self.question,
-            self.config,
-            thread_id=self.thread_id,
-            history=self.history or None,
-            source="api",
-            **extra,
-        )
-
-
-def run_spec(
-    request: ChatCompletionRequest,
-    thread_id: str | None = None,
-    defaults: dict[str, float | int | None] | None = None,
-) -> RunSpec:
-    """Translate a chat request: last user message = question, earlier turns = history.
-
-    ``defaults`` are the service's sampling settings (REASON_N...); request fields win.
+def chat_ask(request: ChatCompletionRequest, thread_id: str | None = None) -> Ask:
+    """Translate a chat request into the service's request: the last user message is the
+    question, earlier turns the history, the model id a configuration name, and the sampling
+    fields its overrides (the service resolves them with its own defaults).
 
     With a thread id the checkpointer holds the conversation, so earlier messages in the
     request are not replayed. System messages are not used (the graph has its own prompt).
@@ -243,20 +218,45 @@ def run_spec(
             if m.role in ("user", "assistant") and m.text()
         ]
     )
-    overrides: dict[str, Any] = {}
-    if request.temperature is not None:
-        overrides["temperature"] = request.temperature
-    if request.top_p is not None:
-        overrides["top_p"] = request.top_p
-    cap = request.max_completion_tokens or request.max_tokens
-    if cap is not None:
-        overrides["max_tokens"] = cap
-    if request.seed is not None:
-        overrides["seed"] = request.seed
-    if request.reasoning_paths is not None:
-        overrides["n"] = request.reasoning_paths
-    config = configure(name, defaults, **overrides)
-    return RunSpec(question, history, thread, config, request.model)
+    overrides = {
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "max_tokens": request.max_completion_tokens or request.max_tokens,
+        "seed": request.seed,
+        "n": request.reasoning_paths,
+    }
+    return Ask(
+        question,
+        name,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        thread_id=thread,
+        history=history or None,
+        source="api",
+    )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A batch line's question, history and resolved configuration (``api/batch.py`` still
+    resolves its lines itself; REST hands ``chat_ask``'s ``Ask`` to the service)."""
+
+    question: str
+    history: list[dict[str, str]]
+    thread_id: str | None
+    config: GraphConfig
+    model: str
+
+
+def run_spec(request: ChatCompletionRequest) -> RunSpec:
+    """``chat_ask``, resolved without the service's sampling defaults (a batch line).
+
+    Raises:
+        pydantic.ValidationError: An override the configuration refuses.
+    """
+    ask = chat_ask(request)
+    config = configure(str(ask.config), None, **ask.overrides)
+    history = [dict(turn) for turn in ask.history or ()]
+    return RunSpec(ask.question, history, ask.thread_id, config, request.model)
 
 
 def ranked_answers(answer: Answer, n: int) -> list[tuple[str, float | None]]:

@@ -22,8 +22,8 @@ import typer
 
 from agent.backends.caching import CachingBackend
 from agent.config import named_config
-from agent.reasoner import Reasoner
 from evaluation.evaluate import DRAW_CACHE, RESULTS_DIR, load_questions, wilson
+from service.compose import Ask, build_service
 from service.settings import Settings
 
 
@@ -50,7 +50,7 @@ def main(
     """Replay the grid and print accuracy and cost per variant, best first."""
     settings = Settings()
     backend = CachingBackend(_NoNewDraws(settings.model), DRAW_CACHE)  # type: ignore[arg-type]
-    reasoner = Reasoner(backend)
+    service = build_service(settings, memory=False, threads=False, backend=backend, source="bench")
     questions, scorer = load_questions(dataset, size, seed, start)
     rows = []
     grid = itertools.product((2, 3, 4, 5), (2, 3, 4), (1.0, 1.5, 2.0))
@@ -65,7 +65,7 @@ def main(
         )
         right = tokens = paths = 0
         for q in questions:
-            ans = reasoner.solve(q.question, cfg)
+            ans = service.answer(Ask(q.question, cfg, source="bench"))
             right += bool(ans.answer is not None and scorer(ans.answer, q.entry) >= 1.0)
             tokens += ans.usage.get("completion_tokens", 0)
             paths += len(ans.trace["paths"])
@@ -89,6 +89,7 @@ def main(
         )
     meta = {"dataset": dataset, "seed": seed, "start": start, "size": size}
     output.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    service.close()
     backend.close()
 
 

@@ -4,9 +4,10 @@
 the ``WorkQueue`` that admits work to the model. With a PostgreSQL memory the threads and the
 answer records live in that database too (service/pg_state.py), so replicas hold no
 conversation or answer of their own; otherwise threads are in ``threads.db`` and answers in
-process. Every way in (REST, SSE, Slack, batch, the CLI's
-ask/eval/learn) hands it an ``Ask`` through ``submit`` (or its waiting wrappers ``answer``
-and ``answer_async``) and gets an ``Answer``. ``reason serve``, ``reason slack``, ``reason
+process. Every way in (REST, SSE, Slack, batch, MCP, the CLI's
+ask/eval/learn) hands it an ``Ask`` (a configuration name and the request's overrides)
+through ``submit`` (or its waiting wrappers ``answer`` and ``answer_async``) and gets an
+``Answer``; the service resolves the configuration. ``reason serve``, ``reason slack``, ``reason
 batch`` and the CLI build one with ``build_service``; tests build one around their own
 backend with ``Service(reasoner, ...)``.
 """
@@ -61,8 +62,11 @@ class Ask:
 
     Attributes:
         question: The question (the last user message).
-        config: Graph configuration, by name or resolved (``agent.config.configure``);
-            None is the service's default.
+        config: Graph configuration by name (None: the service's default), or an object
+            already resolved (evaluation's variants); the service resolves a name with its
+            sampling defaults (``Service.resolve``).
+        overrides: The request's own configuration fields (``n``, ``temperature``...),
+            applied last; a None value is left out.
         thread_id: Conversation id; the checkpointer holds the earlier turns.
         history: Earlier user/assistant turns, for a conversation without a thread.
         source: Recorded with what the run writes to memory (api, slack, batch, cli, eval).
@@ -73,6 +77,7 @@ class Ask:
 
     question: str
     config: GraphConfig | str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     thread_id: str | None = None
     history: Sequence[Mapping[str, str]] | None = None
     source: str = "api"
@@ -111,17 +116,32 @@ class Service:
         health = getattr(self.backend, "health", None)
         return bool(health()) if callable(health) else True
 
+    def resolve(self, ask: Ask) -> GraphConfig:
+        """The configuration ``ask`` runs: its name (or the service's default) with the
+        sampling defaults, then its overrides.
+
+        Raises:
+            ConfigError: An unknown configuration name.
+            pydantic.ValidationError: An override the configuration refuses.
+        """
+        return self.reasoner.config(ask.config or self.default_graph, **ask.overrides)
+
     def submit(self, ask: Ask) -> Future[Answer]:
         """Admit one question to the work queue: the one route from a way in to the model.
 
+        The configuration is resolved first, so a refused one never takes a place in the queue.
+
         Raises:
+            ConfigError: An unknown configuration name.
+            pydantic.ValidationError: An override the configuration refuses (HTTP 422).
             QueueFull: Every worker is busy and the waiting line is full (HTTP 429).
         """
+        cfg = self.resolve(ask)
         if telemetry.enabled():
             # The worker runs in the caller's context, so the run's span is a child of the
             # way in's span (an HTTP request continuing a traceparent).
-            return self.queue.submit(contextvars.copy_context().run, self._run, ask)
-        return self.queue.submit(self._run, ask)
+            return self.queue.submit(contextvars.copy_context().run, self._run, ask, cfg)
+        return self.queue.submit(self._run, ask, cfg)
 
     def answer(self, ask: Ask) -> Answer:
         """Submit and wait for the answer (CLI, Slack, evaluation); Ctrl-C cancels the run."""
@@ -153,9 +173,8 @@ class Service:
         """
         return self.queue.submit(self.reasoner.feedback, answer_id, correct, true_answer)
 
-    def _run(self, ask: Ask) -> Answer:
+    def _run(self, ask: Ask, cfg: GraphConfig) -> Answer:
         """``Reasoner.solve`` in a worker thread, stopping at an event once cancelled."""
-        cfg = self.reasoner.config(ask.config or self.default_graph)
         cancellation = ask.cancellation
 
         def forward(event: Event) -> None:

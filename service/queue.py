@@ -11,7 +11,6 @@ dropped; a running job sees its ``Cancellation`` flag at the next graph event an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import threading
@@ -110,28 +109,6 @@ class WorkQueue:
     def _release(self, _future: Future[Any] | None) -> None:
         with self._lock:
             self._in_flight -= 1
-
-    async def run(
-        self,
-        fn: Callable[..., T],
-        *args: Any,
-        cancellation: Cancellation | None = None,
-        **kwargs: Any,
-    ) -> T:
-        """Run a job from async code; if the caller is cancelled, so is the job.
-
-        ``cancellation`` is passed on to ``fn`` (which checks it between graph steps) and
-        set when the awaiting task is cancelled after the job has started.
-        """
-        if cancellation is not None:
-            kwargs["cancellation"] = cancellation
-        future = self.submit(fn, *args, **kwargs)
-        try:
-            return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            if not future.cancel() and cancellation is not None:
-                cancellation.cancel()
-            raise
 
     def shutdown(self) -> None:
         """Drop waiting jobs and wait for running ones."""

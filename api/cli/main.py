@@ -16,7 +16,7 @@ from rich.table import Table
 
 from agent.backends.catalog import CATALOG, DEFAULT_MODEL
 from agent.backends.provision import is_verified, model_path, pull
-from agent.config import NAMED_CONFIGS, configure
+from agent.config import NAMED_CONFIGS
 from agent.errors import ReasonerError
 from agent.events import Event
 from api.batch import batch_command
@@ -98,10 +98,12 @@ def ask(
     settings = settings_of(ctx)
     service = open_service(settings, model=model, memory=not no_memory)
     try:
-        defaults = settings.sampling_defaults()
-        cfg = configure(config or settings.graph, defaults, n=n, max_tokens=max_tokens)
-        err.print(f"[dim]{service.backend.model_name} / {cfg.name}: {question}[/dim]")
-        answer = service.answer(Ask(question, cfg, source="cli", on_event=_print_event))
+        name = config or settings.graph
+        err.print(f"[dim]{service.backend.model_name} / {name}: {question}[/dim]")
+        overrides = {"n": n, "max_tokens": max_tokens}
+        answer = service.answer(
+            Ask(question, name, overrides=overrides, source="cli", on_event=_print_event)
+        )
     finally:
         service.close()
     if answer.rationale:

@@ -1,4 +1,4 @@
-"""The FastAPI app: ``create_app(settings, reasoner)``, health probes, limits, Slack mount.
+"""The FastAPI app: ``create_app(settings, service)``, health probes, limits, Slack mount.
 
 Routes::
 
@@ -11,7 +11,7 @@ Routes::
     GET    /                       the web page (api/web.py)
     POST   /slack/events           when REASON_SLACK_SIGNING_SECRET is set
 
-``reason serve`` runs it under uvicorn (``serve``).
+``reason serve`` builds the service and runs the app under uvicorn (``serve``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.reasoner import Reasoner
 from api.errors import error_body, error_response, install_error_handlers
 from api.http.metrics import install_metrics
 from api.http.routes import router
@@ -37,7 +36,6 @@ from api.http.tracing import TraceRequests
 from api.web import mount_web
 from memory import MemoryStoreError
 from service.compose import Service, build_service
-from service.queue import WorkQueue
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -84,22 +82,11 @@ class BodyLimit:
         await self.app(scope, counting, send)
 
 
-def _as_service(settings: Settings, reasoner: Reasoner | Service | None) -> tuple[Service, bool]:
-    if reasoner is None:
-        return build_service(settings), True
-    if isinstance(reasoner, Service):
-        return reasoner, False
-    queue = WorkQueue(settings.max_concurrency, settings.queue_size)
-    return Service(reasoner, queue, settings.graph), False
+def create_app(settings: Settings, service: Service) -> FastAPI:
+    """Build the app around a service (``build_service``); the service belongs to the caller.
 
-
-def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -> FastAPI:
-    """Build the app around a reasoner (or a whole service; None builds one from settings).
-
-    A service built here is closed when the app shuts down; one passed in belongs to the
-    caller.
+    ``settings`` are the way in's own: API keys, the body limit, the Slack signing secret.
     """
-    service, owned = _as_service(settings, reasoner)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,8 +94,6 @@ def create_app(settings: Settings, reasoner: Reasoner | Service | None = None) -
         slack = getattr(app.state, "slack", None)
         if slack is not None:
             slack.close()
-        if owned:
-            service.close()
 
     app = FastAPI(
         title="reason",
@@ -184,8 +169,11 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
     """Load the model and memory, then serve the app with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    service = build_service(settings)
+    try:
+        uvicorn.run(create_app(settings, service), host=host, port=port, log_level=log_level)
+    finally:
+        service.close()
 
 
 def serve_command(

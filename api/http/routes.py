@@ -13,7 +13,9 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -27,16 +29,15 @@ from api.relay import RelayedRun
 from api.schemas import (
     ChatCompletionRequest,
     FeedbackRequest,
-    RunSpec,
+    chat_ask,
     completion_body,
     memory_hits,
     memory_record,
     model_ids,
     ranked_answers,
-    run_spec,
     usage_body,
 )
-from service.compose import Service
+from service.compose import Ask, Service
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,12 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def _spec(request: Request, body: ChatCompletionRequest, thread_id: str | None) -> RunSpec:
+@contextmanager
+def _overrides_checked() -> Iterator[None]:
+    """Submitting: an override the configuration refuses is the request's 422."""
     try:
-        return run_spec(body, thread_id, request.app.state.settings.sampling_defaults())
-    except ValidationError as ex:  # an override the configuration refuses
+        yield
+    except ValidationError as ex:
         first = ex.errors()[0]
         param = param_of(tuple(first.get("loc", ())))
         raise ApiError(422, f"{param}: {first.get('msg')}", param=param) from None
@@ -120,28 +123,29 @@ async def chat_completions(
 ) -> Any:
     """OpenAI-compatible chat completion; the trace is under ``x_trace``."""
     service = service_of(request)
-    spec = _spec(request, body, x_thread_id)
+    ask = chat_ask(body, x_thread_id)
     logger.info(
-        "chat model=%s paths=%d stream=%s user=%s thread=%s",
-        spec.model,
-        spec.config.n,
+        "chat model=%s paths=%s stream=%s user=%s thread=%s",
+        body.model,
+        body.reasoning_paths or "default",
         body.stream,
         body.user,
-        spec.thread_id,
+        ask.thread_id,
     )
     if body.stream:
-        return _stream(service, spec, body)
-    ask = spec.ask()
+        return _stream(service, ask, body)
     job = asyncio.ensure_future(service.answer_async(ask))
     # A plain request's handler is not cancelled when its client goes away: watch for the
     # disconnect, so the run stops at its next graph step instead of answering no one.
     while not job.done():
         await asyncio.wait({job}, timeout=DISCONNECT_POLL_S)
         if not job.done() and await request.is_disconnected():
-            logger.info("client went away: cancelling its %s run", spec.model)
+            logger.info("client went away: cancelling its %s run", body.model)
             job.cancel()  # cancels the run too (Service.answer_async)
             raise ApiError(499, "the client closed the request", code="cancelled")
-    return completion_body(job.result(), spec.model, body.n)
+    with _overrides_checked():
+        answer = job.result()
+    return completion_body(answer, body.model, body.n)
 
 
 def _chunk(answer_id: str, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
@@ -160,21 +164,23 @@ def _delta(index: int, delta: dict[str, Any], finish: str | None = None) -> dict
     return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
 
 
-def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> EventSourceResponse:
+def _stream(service: Service, ask: Ask, body: ChatCompletionRequest) -> EventSourceResponse:
     # Admission happens here, before the response starts, so a full queue is a real 429.
-    run = RelayedRun(service, lambda c, put: spec.ask(cancellation=c, on_event=put))
+    with _overrides_checked():
+        run = RelayedRun(service, lambda c, put: replace(ask, cancellation=c, on_event=put))
+    model = body.model
     stream_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def chunks() -> AsyncIterator[str]:
         try:
-            yield _chunk(stream_id, spec.model, [_delta(0, {"role": "assistant", "content": ""})])
+            yield _chunk(stream_id, model, [_delta(0, {"role": "assistant", "content": ""})])
             async for event in run.events():
                 # Every event goes out as JSON (``x_event``, for the web page); those worth
                 # reading also as a line of reasoning_content (for any OpenAI client).
                 text = event.text()
                 delta = {"reasoning_content": text + "\n"} if text else {}
-                yield _chunk(stream_id, spec.model, [_delta(0, delta)], x_event=event.to_dict())
+                yield _chunk(stream_id, model, [_delta(0, delta)], x_event=event.to_dict())
             try:
                 answer = run.future.result()
             except Exception as ex:  # noqa: BLE001 - every failure becomes an error event
@@ -186,10 +192,10 @@ def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> Eve
                 delta = (
                     {"content": content} if i == 0 else {"role": "assistant", "content": content}
                 )
-                yield _chunk(stream_id, spec.model, [_delta(i, delta)])
+                yield _chunk(stream_id, model, [_delta(i, delta)])
                 yield _chunk(
                     stream_id,
-                    spec.model,
+                    model,
                     [_delta(i, {}, "stop")],
                     # x_rationale: the winning path's text, which a plain answer carries as
                     # message.reasoning_content (the stream used that field for progress).
@@ -204,7 +210,7 @@ def _stream(service: Service, spec: RunSpec, body: ChatCompletionRequest) -> Eve
                     ),
                 )
             if include_usage:
-                yield _chunk(stream_id, spec.model, [], usage=usage_body(answer))
+                yield _chunk(stream_id, model, [], usage=usage_body(answer))
             yield DONE
         finally:
             run.stop()  # client gone: stop at the next graph event

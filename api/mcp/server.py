@@ -1,6 +1,6 @@
 """``reason mcp``: the service as a Model Context Protocol server, over stdio or HTTP.
 
-``build_mcp_server(service, settings)`` makes an ``MCPServer`` (the official ``mcp`` SDK)
+``build_mcp_server(service)`` makes an ``MCPServer`` (the official ``mcp`` SDK)
 with the tools of ``api/mcp/tools.py``; ``http_app`` wraps its streamable HTTP app in the
 REST API's key check (``REASON_API_KEYS``: ``Authorization: Bearer KEY``, 401 otherwise)
 and body limit (``REASON_MAX_BODY_BYTES``). Over stdio there is no key: the host that starts
@@ -40,12 +40,12 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp_server(service: Service, settings: Settings) -> MCPServer[Any]:
+def build_mcp_server(service: Service) -> MCPServer[Any]:
     """The MCP server for ``service``: four tools, one shared work queue."""
     server: MCPServer[Any] = MCPServer(
         "reason", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
     )
-    register_tools(server, service, settings.sampling_defaults())
+    register_tools(server, service)
     return server
 
 
@@ -119,7 +119,7 @@ def run(settings: Settings, transport: Literal["stdio", "http"], host: str, port
     else:
         service = build_service(settings, source="mcp")
     try:
-        server = build_mcp_server(service, settings)
+        server = build_mcp_server(service)
         if transport == "stdio":
             server.run("stdio")
         else:

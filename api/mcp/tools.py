@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -20,7 +21,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from agent.config import GraphConfig, configure
 from agent.errors import ReasonerError
 from agent.events import Event, NodeEnd, NodeStart
 from agent.reasoner import Answer
@@ -158,8 +158,8 @@ MaxTokens = Annotated[
 ]
 
 
-def register_tools(server: MCPServer[Any], service: Service, defaults: dict[str, Any]) -> None:
-    """Add the four tools to ``server``; ``defaults`` are the service's sampling settings."""
+def register_tools(server: MCPServer[Any], service: Service) -> None:
+    """Add the four tools to ``server`` (the service resolves ``solve``'s configuration)."""
 
     @server.tool(title="Solve a reasoning question")
     async def solve(
@@ -173,12 +173,13 @@ def register_tools(server: MCPServer[Any], service: Service, defaults: dict[str,
         reasoning graph: paths sampled, voted and verified. Returns the answer, whether it is
         verified, the evidence, and the winning program or path; progress is notified."""
         try:
-            name = resolve_model(configuration) if configuration else None
-            overrides = {
-                k: v for k, v in {"n": paths, "max_tokens": max_tokens}.items() if v is not None
-            }
-            cfg = configure(name or service.default_graph, defaults, **overrides)
-            answer = await _run(service, question, cfg, ctx)
+            ask = Ask(
+                question,
+                resolve_model(configuration) if configuration else None,
+                overrides={"n": paths, "max_tokens": max_tokens},
+                source="mcp",
+            )
+            answer = await _run(service, ask, ctx)
         except KNOWN as ex:
             raise tool_error(ex) from ex
         except ValidationError as ex:  # an override the configuration refuses
@@ -236,11 +237,9 @@ async def _memory_call(service: Service, fn: Callable[..., Any], *args: Any) -> 
         raise tool_error(ex) from ex
 
 
-async def _run(service: Service, question: str, cfg: GraphConfig, ctx: Context) -> Answer:
+async def _run(service: Service, ask: Ask, ctx: Context) -> Answer:
     """Submit the question and relay its events as progress until the answer is in."""
-    run = RelayedRun(
-        service, lambda c, put: Ask(question, cfg, source="mcp", cancellation=c, on_event=put)
-    )
+    run = RelayedRun(service, lambda c, put: replace(ask, cancellation=c, on_event=put))
     sent = 0
     try:
         async for event in run.events():

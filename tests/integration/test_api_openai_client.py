@@ -17,7 +17,6 @@ from fastapi import FastAPI
 
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
-from agent.reasoner import Reasoner
 from api.http.app import create_app
 from service.compose import build_service
 from service.settings import Settings
@@ -122,7 +121,8 @@ async def test_backend_down_is_a_503(tmp_path: Path) -> None:
     )
     backend = OpenAICompatBackend(config)
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    app: FastAPI = create_app(settings, Reasoner(backend))
+    service = build_service(settings, memory=False, threads=False, backend=backend)
+    app: FastAPI = create_app(settings, service)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.post(
             "/v1/chat/completions", json={"model": "reason-greedy", "messages": ASK, **SMALL}
@@ -130,4 +130,5 @@ async def test_backend_down_is_a_503(tmp_path: Path) -> None:
         assert r.status_code == 503
         assert r.json()["error"]["code"] == "backend_unavailable"
         assert (await c.get("/readyz")).status_code == 503
+    service.close()
     backend.close()

@@ -47,7 +47,7 @@ def mcp_url(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) -> 
         retrieval={"embedding_model": HASHING, "min_score": 0.0},
     )
     service = build_service(settings, memory=True, backend=llamacpp_backend, source="mcp")
-    with serving(http_app(build_mcp_server(service, settings), settings)) as url:
+    with serving(http_app(build_mcp_server(service), settings)) as url:
         yield f"{url}/mcp"
     service.close()
 

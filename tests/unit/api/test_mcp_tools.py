@@ -14,7 +14,6 @@ from agent.reasoner import Reasoner
 from api.mcp import build_mcp_server
 from service.compose import Service
 from service.queue import WorkQueue
-from service.settings import Settings
 from tests.unit.api.conftest import ScriptedBackend
 
 
@@ -33,8 +32,7 @@ async def connected() -> AsyncIterator[tuple[Client, ScriptedBackend]]:
     """
     backend = ScriptedBackend(["so \\boxed{42}"])
     service = Service(Reasoner(backend, default_config="sc@8"), WorkQueue(1, 0), "sc@8")
-    settings = Settings(_env_file=None, queue_size=0)  # type: ignore[call-arg]
-    async with Client(build_mcp_server(service, settings)) as client:
+    async with Client(build_mcp_server(service)) as client:
         yield client, backend
     if backend.gate is not None:
         backend.gate.set()
