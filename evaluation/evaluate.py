@@ -411,7 +411,8 @@ def run_eval(
                 "overhead_share": trace["overhead_share"],
                 "timings": trace["timings"],
                 "verified": ans.verified,
-                "think_answer_now": bool((trace["sampling"].get("think") or {}).get("answer_now")),
+                "think_answer_now": "think" in trace["sampling"]
+                and trace["sampling"]["think"]["answer_now"],
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
                 "stop": trace["sampling"].get("stop"),
                 "first_round": bool(trace["sampling"].get("first_round")),

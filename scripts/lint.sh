@@ -2,7 +2,8 @@
 # Lint: ruff's checks, its formatter (check only) and mypy. CI runs it before the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check agent api benchmarks memory retrieval tests
-.venv/bin/ruff format --check agent api benchmarks memory retrieval tests
-# Types: agent/, memory/, retrieval/ (settings in pyproject.toml [tool.mypy]).
+PYTHON=(agent api benchmarks evaluation memory retrieval service scripts tests)
+.venv/bin/ruff check "${PYTHON[@]}"
+.venv/bin/ruff format --check "${PYTHON[@]}"
+# Types: mypy --strict over the packages named in pyproject.toml [tool.mypy] files.
 .venv/bin/mypy
