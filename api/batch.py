@@ -9,6 +9,10 @@ Resumable: every output line is written with one ``write`` of a complete line to
 opened unbuffered in append mode, so a killed run loses at most the lines in flight and never
 leaves half a line; a rerun truncates a trailing partial line (should one exist), skips the
 ids already written and answers the rest.
+
+Where the questions are answered is a ``Dispatch``: the in-process service's work queue
+(``ServiceDispatch``), or Ray workers (``--ray``, ``api/batch_ray.py``); the reading, skipping
+and writing above are the same for both (``run_lines``).
 """
 
 from __future__ import annotations
@@ -181,16 +185,18 @@ def output_line(
         record.update(answer=None, expected=item.label, correct=None, error=error[1]["error"])
         return record
     ev = answer.trace.get("verification") or {}
-    vote = answer.trace.get("vote") or {}
+    vote = answer.trace.get("vote")
     record.update(
         answer=answer.answer,
         content=answer.content,
         expected=item.label,
         correct=None if item.label is None else same_answer(answer.answer, item.label),
         verified=answer.verified,
-        confidence=ev["confidence"] if ev.get("confidence") is not None else vote.get("share"),
-        votes=vote.get("votes"),
-        paths=vote.get("paths"),
+        confidence=ev["confidence"]
+        if ev.get("confidence") is not None
+        else (vote["share"] if vote else None),
+        votes=vote["votes"] if vote else None,
+        paths=vote["paths"] if vote else None,
         config=answer.config,
         answer_id=answer.id,
         usage=answer.usage,
@@ -445,7 +451,8 @@ def batch_command(
         "--ray",
         metavar="ADDRESS",
         help="Answer on Ray workers: a cluster address, auto (RAY_ADDRESS, the cluster on "
-        "this machine, or a new local one) or local (a new local one). Needs pip install .[ray].",
+        # \\[ : the help is rich markup, where [ray] would be a tag and vanish.
+        "this machine, or a new local one) or local (a new local one). Needs pip install .\\[ray].",
     ),
     workers: int = typer.Option(
         2, "--workers", min=1, max=1024, help="Ray workers, each with its own service (--ray)."

@@ -236,13 +236,11 @@ class RayBatch:
 
     def __enter__(self) -> RayDispatch:
         """Connect, start the workers and return the dispatch that feeds them."""
-        ray = require_ray()
         memory = self.learn or self.config.retrieval
         conflict = memory_conflict(self.settings, self.workers, self.config, self.learn)
         if memory and conflict is not None:
             raise ConfigError(conflict)
-        if self.settings.backend == "openai" and not (self.urls or self.settings.backend_url):
-            raise ConfigError("the openai backend needs --backend-url or REASON_BACKEND_URL")
+        ray = require_ray()
         if memory:
             self._prepare_memory()
         t0 = time.perf_counter()

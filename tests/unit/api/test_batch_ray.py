@@ -64,20 +64,33 @@ def test_only_sqlite_written_by_several_workers_is_a_conflict(
         assert "REASON_MEMORY__URL" in reason
 
 
-def test_batch_on_ray_without_ray_names_the_extra(tmp_path: Path) -> None:
+def batch_without_ray(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``reason batch ... --ray local`` in an interpreter that cannot import ray, whether or
+    not this venv has it."""
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "q1", "question": "What is 2 + 2?"}) + "\n")
-    # The interpreter cannot import ray, whether or not this venv has it.
+    argv = ["reason", "batch", str(source), "-o", str(tmp_path / "o.jsonl"), *flags]
     code = (
         "import sys; sys.modules['ray'] = None; from api.cli import main; "
-        f"sys.argv = ['reason', 'batch', {str(source)!r}, '-o', {str(tmp_path / 'o.jsonl')!r},"
-        " '-c', 'greedy', '--ray', 'local']; main()"
+        f"sys.argv = {argv + ['--ray', 'local']!r}; main()"
     )
     env = {**os.environ, "REASON_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run(
+    env.pop("REASON_MEMORY__URL", None)
+    return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
+
+
+def test_batch_on_ray_without_ray_names_the_extra(tmp_path: Path) -> None:
+    done = batch_without_ray(tmp_path, "-c", "greedy")
     assert done.returncode == 2, done.stderr
     assert INSTALL_HINT in done.stderr and "ray" in done.stderr
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / "o.jsonl").exists() or not (tmp_path / "o.jsonl").read_text()
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_two_workers_learning_into_sqlite_are_refused_before_any_cluster(tmp_path: Path) -> None:
+    done = batch_without_ray(tmp_path, "-c", "greedy", "--learn", "--workers", "2")
+    assert done.returncode == 2, done.stderr
+    assert "REASON_MEMORY__URL" in done.stderr and "SQLite" in done.stderr
+    assert not (tmp_path / "o.jsonl").exists()
