@@ -53,7 +53,8 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         runtime.stream_writer(
             PathsProgress(
                 done=len(draws.paths),
-                of=cfg.n,
+                # program_first's budget is n programs plus its one greedy prose path.
+                of=cfg.n + (cfg.sampling == "program_first"),
                 answers=[p.answer for p in draws.paths],
                 kinds=[p.kind for p in draws.paths],
             )
