@@ -171,7 +171,7 @@ def param_of(loc: tuple[Any, ...]) -> str:
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
-    first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+    first: dict[str, Any] = errors[0] if errors else {"msg": "invalid request", "loc": ()}
     if first.get("type") == "json_invalid":
         ctx = first.get("ctx") or {}
         detail = ctx.get("error", first.get("msg", "invalid JSON"))
@@ -239,10 +239,11 @@ def _json_decode(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Translate every error the app can meet into the OpenAI shape."""
-    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
-    app.add_exception_handler(ApiError, _api)  # type: ignore[arg-type]
-    app.add_exception_handler(json.JSONDecodeError, _json_decode)  # type: ignore[arg-type]
+    # Starlette types every handler as taking Exception; these four take the class they handle.
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]  # its class
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]  # its class
+    app.add_exception_handler(ApiError, _api)  # type: ignore[arg-type]  # its class
+    app.add_exception_handler(json.JSONDecodeError, _json_decode)  # type: ignore[arg-type]  # its class
     app.add_exception_handler(ReasonerError, _known)
     app.add_exception_handler(MemoryStoreError, _known)
     app.add_exception_handler(RetrievalError, _known)

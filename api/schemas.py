@@ -119,19 +119,17 @@ class UserTextPart(TextPart):
 class UserMessage(ChatMessage):
     """A user turn: a question, never blank."""
 
-    role: Literal["user"] = Field(description="A user turn")  # type: ignore[assignment]
-    content: (  # type: ignore[assignment]
+    role: Literal["user"] = Field(description="A user turn")
+    content: (
         Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NOT_BLANK)]
         | Annotated[list[UserTextPart], Field(min_length=1, max_length=MAX_PARTS)]
-    ) = Field(description="The question or turn: text, or text parts")
+    ) = Field(description="The question or turn: text, or text parts")  # type: ignore[assignment]  # parts narrowed; list is invariant
 
 
 class OtherMessage(ChatMessage):
     """A system, developer or assistant turn."""
 
-    role: Literal["system", "developer", "assistant"] = Field(  # type: ignore[assignment]
-        description="Who wrote the message"
-    )
+    role: Literal["system", "developer", "assistant"] = Field(description="Who wrote the message")
 
 
 Message = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
@@ -155,7 +153,7 @@ class ChatCompletionRequest(StrictModel):
     # still answered by resolve_model with a 404 that names them, not a validation error.
     model: str = Field(
         description="A graph configuration, e.g. reason-full (see /v1/models)",
-        json_schema_extra={"enum": model_enum()},
+        json_schema_extra={"enum": [*model_enum()]},
     )
     messages: list[Message] = Field(
         min_length=1,
@@ -262,10 +260,10 @@ def run_spec(request: ChatCompletionRequest) -> RunSpec:
 def ranked_answers(answer: Answer, n: int) -> list[tuple[str, float | None]]:
     """The winning content, then other distinct voted answers by weight, at most ``n``."""
     out: list[tuple[str, float | None]] = []
-    vote = answer.trace.get("vote") or {}
-    votes: dict[str, float] = vote.get("votes") or {}
+    vote = answer.trace.get("vote")
+    votes: dict[str, float] = vote["votes"] if vote else {}
     total = sum(votes.values()) or 0.0
-    share = vote.get("share")
+    share = vote["share"] if vote else None
     out.append((answer.content, share))
     for other, weight in sorted(votes.items(), key=lambda kv: -kv[1]):
         if len(out) >= n:

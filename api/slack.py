@@ -21,12 +21,12 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -66,16 +66,17 @@ def _cut(text: str, limit: int = MAX_TEXT) -> str:
 def trace_line(answer: Answer) -> str:
     """The compact trace: principle, "k of n paths agree", confidence, verified."""
     ev = answer.trace.get("verification") or {}
-    vote = answer.trace.get("vote") or {}
+    vote = answer.trace.get("vote")
     parts = []
     if answer.trace.get("principle"):
         parts.append(f"Principle: {_cut(str(answer.trace['principle']), 300)}")
-    agree, total = ev.get("agreeing_paths"), ev.get("total_paths") or vote.get("paths")
+    agree = ev.get("agreeing_paths")
+    total = ev.get("total_paths") or (vote["paths"] if vote else None)
     if agree is not None and total:
         parts.append(f"{agree} of {total} paths agree")
     confidence = ev.get("confidence")
     if confidence is None:
-        confidence = vote.get("share")
+        confidence = vote["share"] if vote else None
     if confidence is not None:
         parts.append(f"confidence {float(confidence):.0%}")
     parts.append("verified" if answer.verified else "not verified")
@@ -273,7 +274,7 @@ class SlackBot:
             response_type="in_channel",
         )
 
-    def _action_target(self, body: dict[str, Any]) -> tuple[str, str | None, str]:
+    def _action_target(self, body: dict[str, Any]) -> tuple[str, str | None, str | None]:
         action = body["actions"][0]
         channel = (body.get("channel") or {}).get("id")
         message = body.get("message") or {}
@@ -327,11 +328,15 @@ class SlackBot:
         client.chat_postMessage(channel=key[0], thread_ts=key[1], text=line)
 
 
-def _skip_retries(body: dict[str, Any], request: Any, next: Any) -> BoltResponse | None:  # noqa: A002
+def _skip_retries(
+    body: dict[str, Any],
+    request: BoltRequest,
+    next: Callable[[], BoltResponse],  # noqa: A002
+) -> BoltResponse:
     # Slack re-sends an event it thinks was not acknowledged; the first one is being answered.
     if request.headers.get("x-slack-retry-num"):
         return BoltResponse(status=200, body="")
-    return next()  # type: ignore[no-any-return]
+    return next()
 
 
 class SlackConnection:

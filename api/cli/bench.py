@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 
-import click
 import typer
+from typer import _click  # typer carries its own click; its groups are typed with it
 from typer.core import TyperGroup
 
 
 @functools.cache
-def _commands() -> click.Group:
+def _commands() -> TyperGroup:
     from benchmarks.cli import bench_app  # the one import of benchmarks/ from api/
 
     return typer.main.get_group(bench_app)
@@ -21,11 +21,11 @@ def _commands() -> click.Group:
 class LazyBenchGroup(TyperGroup):
     """A click group whose commands are benchmarks/cli.py's, loaded on first use."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: _click.Context) -> list[str]:
         """The bench commands' names (loads benchmarks/cli.py)."""
         return _commands().list_commands(ctx)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         """One bench command (loads benchmarks/cli.py)."""
         return _commands().get_command(ctx, cmd_name)
 

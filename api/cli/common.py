@@ -76,7 +76,7 @@ def open_service(
     directory. The caller closes it (model, memory, cache)."""
     backend: Backend = open_backend(settings, model)
     if cache is not None:
-        backend = CachingBackend(backend, cache, owns_inner=True)  # type: ignore[assignment]
+        backend = CachingBackend(backend, cache, owns_inner=True)
     service = build_service(
         settings, memory=memory, threads=False, backend=backend, source="cli", memory_dir=memory_dir
     )

@@ -108,9 +108,10 @@ def ask(
         service.close()
     if answer.rationale:
         err.print(answer.rationale, highlight=False, markup=False)
-    vote = answer.trace.get("vote") or {}
+    vote = answer.trace.get("vote")
+    share, paths = (vote["share"], vote["paths"]) if vote else (0.0, 0)
     err.print(
-        f"[dim]{vote.get('share', 0):.0%} of {vote.get('paths', 0)} path(s) agree; "
+        f"[dim]{share:.0%} of {paths} path(s) agree; "
         f"verified: {answer.verified}; {answer.usage.get('completion_tokens', 0)} tokens; "
         f"{answer.seconds:.1f}s[/dim]"
     )

@@ -61,7 +61,7 @@ ERROR_SCHEMA = {
         }
     }
 }
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"description": text, **ERROR_SCHEMA}
     for status, text in {
         400: "Malformed request",

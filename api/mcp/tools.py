@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -87,7 +87,7 @@ class SolveResult(BaseModel):
 def solve_result(answer: Answer) -> SolveResult:
     """Shape an ``Answer`` for the ``solve`` tool."""
     trace = answer.trace
-    vote = trace.get("vote") or {}
+    vote = trace.get("vote")
     verification = trace.get("verification") or {}
     sampling = trace.get("sampling") or {}
     winner = None
@@ -106,10 +106,10 @@ def solve_result(answer: Answer) -> SolveResult:
         verified=answer.verified,
         configuration=answer.config,
         evidence=Evidence(
-            vote_share=vote.get("share"),
+            vote_share=vote["share"] if vote else None,
             agreeing_paths=verification.get("agreeing_paths"),
             total_paths=len(trace.get("paths") or []),
-            votes=vote.get("votes") or {},
+            votes=vote["votes"] if vote else {},
             reason=verification.get("reason"),
             stopped_early=bool(sampling.get("stopped_early")),
         ),
@@ -227,7 +227,10 @@ def register_tools(server: MCPServer[Any], service: Service) -> None:
         return result.to_dict()
 
 
-async def _memory_call(service: Service, fn: Callable[..., Any], *args: Any) -> Any:
+T = TypeVar("T")
+
+
+async def _memory_call(service: Service, fn: Callable[..., T], *args: Any) -> T:
     store = service.memory
     if store is None:
         raise ToolError("this service runs without memory")
