@@ -17,11 +17,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, wait_until_ready
 
 SYSTEM_USER = "embedded_postgres"
 READY_TIMEOUT_S = 60.0
@@ -157,16 +156,18 @@ def start_postgres(
 def _wait_ready(server: PostgresServer, log: Path) -> None:
     import psycopg
 
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            text = log.read_text(errors="replace")[-800:]
-            server.stop()
-            raise RuntimeError(f"postgres exited with {server.process.returncode}: {text}")
+    def accepts() -> bool:
         try:
             with psycopg.connect(server.url(), connect_timeout=2):
-                return
+                return True
         except psycopg.OperationalError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"postgres not ready after {READY_TIMEOUT_S:.0f} s")
+            return False
+
+    try:
+        wait_until_ready(
+            accepts, "postgres", READY_TIMEOUT_S, process=server.process, log=log, tail=800,
+            interval_s=0.2,
+        )  # fmt: skip
+    except RuntimeError:
+        server.stop()
+        raise

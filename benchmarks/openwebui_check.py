@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import typer
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, wait_until_ready
 from benchmarks.openwebui_browser import CHROMEDRIVER, CHROMIUM, ChatResult, ask_in_browser
 from benchmarks.reliability.server import Server, running
 
@@ -110,19 +110,15 @@ def open_webui(data_dir: Path, api_base_url: str, log: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                tail = log.read_text(errors="replace")[-1500:]
-                raise RuntimeError(f"open-webui exited with {proc.returncode}: {tail}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"open-webui not ready after {READY_TIMEOUT_S:.0f} s")
-            time.sleep(1)
+        wait_until_ready(
+            http_ready(f"{url}/health"),
+            "open-webui",
+            READY_TIMEOUT_S,
+            process=proc,
+            log=log,
+            tail=1500,
+            interval_s=1.0,
+        )
         yield url
     finally:
         if proc.poll() is None:

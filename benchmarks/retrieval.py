@@ -12,7 +12,6 @@ question with the real embedder. Prints a markdown table and writes JSON to
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+import typer
 
 from memory.rows import now_iso
 from memory.sqlite.indexes import TableIndex, to_blob
@@ -219,55 +219,45 @@ def markdown(
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark from the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="Comma-separated index sizes.")
-    parser.add_argument("--queries", type=int, default=200, help="Queries per measurement.")
-    parser.add_argument("-k", type=int, default=5, help="Results per query.")
-    parser.add_argument(
-        "--hnsw-max", type=int, default=10**9, help="Skip HNSW above this many vectors."
-    )
-    parser.add_argument(
-        "--rebuild-size",
-        type=int,
-        default=100_000,
-        help="Rows in the SQLite rebuild test (0: skip).",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="FAISS OpenMP threads (0: FAISS default)."
-    )
-    parser.add_argument("--no-embed", action="store_true", help="Skip the real embedder.")
-    parser.add_argument("--out", type=Path, default=None, help="JSON output file.")
-    args = parser.parse_args(argv)
+def main(
+    sizes: str = typer.Option("10000,100000", help="Comma-separated index sizes."),
+    queries: int = typer.Option(200, help="Queries per measurement."),
+    k: int = typer.Option(5, "-k", help="Results per query."),
+    hnsw_max: int = typer.Option(10**9, help="Skip HNSW above this many vectors."),
+    rebuild_size: int = typer.Option(100_000, help="Rows in the SQLite rebuild test (0: skip)."),
+    threads: int = typer.Option(1, help="FAISS OpenMP threads (0: FAISS default)."),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Skip the real embedder."),
+    out: Path | None = typer.Option(None, help="JSON output file."),
+) -> None:
+    """FAISS flat vs HNSW, rebuild from SQLite, embedding latency."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     global THREADS
-    THREADS = args.threads or None
+    THREADS = threads or None
     if THREADS is not None:
         faiss.omp_set_num_threads(THREADS)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    index_sizes = [int(s) for s in sizes.split(",") if s]
     rng = np.random.default_rng(0)
     centers = normalize_rows(rng.standard_normal((2000, DIM)))
-    queries = synthetic(args.queries, seed=1, centers=centers)
+    query_vectors = synthetic(queries, seed=1, centers=centers)
     rows: list[IndexRow] = []
-    for size in sizes:
+    for size in index_sizes:
         base = synthetic(size, seed=2, centers=centers)
-        flat, truth = bench_index("flat", base, queries, args.k, None)
+        flat, truth = bench_index("flat", base, query_vectors, k, None)
         rows.append(flat)
-        if size <= args.hnsw_max:
-            rows.append(bench_index("hnsw", base, queries, args.k, truth)[0])
+        if size <= hnsw_max:
+            rows.append(bench_index("hnsw", base, query_vectors, k, truth)[0])
         del base
     rebuild = None
-    if args.rebuild_size > 0:
-        rebuild = bench_rebuild(synthetic(args.rebuild_size, seed=3, centers=centers))
-    embed = None if args.no_embed else bench_embedding()
+    if rebuild_size > 0:
+        rebuild = bench_rebuild(synthetic(rebuild_size, seed=3, centers=centers))
+    embed = None if no_embed else bench_embedding()
 
     table = markdown(rows, rebuild, embed)
     print(table)
     date = datetime.now(UTC).strftime("%Y-%m-%d")
-    out = args.out or RESULTS_DIR / f"retrieval-{date}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    target = out or RESULTS_DIR / f"retrieval-{date}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "date": date,
         "machine": {
@@ -278,18 +268,17 @@ def main(argv: list[str] | None = None) -> int:
             "faiss": faiss.__version__,
         },
         "dim": DIM,
-        "k": args.k,
-        "queries": args.queries,
+        "k": k,
+        "queries": queries,
         "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 64},
         "indexes": [asdict(r) for r in rows],
         "rebuild_from_sqlite": rebuild,
         "embedding": embed,
         "markdown": table,
     }
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nwrote {out}")
-    return 0
+    target.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {target}")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    typer.run(main)

@@ -16,7 +16,6 @@ wheel (benchmarks/local_postgres.py). Writes ``benchmarks/results/retrieval-pgve
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -268,38 +267,10 @@ def run_benchmark(
     return payload
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark from the command line."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--size", type=int, default=100_000, help="Vectors indexed.")
-    parser.add_argument("--queries", type=int, default=300, help="Single queries timed.")
-    parser.add_argument("-k", type=int, default=5, help="Results per query.")
-    parser.add_argument("--url", default=None, help="PostgreSQL URL (default: a throwaway one).")
-    defaults = RetrievalConfig()
-    parser.add_argument("--m", type=int, default=defaults.hnsw_m, help="HNSW M (both).")
-    parser.add_argument(
-        "--ef-construction", type=int, default=defaults.hnsw_ef_construction,
-        help="HNSW efConstruction (both).",
-    )  # fmt: skip
-    parser.add_argument(
-        "--ef-search", type=int, default=defaults.hnsw_ef_search, help="HNSW efSearch (both)."
-    )
-    parser.add_argument("--out", type=Path, default=None, help="JSON output (default: dated).")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config = RetrievalConfig(
-        index_kind="hnsw",
-        hnsw_m=args.m,
-        hnsw_ef_construction=args.ef_construction,
-        hnsw_ef_search=args.ef_search,
-    )
-    payload = run_benchmark(
-        size=args.size, queries=args.queries, k=args.k, url=args.url, config=config, out=args.out
-    )
-    print(payload["markdown"])
-    print(f"\nwrote {' and '.join(payload['written'])}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import typer
+
+    from benchmarks.cli import retrieval_pg_command
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    typer.run(retrieval_pg_command)

@@ -12,18 +12,17 @@ Command line (foreground, Ctrl-C stops it)::
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import httpx
+import typer
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_VENV = ROOT / ".venv-vllm"
@@ -119,20 +118,18 @@ class VllmServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"vLLM exited with {self.process.returncode} while starting; see {self.log}"
-                )
-            try:
-                if httpx.get(f"{self.root_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1.0)
-        self.stop()
-        raise RuntimeError(f"vLLM not ready after {timeout_s:.0f} s; see {self.log}")
+        try:
+            wait_until_ready(
+                http_ready(f"{self.root_url}/health"),
+                "vLLM",
+                timeout_s,
+                process=self.process,
+                log=self.log,
+                interval_s=1.0,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
 
     def kill(self) -> None:
         """SIGKILL the whole process group: a crash, no shutdown handler runs."""
@@ -177,19 +174,18 @@ class VllmServer:
         self.stop()
 
 
-def main() -> None:
-    """Serve a model in the foreground until Ctrl-C."""
-    ap = argparse.ArgumentParser(description="Start vLLM on a model folder made by env.sh.")
-    ap.add_argument("model", help="catalogue name, e.g. smollm2-135m or qwen2.5-0.5b")
-    ap.add_argument("--port", type=int, default=8001)
-    ap.add_argument("--api-key", default="change-me")
-    args = ap.parse_args()
-    server = VllmServer(args.model, port=args.port, api_key=args.api_key)
+def main(
+    model: str = typer.Argument(help="Catalogue name, e.g. smollm2-135m or qwen2.5-0.5b."),
+    port: int = typer.Option(8001, help="Port to serve on."),
+    api_key: str = typer.Option("change-me", help="The key clients must send."),
+) -> None:
+    """Start vLLM on a model folder made by env.sh; serve in the foreground until Ctrl-C."""
+    server = VllmServer(model, port=port, api_key=api_key)
     print(" ".join(server.command()), flush=True)
     server.start()
     settings = (
         f"REASON_BACKEND=openai REASON_BACKEND_URL={server.url} "
-        f"REASON_BACKEND_API_KEY={args.api_key} REASON_MODEL={args.model}"
+        f"REASON_BACKEND_API_KEY={api_key} REASON_MODEL={model}"
     )
     print(f"vLLM ready; point the service at it with: {settings}", flush=True)
     try:
@@ -202,4 +198,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -17,15 +17,17 @@ average is recorded beside each row: other work on the machine slows both engine
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import re
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import typer
 
 from agent.backends import build_backend
 from agent.backends.base import Backend, Message
@@ -118,7 +120,23 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Options:
+    """One measurement's command line (``main``'s options)."""
+
+    backend: Literal["vllm", "llamacpp"]
+    model: str = "smollm2-135m"
+    questions: int = 3
+    max_tokens: int = 128
+    threads: int = 2
+    url: str = "http://127.0.0.1:8001/v1"
+    api_key: str = "vllm-test-key"
+    start: bool = False
+    server_log: str = "/tmp/vllm-throughput.log"
+    output: str | None = None
+
+
+def run(args: Options) -> dict[str, Any]:
     """Measure one backend and merge its row into the dated report."""
     questions = [q.question for q in load_questions("gsm_symbolic", args.questions, 42)[0]]
     server: VllmServer | None = None
@@ -179,21 +197,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def main() -> None:
-    """Parse the command line and measure."""
-    ap = argparse.ArgumentParser(description="sc@8 draws/s: vLLM vs llama.cpp, same model.")
-    ap.add_argument("--backend", choices=("vllm", "llamacpp"), required=True)
-    ap.add_argument("--model", default="smollm2-135m", help="catalogue name")
-    ap.add_argument("--questions", type=int, default=3)
-    ap.add_argument("--max-tokens", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
-    ap.add_argument("--url", default="http://127.0.0.1:8001/v1", help="vLLM's …/v1 URL")
-    ap.add_argument("--api-key", default="vllm-test-key")
-    ap.add_argument("--start", action="store_true", help="start vLLM for the run, then stop it")
-    ap.add_argument("--server-log", default="/tmp/vllm-throughput.log")
-    ap.add_argument("--output", default=None, help="JSON path (default: dated, under results/)")
-    run(ap.parse_args())
+def main(
+    backend: str = typer.Option(..., help="Engine to measure: vllm or llamacpp."),
+    model: str = typer.Option("smollm2-135m", help="Catalogue name."),
+    questions: int = typer.Option(3, help="Questions (gsm_symbolic, evaluation seed 42)."),
+    max_tokens: int = typer.Option(128, help="Tokens per path at most."),
+    threads: int = typer.Option(2, help="llama.cpp threads."),
+    url: str = typer.Option("http://127.0.0.1:8001/v1", help="vLLM's .../v1 URL."),
+    api_key: str = typer.Option("vllm-test-key", help="vLLM's API key."),
+    start: bool = typer.Option(False, "--start", help="Start vLLM for the run, then stop it."),
+    server_log: str = typer.Option("/tmp/vllm-throughput.log", help="vLLM's log (--start)."),
+    output: str | None = typer.Option(None, help="JSON path (default: dated, under results/)."),
+) -> None:
+    """sc@8 draws/s: vLLM vs llama.cpp, same model."""
+    if backend not in ("vllm", "llamacpp"):
+        raise typer.BadParameter("vllm or llamacpp", param_hint="--backend")
+    engine: Literal["vllm", "llamacpp"] = "vllm" if backend == "vllm" else "llamacpp"
+    run(
+        Options(
+            engine, model, questions, max_tokens, threads, url, api_key, start, server_log, output
+        )
+    )
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

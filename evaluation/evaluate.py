@@ -131,15 +131,14 @@ def training_solver(
     return solve
 
 
-def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion."""
+def wilson(correct: int, total: int) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion (scipy's; (0, 0) for no trials)."""
     if total == 0:
         return (0.0, 0.0)
-    p = correct / total
-    denom = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denom
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    from scipy.stats import binomtest  # imported on use: scipy.stats takes ~0.5 s to load
+
+    ci = binomtest(correct, total).proportion_ci(confidence_level=0.95, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def git_commit() -> str:

@@ -27,7 +27,7 @@ import httpx
 
 from agent.extract import extract_answer
 from agent.prompts import system_prompt
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, wait_until_ready
 from benchmarks.peers.usage_meter import UsageMeter
 from evaluation.evaluate import Question
 
@@ -43,28 +43,21 @@ class PeerUnavailable(RuntimeError):
     """optillm or the model server cannot be started here; the reason is the message."""
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-800:]
-            raise PeerUnavailable(f"{proc.args!r} exited with {proc.returncode}: {tail}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise PeerUnavailable(f"{url} not ready after {timeout:.0f}s")
-
-
 @contextmanager
 def _process(cmd: list[str], log: Path, ready_url: str, timeout: float, env: dict[str, str]):
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
-            _wait_ready(ready_url, proc, log, timeout)
+            wait_until_ready(
+                http_ready(ready_url, lambda status: status < 500),
+                f"{proc.args!r} ({ready_url})",
+                timeout,
+                process=proc,
+                log=log,
+                tail=800,
+                error=PeerUnavailable,
+            )
             yield proc
         finally:
             proc.terminate()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, wait_until_ready
 
 READY_TIMEOUT_S = 180.0
 Progress = Callable[[str], None]
@@ -51,18 +50,14 @@ class Server:
             stdout=log,
             stderr=log,
         )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"reason serve exited with {code}; see its serve.log")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"reason serve not ready after {READY_TIMEOUT_S:.0f} s")
+        wait_until_ready(
+            http_ready(f"{self.url}/readyz"),
+            "reason serve",
+            READY_TIMEOUT_S,
+            process=self.process,
+            log=self.log or self.data_dir / "serve.log",
+            interval_s=0.2,
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs."""
@@ -118,15 +113,14 @@ def model_server(model: str, port: int, log: Path) -> Iterator[subprocess.Popen[
             stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}; see {log}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        wait_until_ready(
+            http_ready(f"http://127.0.0.1:{port}/v1/models", timeout_s=1.0),
+            "llama_cpp.server",
+            READY_TIMEOUT_S,
+            process=proc,
+            log=log,
+            interval_s=0.3,
+        )
         yield proc
     finally:
         if proc.poll() is None:

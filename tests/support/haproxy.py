@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "docker" / "haproxy.cfg"
@@ -55,19 +54,20 @@ def load_balancer(a: str, b: str, log: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         seen: set[str] = set()
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while seen != {"a", "b"}:
-            if proc.poll() is not None:
-                raise RuntimeError(f"haproxy exited with {proc.returncode}; see {log}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"haproxy routed only to {sorted(seen)}; see {log}")
+
+        def both_routed() -> bool:
             try:
                 reply = httpx.get(f"{url}/readyz", timeout=5)
                 if reply.status_code == 200:
                     seen.add(reply.headers.get("x-served-by", ""))
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2)
+            return seen == {"a", "b"}
+
+        wait_until_ready(
+            both_routed, "haproxy (routing to both replicas)", READY_TIMEOUT_S,
+            process=proc, log=log, interval_s=0.2,
+        )  # fmt: skip
         yield url
     finally:
         proc.terminate()
