@@ -42,17 +42,18 @@ def main(
     off = ~np.eye(len(entries), dtype=bool)
     sims = np.where(off, sims, -2.0)
     top = sims.argmax(1)
+    floors: list[dict[str, float]] = []
     report = {
         "size": size,
         "seed": seed,
         "templates": len(set(names)),
         "top1_same_template": float(np.mean([same[i, top[i]] for i in range(len(entries))])),
-        "floors": [],
+        "floors": floors,
     }
     pairs = same & off
     for t in (float(x) for x in thresholds.split(",")):
         kept = (sims >= t) & off
-        report["floors"].append(
+        floors.append(
             {
                 "min_score": t,
                 "precision": float((pairs & kept).sum() / max(1, kept.sum())),

@@ -14,7 +14,7 @@ import resource
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from agent.backends import build_backend
 from agent.backends.base import Message
@@ -31,6 +31,17 @@ PROMPT: list[Message] = [
     },
 ]
 RESULTS_DIR = Path(__file__).parent / "results"
+
+
+class _Row(TypedDict):
+    """One batch size's rates (tokens per second) and its speed-up over n = 1."""
+
+    n: int
+    prompt_tok_s: float
+    generate_tok_s: float
+    tokens_generated: float
+    raw_decode_tok_s: float | None
+    speedup_vs_n1: NotRequired[float]
 
 
 def _raw_decode_steps(backend: Any, ns: list[int], steps: int = 12) -> dict[int, float]:
@@ -79,7 +90,10 @@ def run_backend_benchmark(
         for n in ns:
             t0 = time.perf_counter()
             # A fresh prompt each run: the backend would otherwise reuse the cached prompt.
-            prompt = [PROMPT[0], {"role": "user", "content": f"{PROMPT[1]['content']} ({rep}.{n})"}]
+            prompt: list[Message] = [
+                PROMPT[0],
+                {"role": "user", "content": f"{PROMPT[1]['content']} ({rep}.{n})"},
+            ]
             comps = backend.generate(
                 prompt, n=n, temperature=0.8, max_tokens=max_tokens, seed=1000 * rep
             )
@@ -97,7 +111,7 @@ def run_backend_benchmark(
     # ru_maxrss is the true peak of this process, in KiB on Linux.
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     raw = _raw_decode_steps(backend, ns) if hasattr(backend, "_decode_step") else {}
-    rows = []
+    rows: list[_Row] = []
     for n in ns:
         gen = sum(r["generated"] for r in runs[n])
         gen_s = sum(r["generate_s"] for r in runs[n])

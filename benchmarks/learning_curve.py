@@ -226,6 +226,11 @@ def run_learning_curve(
         if evaluate:
             store = open_store(data_dir, MemoryConfig(), RetrievalConfig())
             service = Service(Reasoner(backend, memory=store))
+
+            def said(i: int, c: str, r: dict[str, Any], n: int = size) -> None:
+                if on_progress:
+                    on_progress(f"memory {n}: q{i} {c} {'right' if r['correct'] else 'wrong'}")
+
             try:
                 if on_progress:
                     on_progress(f"learning curve: evaluating at memory size {size}")
@@ -238,11 +243,7 @@ def run_learning_curve(
                     output=output,
                     overrides={**overrides, "task": task},
                     start=eval_start,
-                    on_question=lambda i, c, r, n=size: (
-                        on_progress(f"memory {n}: q{i} {c} {'right' if r['correct'] else 'wrong'}")
-                        if on_progress
-                        else None
-                    ),
+                    on_question=said,
                 )
             finally:
                 service.close()  # its worker threads; the shared backend stays open

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import named_config
+from agent.extract import TaskKind
 from agent.reasoner import Reasoner
 from benchmarks.learning_curve import build_memory, memory_dir, run_learning_curve
 from benchmarks.memory_analysis import analyse_curve
@@ -43,7 +44,7 @@ class DatasetSpec:
     """One reasoning-gym data set and the answer kind its questions need."""
 
     name: str
-    task: str  # GraphConfig.task: math, choice, yesno or text
+    task: TaskKind  # GraphConfig.task
     size: int
     configs: tuple[str, ...] | None = None  # None: the suite's configurations
 
@@ -337,12 +338,15 @@ def _eval_part(
             if run:
                 on_progress(f"evaluating {spec.name} ({spec.size} questions)")
                 service = Service(Reasoner(backend, memory=store, backend_factory=extra_backend))
+
+                def said(i: int, c: str, r: dict[str, Any], d: str = spec.name) -> None:
+                    on_progress(f"{d} q{i} {c}")
+
                 try:
                     ev: Evaluation | None = run_eval(
                         service, dataset=spec.name, size=spec.size, seed=suite.eval_seed,
                         configs=list(spec.configs_in(suite)), output=output,
-                        overrides=_overrides(suite, spec.task),
-                        on_question=lambda i, c, r, d=spec.name: on_progress(f"{d} q{i} {c}"),
+                        overrides=_overrides(suite, spec.task), on_question=said,
                     )  # fmt: skip
                 finally:
                     service.close()  # its workers and the ensemble's extra backends

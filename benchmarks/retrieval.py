@@ -93,7 +93,7 @@ def bench_index(
     kind: str, base: np.ndarray, queries: np.ndarray, k: int, truth: list[set[int]] | None
 ) -> tuple[IndexRow, list[set[int]]]:
     """Build one index kind over ``base`` and measure it."""
-    config = RetrievalConfig(index_kind=kind, faiss_threads=THREADS)  # type: ignore[arg-type]
+    config = RetrievalConfig(index_kind=kind, faiss_threads=THREADS)
     ids = np.arange(1, len(base) + 1, dtype=np.int64)
     start = time.perf_counter()
     index = VectorIndex.build(DIM, config, ids, base)
@@ -138,7 +138,7 @@ def bench_rebuild(vectors: np.ndarray) -> dict[str, Any]:
             }
             for i, vector in enumerate(vectors)
         )
-        db["problems"].insert_all(rows, batch_size=2000)
+        db.table("problems").insert_all(rows, batch_size=2000)
         insert_s = time.perf_counter() - start
         table_index = TableIndex(
             "problems",

@@ -52,7 +52,7 @@ def main(
     cache: Path = typer.Option(CACHE, help="The draw cache."),
 ) -> None:
     """Replay the cached programs; print the summary (and the comparison)."""
-    box = Sandbox(SandboxLimits(isolation=isolation))  # type: ignore[arg-type]  # typer str
+    box = Sandbox(SandboxLimits(isolation=isolation))
     codes = programs(cache)
     with ThreadPoolExecutor(2) as pool:
         runs = dict(zip(codes, pool.map(box.run, codes.values()), strict=True))

@@ -14,10 +14,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
-from agent.backends.base import Backend
+from agent.backends.base import Backend, Message
 from agent.config import GraphConfig, named_config
 from agent.errors import ReasonerError
-from agent.extract import same_answer
+from agent.extract import TaskKind, same_answer
 from agent.prompts import system_prompt
 from agent.reasoner import Answer
 from service.compose import Ask, Service, build_service
@@ -118,24 +118,29 @@ def batched_vs_separate(
     max_tokens: int = 64,
     temperature: float = 0.7,
     seed: int = 0,
-    task: str = "math",
+    task: TaskKind = "math",
 ) -> dict[str, Any]:
     """One ``generate(n=n)`` call against ``n`` calls of ``generate(n=1)`` with the same seeds.
 
     Sample ``i`` uses seed ``seed + i`` in both, so the two runs draw comparable tokens; the
     rates compare tokens per second, which is fair even where the token counts differ.
     """
-    messages = [
-        {"role": "system", "content": system_prompt("cot", task)},  # type: ignore[arg-type]
+    system = system_prompt("cot", task)
+    assert system is not None  # only the "plain" style has no system message
+    messages: list[Message] = [
+        {"role": "system", "content": system},
         {"role": "user", "content": question},
     ]
-    common = {"temperature": temperature, "max_tokens": max_tokens}
     t0 = time.perf_counter()
-    batched = backend.generate(messages, n=n, seed=seed, **common)  # type: ignore[arg-type]
+    batched = backend.generate(
+        messages, n=n, seed=seed, temperature=temperature, max_tokens=max_tokens
+    )
     batched_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     separate = [
-        backend.generate(messages, n=1, seed=seed + i, **common)[0]  # type: ignore[arg-type]
+        backend.generate(
+            messages, n=1, seed=seed + i, temperature=temperature, max_tokens=max_tokens
+        )[0]
         for i in range(n)
     ]
     separate_s = time.perf_counter() - t0
@@ -177,7 +182,8 @@ def run_throughput(
     """Both throughput measurements, saved to ``work_dir/throughput.json`` (reused on resume)."""
     saved = work_dir / "throughput.json"
     if resume and saved.exists():
-        return json.loads(saved.read_text())
+        result: dict[str, Any] = json.loads(saved.read_text())
+        return result
     result = {
         "model": backend.model_name,
         "config": config,
@@ -196,7 +202,7 @@ def run_throughput(
             questions[0]["question"],
             n=n,
             max_tokens=int(overrides.get("max_tokens", 64)),
-            task=str(overrides.get("task", "math")),
+            task=overrides.get("task", "math"),
         ),
     }
     work_dir.mkdir(parents=True, exist_ok=True)

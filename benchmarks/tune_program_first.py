@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import TypedDict
 
 import typer
 
@@ -25,6 +26,18 @@ from agent.config import named_config
 from evaluation.evaluate import DRAW_CACHE, RESULTS_DIR, load_questions, wilson
 from service.compose import Ask, build_service
 from service.settings import Settings
+
+
+class _Variant(TypedDict):
+    """One grid point's accuracy (with its 95% interval) and cost per question."""
+
+    program_round: int
+    program_agree: int
+    prose_weight: float
+    accuracy: float
+    ci95: list[float]
+    completion_tokens: float
+    paths: float
 
 
 class _NoNewDraws:
@@ -49,10 +62,10 @@ def main(
 ) -> None:
     """Replay the grid and print accuracy and cost per variant, best first."""
     settings = Settings()
-    backend = CachingBackend(_NoNewDraws(settings.model), DRAW_CACHE)  # type: ignore[arg-type]
+    backend = CachingBackend(_NoNewDraws(settings.model), DRAW_CACHE)  # type: ignore[arg-type]  # generate only: misses raise
     service = build_service(settings, memory=False, threads=False, backend=backend, source="bench")
     questions, scorer = load_questions(dataset, size, seed, start)
-    rows = []
+    rows: list[_Variant] = []
     grid = itertools.product((2, 3, 4, 5), (2, 3, 4), (1.0, 1.5, 2.0))
     for first_round, agree, prose_weight in grid:
         if agree > first_round:

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from agent.extract import extract_answer
+from agent.extract import TaskKind, extract_answer
 from agent.prompts import system_prompt
 from benchmarks.net import free_port, http_ready, wait_until_ready
 from benchmarks.peers.usage_meter import UsageMeter
@@ -44,7 +44,9 @@ class PeerUnavailable(RuntimeError):
 
 
 @contextmanager
-def _process(cmd: list[str], log: Path, ready_url: str, timeout: float, env: dict[str, str]):
+def _process(
+    cmd: list[str], log: Path, ready_url: str, timeout: float, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
@@ -109,7 +111,7 @@ def ask(
     approach: str,
     question: str,
     *,
-    task: str,
+    task: TaskKind,
     max_tokens: int,
     temperature: float,
     meter: UsageMeter | None = None,
@@ -158,7 +160,7 @@ def run_peer(
     output: Path,
     *,
     dataset: str,
-    task: str,
+    task: TaskKind,
     approaches: Sequence[str] = DEFAULT_APPROACHES,
     max_tokens: int = 400,
     temperature: float = 0.7,
@@ -199,7 +201,7 @@ def run_peer(
                     client, approach, q.question,
                     task=task, max_tokens=max_tokens, temperature=temperature, meter=meter,
                 )  # fmt: skip
-                found = extract_answer(record["text"], task)  # type: ignore[arg-type]
+                found = extract_answer(record["text"], task)
                 answer = found.canonical if found else None
                 record.update(answer=answer, correct=score(answer, q), truth=q.answer)
             except (APIError, httpx.HTTPError) as ex:  # recorded: the report says why

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
+from benchmarks.net import free_port
 from benchmarks.reliability.server import (
     Progress,
     Server,
     ask_question,
-    free_port,
     model_server,
     running,
 )

@@ -17,11 +17,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
-from benchmarks.reliability.server import Progress, Server, ask_question, free_port, running
+from benchmarks.net import free_port
+from benchmarks.reliability.server import Progress, Server, ask_question, running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -306,6 +307,15 @@ HOSTILE_QUESTIONS = [
 ]
 
 
+class _AttackRow(TypedDict):
+    """One hostile question's reply: its status, whether it leaked, the programs' runs."""
+
+    status: int
+    leaked: bool
+    attack_programs: int
+    runs: list[list[Any]]  # [status, error] of each path, as the trace's JSON gives them
+
+
 def hostile_questions(
     work: Path, model: str, *, isolation: str = "auto", on_progress: Progress = print
 ) -> dict[str, Any]:
@@ -325,7 +335,7 @@ def hostile_questions(
     secret_file.chmod(0o644)
     escape = Path(f"/tmp/reason-escape-{secrets.token_hex(6)}")
     server = Server(data, model, {"REASON_SANDBOX__ISOLATION": isolation})
-    rows = []
+    rows: list[_AttackRow] = []
     with running(server), httpx.Client(timeout=600) as client:
         for template in HOSTILE_QUESTIONS:
             question = template.format(secret=secret_file, escape=escape)
