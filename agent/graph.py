@@ -57,7 +57,7 @@ def build_graph(
     previous = START
     for name, node in steps:
         # LangGraph's node protocols match runtime only as a keyword-only parameter.
-        builder.add_node(name, node)  # type: ignore[call-overload]
+        builder.add_node(name, node)  # type: ignore[call-overload]  # runtime is positional
         builder.add_edge(previous, name)
         previous = name
     builder.add_edge(previous, END)

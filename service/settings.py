@@ -173,6 +173,6 @@ def _describe(error: ValidationError) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment and .env; raise ConfigError with one clear line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates each value
     except ValidationError as ex:
         raise ConfigError(_describe(ex)) from None

@@ -33,8 +33,9 @@ def convert(gguf: Path, out: Path, name: str, dtype: str = "float32") -> Path:
     )
     # transformers marks a model read from a GGUF as "quantized" and refuses to save it, yet its
     # weights are already plain tensors (dequantized on load): drop the marker and save them.
-    model.hf_quantizer = None  # type: ignore[assignment]
-    model.is_quantized = False  # type: ignore[assignment]
+    # torch types a Module's unknown attributes as Tensor | Module, hence the two ignores.
+    model.hf_quantizer = None  # type: ignore[assignment]  # a plain attribute, not a Module
+    model.is_quantized = False  # type: ignore[assignment]  # a plain attribute, not a Module
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(str(tmp), safe_serialization=True)
