@@ -1,5 +1,7 @@
-"""Drawing reasoning paths from the backend: fixed n, adaptive rounds, CoT-decoding branches,
-programs and prose together.
+"""Drawing reasoning paths from the backend: the ``Sampler`` and its primitives (prose paths,
+programs run in the sandbox, the deadline). How a configuration's paths are drawn (fixed n,
+adaptive rounds, programs first, CoT-decoding's branches...) is its sampling mode, one module
+each in ``agent/sampling_modes/``.
 
 Paths are drawn in a fixed order with seeds ``seed + i``, so that any prefix of the draws is
 exactly what a smaller budget would have drawn (the evaluation derives sc@k and adaptive
@@ -16,18 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from agent.analogs import ProgramPrompt, independent_support
+from agent.analogs import ProgramPrompt
 from agent.backends.base import Backend, Completion, Message
-from agent.checks import check_arithmetic
 from agent.config import GraphConfig
-from agent.extract import extract_answer, same_answer
+from agent.extract import extract_answer
 from agent.paths import PathKind, ReasoningPath, from_completion
 from agent.programs import PROGRAM_PREFIX, PROGRAM_STOP, program_path
 from agent.prompts import STOP_SEQUENCES
+from agent.sampling_modes import SAMPLING_MODES, mode_for
 from agent.sandbox import Sandbox
-from agent.strategies import decide
-from agent.strategies.adaptive import should_stop
-from agent.strategies.tally import leader, tally
 from agent.trace_parts import SamplingLog
 
 logger = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class Sampler:
     def _drawn(self, kind: PathKind) -> int:
         return sum(1 for p in self.draws.paths if p.kind == kind)
 
-    def _call(
+    def draw_prose(
         self,
         backend: Backend,
         count: int,
@@ -126,7 +125,7 @@ class Sampler:
         )
         self.progress(self.draws)
 
-    def _programs(self, count: int) -> None:
+    def draw_programs(self, count: int) -> None:
         """Draw ``count`` programs and run them; seeds continue each prompt's programs.
 
         With one prompt the programs are one batched call with seeds ``seed + i``. With one
@@ -145,7 +144,7 @@ class Sampler:
         for prompt, share in zip(prompts, shares, strict=True):
             if not share:
                 continue
-            if self.draws.paths and self._past_deadline():
+            if self.draws.paths and self.past_deadline():
                 return
             done = sum(
                 1 for p in self.draws.paths if p.kind == "program" and p.analog == prompt.analog
@@ -197,10 +196,11 @@ class Sampler:
 
     def greedy_prose(self) -> ReasoningPath:
         """Draw the greedy prose path ``program_first`` draws (seed ``seed + 0``, T = 0)."""
-        self._call(self.backend, 1, 0, temperature=0.0)
+        self.draw_prose(self.backend, 1, 0, temperature=0.0)
         return self.draws.paths[-1]
 
-    def _past_deadline(self) -> bool:
+    def past_deadline(self) -> bool:
+        """Whether the deadline has passed (noted in the log); never before the first draw."""
         # The first draw always happens: a deadline answers with what exists, never nothing.
         if not self.draws.paths:
             return False
@@ -210,157 +210,7 @@ class Sampler:
         return False
 
     def run(self) -> Draws:
-        """Draw paths; return them with their cost and a log of the decisions taken."""
-        cfg = self.config
-        if cfg.sampling == "cot_decoding":
-            self._cot_decoding()
-            return self.draws
-        if cfg.sampling == "program_first":
-            self._program_first()
-            return self.draws
-        if cfg.paths == "program":
-            self._programs(cfg.n)
-            return self.draws
-        if cfg.paths == "mixed":
-            self._mixed(cfg.n)
-            return self.draws
-        budget = cfg.n
-        if cfg.think_first:
-            self._call(self.backend, 1, 0)
-            first = self.draws.paths[0]
-            decision = decide(first, cfg.vote, checks=check_arithmetic(first.text))
-            self.draws.log["think"] = {"answer_now": decision.answer_now, "reason": decision.reason}
-            if decision.answer_now or budget == 1:
-                return self.draws
-        if cfg.sampling == "adaptive":
-            self._adaptive(budget)
-        else:
-            self._fixed(budget)
+        """Draw paths with the configuration's mode (``agent.sampling_modes``); return them
+        with their cost and a log of the decisions taken."""
+        SAMPLING_MODES[mode_for(self.config)](self)
         return self.draws
-
-    def _fixed(self, budget: int) -> None:
-        remaining = budget - len(self.draws.paths)
-        if remaining <= 0 or self._past_deadline():
-            return
-        # An ensemble splits the budget: the main model keeps the larger share.
-        extras = list(self.config.ensemble.items())
-        shares = {name: remaining // (len(extras) + 1) for name, _ in extras}
-        main = remaining - sum(shares.values())
-        self._call(self.backend, main, len(self.draws.paths))
-        for name, weight in extras:
-            if shares[name] and not self._past_deadline():
-                self._call(self.ensemble[name], shares[name], len(self.draws.paths), weight)
-
-    def _mixed(self, budget: int) -> None:
-        """Half the budget as sampled prose paths, the rest as programs, all in one vote."""
-        prose = budget // 2
-        if prose:
-            self._call(self.backend, prose, 0)
-        if budget - prose and not self._past_deadline():
-            self._programs(budget - prose)
-
-    def _program_first(self) -> None:
-        """Programs first; prose when they do not all agree; the rest only when nothing agrees.
-
-        1. ``program_round`` sampled programs (one per recalled analog when each program is
-           shown its own, at most ``program_round``): when ``program_agree`` of them print the
-           same answer (and saw different analogs, if any), that answer stands (cheap: ~70
-           tokens each). With ``weak_check`` (off by default) only all of them do, and:
-        2. Else one greedy prose path. With ``weak_check``, ``program_agree`` programs short
-           of all stand only if the prose path agrees with them. With fewer agreeing, the
-           prose path agreeing with any program is enough: a chain of thought and executed
-           code reached it independently.
-        3. Else the remaining programs up to ``n``; the mixed vote decides.
-        """
-        cfg = self.config
-        log = self.draws.log
-        prompts = len(self.program_prompts)
-        first = cfg.program_round if prompts == 1 else min(cfg.program_round, prompts)
-        self._programs(first)
-        top = leader(tally(self.draws.paths))
-        # Programs shown the same analog count once: they may share its mistake.
-        support = independent_support(top.members) if top is not None else 0
-        agree = min(cfg.program_agree, first)
-        # On held-out word problems 2 of 3 programs were right 64% of the time, 3 of 3 95%;
-        # drawing the prose path to check them did not pay on development questions (config).
-        weak = support >= agree and support < first and cfg.weak_check
-        if support >= agree and not weak:
-            log["stop"] = f"{support} of {first} programs agree"
-            log["first_round"] = True
-            log["stopped_early"] = cfg.n > first
-            return
-        if self._past_deadline():
-            return
-        self._call(self.backend, 1, 0, temperature=0.0)
-        prose = self.draws.paths[-1]
-        if weak:
-            assert top is not None  # support > 0
-            if same_answer(prose.answer, top.answer):
-                log["stop"] = f"{support} of {first} programs and the prose path agree"
-                log["stopped_early"] = True
-                return
-            log["weak_agreement"] = "the prose path disagrees: drawing the remaining programs"
-        elif prose.answer is not None and any(
-            same_answer(p.answer, prose.answer) for p in self.draws.paths if p.kind == "program"
-        ):
-            log["stop"] = "a program and the prose path agree"
-            log["stopped_early"] = True
-            return
-        remaining = cfg.n - first
-        if remaining > 0 and not self._past_deadline():
-            self._programs(remaining)
-        log["stop"] = "no agreement: all paths drawn"
-        log["stopped_early"] = False
-
-    def _adaptive(self, budget: int) -> None:
-        vote = self.config.vote
-        rounds = 0
-        while not should_stop(
-            self.draws.paths,
-            budget,
-            vote.stop_rule,
-            threshold=vote.beta_threshold,
-            min_n=vote.min_n,
-            give_up_after=vote.give_up_after,
-        ):
-            if self._past_deadline():
-                break
-            drawn = len(self.draws.paths)
-            size = max(vote.min_n - drawn, vote.round_size) if rounds == 0 else vote.round_size
-            self._call(self.backend, min(size, budget - drawn), drawn)
-            rounds += 1
-        self.draws.log["rounds"] = rounds
-        self.draws.log["stopped_early"] = len(self.draws.paths) < budget
-
-    def _cot_decoding(self) -> None:
-        """Branch on the top-k first tokens, continue each greedily, all k in one batch."""
-        cfg = self.config
-        k = cfg.n
-        t0 = time.perf_counter()
-        (first,) = self.backend.generate(
-            self.messages,
-            n=1,
-            temperature=0.0,
-            max_tokens=1,
-            logprobs=k,
-        )
-        self.draws.record([first], time.perf_counter() - t0)
-        top = first.logprobs[0].top if first.logprobs else ()
-        prefixes = [tok for tok, _ in top if tok.strip() or tok][:k] or [first.text]
-        self.draws.log["branches"] = prefixes
-        t0 = time.perf_counter()
-        comps = self.backend.generate(
-            self.messages,
-            n=len(prefixes),
-            temperature=0.0,
-            max_tokens=cfg.max_tokens,
-            stop=STOP_SEQUENCES,
-            logprobs=2,
-            prefixes=prefixes,
-        )
-        self.draws.record(comps, time.perf_counter() - t0)
-        self.draws.paths.extend(
-            from_completion(c, i, self.extractor, model=self.backend.model_name)
-            for i, c in enumerate(comps)
-        )
-        self.progress(self.draws)
