@@ -56,7 +56,9 @@ def bench_backend(
 def report_command(
     ctx: typer.Context,
     suite: str = typer.Option(
-        "quick", help="Suite to run: quick, full, memory, memory-retry or memory-traffic."
+        "quick",
+        help="Suite to run: quick, full, memory, memory-retry, memory-traffic or "
+        "memory-traffic-poisoned.",
     ),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),

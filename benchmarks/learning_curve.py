@@ -53,11 +53,13 @@ def build_memory(
     overrides: dict[str, Any],
     retry_config: str | None = None,
     labels: bool = True,
+    poison_every: int = 0,
 ) -> dict[str, Any]:
     """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
 
     ``labels=False`` serves them as traffic with ``learn_config`` (which must write back):
-    no ground truth, the write-back policy decides.
+    no ground truth, the write-back policy decides; ``poison_every`` > 0 poisons every k-th
+    question (``evaluation.traffic.POISONS``).
 
     ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
     keeps a right draw (``evaluation.learn``'s ``retry``). A memory learned by other
@@ -69,8 +71,13 @@ def build_memory(
     marker = data_dir / "learned.json"
     if marker.exists():
         done = json.loads(marker.read_text())
-        learner = (done.get("learn_config"), done.get("retry_config"), done.get("labels", True))
-        if size == 0 or learner == (learn_config, retry_config, labels):
+        learner = (
+            done.get("learn_config"),
+            done.get("retry_config"),
+            done.get("labels", True),
+            done.get("poisoned_every", 0),
+        )
+        if size == 0 or learner == (learn_config, retry_config, labels, poison_every):
             return dict(done)
     check_training_seed(train_seed)
     if data_dir.exists():
@@ -94,6 +101,7 @@ def build_memory(
                     seed=train_seed,
                     exclude_eval_size=HELD_OUT_EVAL_SIZE,
                     on_step=lambda i, mark: logger.info("traffic %s q%d: %s", dataset, i, mark),
+                    poison_every=poison_every,
                 ).to_dict()
             finally:
                 served.close()
@@ -133,6 +141,7 @@ def build_memory(
         report["learn_config"] = learn_config
         report["retry_config"] = retry_config
         report["labels"] = labels
+        report["poisoned_every"] = poison_every
     finally:
         store.close()
     marker.write_text(json.dumps(report, indent=1))
@@ -169,6 +178,7 @@ def run_learning_curve(
     evaluate: bool = True,
     on_progress: Progress | None = None,
     labels: bool = True,
+    poison_every: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``configs`` on one evaluation split at every memory size.
 
@@ -194,6 +204,7 @@ def run_learning_curve(
             when False, rows come from the evaluation files of earlier runs.
         on_progress: Called with a short line per step.
         labels: False: the training stream is served as traffic (``evaluation.traffic``).
+        poison_every: With ``labels=False``, poison every k-th question (0: a clean stream).
 
     Returns:
         ``{"dataset", "sizes", "configs", "rows": [...], "learned": {size: report}}``.
@@ -217,6 +228,7 @@ def run_learning_curve(
                 retry_config=retry_config,
                 overrides={**overrides, "task": task},
                 labels=labels,
+                poison_every=poison_every,
             )
             learned_path.write_text(json.dumps(learned, indent=1))
         report = learned_report(work_dir, size) or learned.get(str(size))
@@ -272,6 +284,7 @@ def run_learning_curve(
         "learn_config": learn_config,
         "retry_config": retry_config,
         "labels": labels,
+        "poisoned_every": poison_every,
         "sizes": list(sizes),
         "configs": list(configs),
         "rows": rows,

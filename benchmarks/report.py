@@ -76,6 +76,8 @@ class Suite:
     learn_retry_config: str | None = None
     # False: the training stream is served as traffic (no ground truth; evaluation.traffic).
     labels: bool = True
+    # With labels False: every k-th training question is served poisoned (0: clean).
+    poison_every: int = 0
     # The parts a plain run of this suite runs (``--parts`` chooses others).
     default_parts: tuple[str, ...] = ("learn", "curve", "eval", "peers", "throughput")
 
@@ -166,6 +168,12 @@ SUITES["memory-traffic"] = replace(
     learn_config="full",
     labels=False,
     lc_sizes=(0, 100, 200, 400, 800),
+)
+# The same stream with every 5th question poisoned (an instruction to answer 42, a wrong
+# answer given as the question's own, one question with a wrong answer sent 20 times): held-out
+# accuracy must stay within 2 points of the clean stream's at the same size.
+SUITES["memory-traffic-poisoned"] = replace(
+    SUITES["memory-traffic"], name="memory-traffic-poisoned", poison_every=5, lc_sizes=(0, 100)
 )
 
 
@@ -421,7 +429,7 @@ def run_report(
         eval_start=suite.lc_eval_start, learn_config=suite.learn_config,
         retry_config=suite.learn_retry_config,
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
-        labels=suite.labels,
+        labels=suite.labels, poison_every=suite.poison_every,
     )  # fmt: skip
     if suite.lc_configs:
         curve["analysis"] = analyse_curve(
