@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install .[ray])")
 
 from benchmarks.ray_batch import llama_servers  # noqa: E402
+from tests.support.postgres import PostgresServer, postgres_server  # noqa: E402, F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -172,3 +173,33 @@ def test_killed_worker_is_retried_and_every_id_is_written_once(
     for i in range(2):
         log = (logs / f"llama-server-{i}.log").read_text(errors="replace")
         assert "POST /v1/chat/completions" in log, f"server {i} got no question"
+
+
+@pytest.mark.postgres
+def test_workers_learning_into_one_postgres_memory_store_each_right_answer_once(
+    tmp_path: Path,
+    env: dict[str, str],
+    postgres_server: PostgresServer,  # noqa: F811
+) -> None:
+    import psycopg
+
+    url = postgres_server.new_database()
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_questions(source, 8)
+    done = subprocess.run(
+        batch_cmd(
+            source, output, "-c", "greedy", "--max-tokens", "16", "--learn", "--ray", "local"
+        ),
+        env={**env, "REASON_MEMORY__URL": url},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    right = {r["question"] for r in records(output) if r["correct"]}
+    assert right, "the tiny model got none right: nothing to store"
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT question, source FROM problems").fetchall()
+    # The workers wrote to one memory: every labelled right answer, once.
+    assert sorted(q for q, _ in rows) == sorted(right)
+    assert {src for _, src in rows} == {"batch"}
