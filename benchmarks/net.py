@@ -78,3 +78,16 @@ def _see(log: Path | None, tail: int) -> str:
     if tail and log.is_file():
         return ": " + log.read_text(errors="replace")[-tail:]
     return f"; see {log}"
+
+
+def stop_process(process: subprocess.Popen[Any], grace_s: float = 10.0) -> None:
+    """SIGTERM a child process and wait; SIGKILL it after ``grace_s`` (a process busy with
+    work it will not drop); nothing when it has ended."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace_s)

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import typer
 
-from benchmarks.net import free_port, http_ready, wait_until_ready
+from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
 from benchmarks.openwebui_browser import CHROMEDRIVER, CHROMIUM, ChatResult, ask_in_browser
 from benchmarks.reliability.server import Server, running
 
@@ -121,13 +121,7 @@ def open_webui(data_dir: Path, api_base_url: str, log: Path) -> Iterator[str]:
         )
         yield url
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(30)
+        stop_process(proc, 30)
 
 
 def sign_up_admin(url: str) -> None:

@@ -27,7 +27,7 @@ import httpx
 
 from agent.extract import TaskKind, extract_answer
 from agent.prompts import system_prompt
-from benchmarks.net import free_port, http_ready, wait_until_ready
+from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
 from benchmarks.peers.usage_meter import UsageMeter
 from evaluation.evaluate import Question
 
@@ -62,11 +62,7 @@ def _process(
             )
             yield proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.net import free_port, http_ready, wait_until_ready
+from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
 
 READY_TIMEOUT_S = 180.0
 Progress = Callable[[str], None]
@@ -67,12 +67,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM and wait (a clean shutdown)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None:
+            stop_process(self.process, 60)
 
     def rss_mb(self) -> float | None:
         """Resident memory of the process (Linux /proc)."""

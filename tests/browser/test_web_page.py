@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from benchmarks.net import stop_process
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -153,12 +154,7 @@ def reason_serve(model: Path, work: Path, **settings: str) -> Iterator[tuple[str
             wait_for(up, START_WITHIN_S, "reason serve did not start", poll=0.25)
             yield url, process
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 30)
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.errors import BackendTimeout, BackendUnavailable, RequestTooLarge
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -52,26 +50,18 @@ def server_url(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory)
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama_cpp.server did not start in 120 s")
+        wait_until_ready(
+            http_ready(f"{url}/models", timeout_s=1.0),
+            "llama_cpp.server",
+            120,
+            process=proc,
+            log=log,
+            tail=2000,
+        )
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            # Busy with a generation the slow-server test left behind: SIGTERM waits for it.
-            proc.kill()
-            proc.wait(timeout=30)
+        # SIGKILL after 30 s: a generation the slow-server test left behind keeps SIGTERM waiting.
+        stop_process(proc, 30)
 
 
 @pytest.fixture

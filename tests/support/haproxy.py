@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.net import free_port, wait_until_ready
+from benchmarks.net import free_port, stop_process, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "docker" / "haproxy.cfg"
@@ -70,9 +70,4 @@ def load_balancer(a: str, b: str, log: Path) -> Iterator[str]:
         )  # fmt: skip
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc)

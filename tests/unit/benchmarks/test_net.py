@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.net import free_port, http_ready, wait_until_ready
+from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
 
 
 def test_returns_once_the_probe_says_ready() -> None:
@@ -43,3 +43,15 @@ def test_times_out_with_the_given_error_class() -> None:
 
 def test_an_http_probe_of_a_closed_port_is_not_ready() -> None:
     assert http_ready(f"http://127.0.0.1:{free_port()}/health", timeout_s=1.0)() is False
+
+
+def test_stop_kills_a_process_that_ignores_sigterm_after_the_grace() -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1)"
+    child = subprocess.Popen(
+        [sys.executable, "-c", stubborn + "; time.sleep(60)"], stdout=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stdout.readline()  # the handler is in place
+    stop_process(child, 0.5)
+    assert child.returncode == -9
+    child.stdout.close()
+    stop_process(child)  # an ended process: nothing to do
