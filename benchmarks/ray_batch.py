@@ -33,10 +33,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
-from benchmarks.net import free_port
+from benchmarks.net import free_port, http_ready, wait_until_ready
 
 RESULTS_DIR = Path(__file__).parent / "results"
 READY_TIMEOUT_S = 180
@@ -72,19 +71,16 @@ def llama_servers(
                 )  # fmt: skip
             urls.append(f"http://127.0.0.1:{port}/v1")
         for i, (proc, url) in enumerate(zip(procs, urls, strict=True)):
-            deadline = time.monotonic() + READY_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    log = (log_dir / f"llama-server-{i}.log").read_text(errors="replace")
-                    raise RuntimeError(f"llama_cpp.server exited: {log[-2000:]}")
-                try:
-                    if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"llama_cpp.server at {url} did not start")
-                time.sleep(0.3)
+            log = log_dir / f"llama-server-{i}.log"
+            wait_until_ready(
+                http_ready(f"{url}/models", timeout_s=1),
+                f"llama_cpp.server at {url}",
+                READY_TIMEOUT_S,
+                process=proc,
+                log=log,
+                tail=2000,
+                interval_s=0.3,
+            )
         yield urls
     finally:
         for proc in procs:
