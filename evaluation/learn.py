@@ -20,7 +20,7 @@ from evaluation.datasets import open_dataset
 from memory.config import WriteBackThresholds
 from memory.interface import MemoryInterface
 from memory.records import normalize_question
-from memory.writeback import Evidence, Rejection, decide
+from memory.writeback import Evidence, Rejection, Solution, decide
 
 logger = logging.getLogger(__name__)
 
@@ -39,36 +39,17 @@ DEFAULT_TRAIN_SEED = 1
 HELD_OUT_EVAL_SIZE = 500
 
 
-@dataclass(frozen=True)
-class SolveResult:
-    """What a solver returns for one question.
+@dataclass(frozen=True, kw_only=True)
+class SolveResult(Solution):
+    """What a solver returns for one question: a ``Solution`` (answer, path, agreement
+    figures, model and program) and the answers it passed over.
 
     Attributes:
-        answer: The final answer.
-        path: The reasoning path (worked solution) that produced it.
-        principle: The principle or abstraction used, if any.
-        vote_share: Share of sampled paths agreeing with the answer, if sampled.
-        agreeing_paths: Number of sampled paths agreeing with the answer, if sampled.
-        total_paths: Number of sampled paths, if sampled.
-        confidence: Answer confidence, if measured.
-        model: Name of the model that solved it.
-        program: The code of an executed program that printed ``answer``, if any.
-        program_output: What that program printed.
         alternatives: Other answers the solver's paths reached, each with its own path and
             program: when the chosen answer is wrong, a learner that knows the ground truth
             may keep a right one instead (rejection sampling, as in STaR).
     """
 
-    answer: str
-    path: str
-    principle: str | None = None
-    vote_share: float | None = None
-    agreeing_paths: int | None = None
-    total_paths: int | None = None
-    confidence: float | None = None
-    model: str | None = None
-    program: str | None = None
-    program_output: str | None = None
     alternatives: tuple[SolveResult, ...] = ()
 
 
@@ -193,22 +174,13 @@ def learn(
             if found is not None:
                 result = found
                 report.recovered += 1
-        evidence = Evidence(
+        evidence = Evidence.of(
+            result,
             question=entry["question"],
-            answer=result.answer,
-            path=result.path,
-            principle=result.principle,
             domain=dataset,
-            vote_share=result.vote_share,
-            agreeing_paths=result.agreeing_paths,
-            total_paths=result.total_paths,
-            confidence=result.confidence,
             ground_truth=str(entry["answer"]),
             ground_truth_match=right(result),
             source=source,
-            model=result.model,
-            program=result.program,
-            program_output=result.program_output,
         )
         verdict = decide(evidence, policy)
         if isinstance(verdict, Rejection):

@@ -32,7 +32,7 @@ from memory.records import (
 )
 from memory.sqlite import MemoryStore
 from memory.transfer import SEED_PRINCIPLES
-from memory.writeback import Evidence, Rejection, VerifiedPath, agreement_of, decide
+from memory.writeback import Evidence, Rejection, Solution, VerifiedPath, agreement_of, decide
 
 __all__ = [
     "AddResult",
@@ -54,6 +54,7 @@ __all__ = [
     "RecordTooLarge",
     "Rejection",
     "SEED_PRINCIPLES",
+    "Solution",
     "StoreStats",
     "VerifiedPath",
     "WriteBackThresholds",

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from memory.config import WriteBackThresholds
@@ -39,21 +39,48 @@ VerifiedBy = Literal["ground_truth", "execution", "consensus"]
 
 _POLICY_TOKEN = object()
 
+# The verify step's record names its agreement figures as Evidence does.
+AGREEMENT_FIELDS = ("vote_share", "agreeing_paths", "total_paths", "confidence")
 
-@dataclass(frozen=True)
-class Evidence:
-    """What the reasoning graph knows about one answered question.
+
+@dataclass(frozen=True, kw_only=True)
+class Solution:
+    """One answer and how it was reached: what a solver returns, and the part of the
+    ``Evidence`` that a solver measures.
 
     Attributes:
-        question: The question as asked.
         answer: The aggregated final answer.
         path: The full reasoning path that reached ``answer`` (the worked example).
         principle: The step-back principle or abstraction used, if any.
-        domain: Task tag (e.g. ``gsm_symbolic``, ``arithmetic``), if known.
         vote_share: Share of sampled paths that agree with ``answer`` (0..1).
         agreeing_paths: Number of sampled paths that agree with ``answer``.
         total_paths: Number of sampled paths with a usable answer.
         confidence: Answer confidence (0..1), e.g. from token log-probs, if measured.
+        model: The model that produced the path.
+        program: The code of an executed program that printed ``answer``, if any.
+        program_output: What that program printed.
+    """
+
+    answer: str
+    path: str
+    principle: str | None = None
+    vote_share: float | None = None
+    agreeing_paths: int | None = None
+    total_paths: int | None = None
+    confidence: float | None = None
+    model: str | None = None
+    program: str | None = None
+    program_output: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(Solution):
+    """What the reasoning graph knows about one answered question: its ``Solution`` (the
+    answer, path and agreement figures) and the question's context.
+
+    Attributes:
+        question: The question as asked.
+        domain: Task tag (e.g. ``gsm_symbolic``, ``arithmetic``), if known.
         checks: Deterministic checks by name and whether they passed.
         independent_agreement: A program the sandbox ran and a prose path reached ``answer``
             independently.
@@ -63,20 +90,10 @@ class Evidence:
         ground_truth: The known correct answer, if any.
         ground_truth_match: Whether ``answer`` matches ``ground_truth`` (None when unknown).
         source: Where the question came from (``gsm_symbolic:train:seed=1``, ``api``).
-        model: The model that produced the path.
-        program: The code of an executed program that printed ``answer``, if any.
-        program_output: What that program printed.
     """
 
     question: str
-    answer: str
-    path: str
-    principle: str | None = None
     domain: str | None = None
-    vote_share: float | None = None
-    agreeing_paths: int | None = None
-    total_paths: int | None = None
-    confidence: float | None = None
     checks: Mapping[str, bool] = field(default_factory=dict)
     independent_agreement: bool = False
     dissenting_paths: int | None = None
@@ -84,17 +101,18 @@ class Evidence:
     ground_truth: str | None = None
     ground_truth_match: bool | None = None
     source: str | None = None
-    model: str | None = None
-    program: str | None = None
-    program_output: str | None = None
+
+    @classmethod
+    def of(cls, solution: Solution, **context: Any) -> Evidence:
+        """Evidence for ``solution`` (its ``Solution`` fields only), with the question's
+        ``context`` (``question`` and any of the fields above) as keyword arguments."""
+        solved = {f.name: getattr(solution, f.name) for f in fields(Solution)}
+        return cls(**solved, **context)
 
     def summary(self) -> dict[str, Any]:
         """The numbers behind the verdict, stored as the row's evidence JSON."""
         return {
-            "vote_share": self.vote_share,
-            "agreeing_paths": self.agreeing_paths,
-            "total_paths": self.total_paths,
-            "confidence": self.confidence,
+            **{name: getattr(self, name) for name in AGREEMENT_FIELDS},
             "checks": dict(self.checks),
             "independent_agreement": self.independent_agreement,
             "dissenting_paths": self.dissenting_paths,
@@ -127,10 +145,6 @@ class Rejection:
 
 def _verified(evidence: Evidence, by: VerifiedBy) -> VerifiedPath:
     return VerifiedPath(evidence=evidence, verified_by=by, _token=_POLICY_TOKEN)
-
-
-# The verify step's record names its agreement figures as Evidence does.
-AGREEMENT_FIELDS = ("vote_share", "agreeing_paths", "total_paths", "confidence")
 
 
 def agreement_of(verification: Mapping[str, Any]) -> dict[str, Any]:
