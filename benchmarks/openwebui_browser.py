@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 CHROMIUM = Path(os.environ.get("REASON_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("REASON_CHROMEDRIVER", "/usr/bin/chromedriver"))
-# The flags of tests/browser/conftest.py: a container, root, no display, no network.
+# Chromium in a container, as root, with no display and no network beyond localhost (the
+# browser tests use these too: tests/browser/conftest.py).
 FLAGS = (
     "--headless",
     "--no-sandbox",

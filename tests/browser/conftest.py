@@ -14,21 +14,9 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("REASON_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("REASON_CHROMEDRIVER", "/usr/bin/chromedriver"))
-# Flags that work in a container as root with no display and no network beyond localhost.
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-)
+# Chromium in a container, as root, with no display and no network beyond localhost: the
+# flags the Open WebUI check uses too.
+from benchmarks.openwebui_browser import CHROMEDRIVER, CHROMIUM, FLAGS
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.http.app import create_app
-from service.compose import build_service
 from service.settings import Settings
-from tests.support.servers import serving
+from tests.support.servers import serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +31,8 @@ CANCELLED = 'reason_questions_total{config="cot",outcome="cancelled"}'
 @pytest.fixture
 def base_url(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("cancel"))  # type: ignore[call-arg]
-    service = build_service(settings, memory=False, backend=llamacpp_backend)
-    with serving(create_app(settings, service)) as url:
+    with serving_api(settings, llamacpp_backend) as url:
         yield url
-    service.close()
 
 
 def cancelled_count(base_url: str) -> float:

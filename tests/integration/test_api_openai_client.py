@@ -20,7 +20,7 @@ from agent.backends.openai_compat import OpenAICompatBackend
 from api.http.app import create_app
 from service.compose import build_service
 from service.settings import Settings
-from tests.support.servers import free_port, serving
+from tests.support.servers import free_port, serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +35,8 @@ def base_url(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) ->
     settings = Settings(_env_file=None, data_dir=data, api_keys=[KEY])  # type: ignore[call-arg]
     # The real service builder (memory off, SQLite thread checkpointer on) around the
     # session's tiny model.
-    service = build_service(settings, memory=False, backend=llamacpp_backend)
-    with serving(create_app(settings, service)) as url:
+    with serving_api(settings, llamacpp_backend) as url:
         yield f"{url}/v1"
-    service.close()
 
 
 def test_sync_client_gets_an_answer_with_usage_and_trace(base_url: str) -> None:

@@ -21,10 +21,8 @@ import pytest
 from agent.config import named_config
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
-from api.http.app import create_app
-from service.compose import build_service
 from service.settings import Settings
-from tests.support.servers import serving
+from tests.support.servers import serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +61,8 @@ def test_full_draws_programs_first(llamacpp_backend: Any) -> None:
 def base_url(llamacpp_backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("api-programs")
     settings = Settings(_env_file=None, data_dir=data, api_keys=[KEY])  # type: ignore[call-arg]
-    service = build_service(settings, memory=False, backend=llamacpp_backend)
-    with serving(create_app(settings, service)) as url:
+    with serving_api(settings, llamacpp_backend) as url:
         yield f"{url}/v1"
-    service.close()
 
 
 def test_rest_api_trace_shows_each_program_and_its_output(base_url: str) -> None:

@@ -21,10 +21,8 @@ import openai
 import pytest
 
 from agent.sandbox import Sandbox, SandboxLimits
-from api.http.app import create_app
-from service.compose import build_service
 from service.settings import Settings
-from tests.support.servers import serving
+from tests.support.servers import serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +69,8 @@ def server(
         api_keys=[KEY],
         sandbox=SandboxLimits(isolation=request.param),
     )
-    service = build_service(settings, memory=False, backend=llamacpp_backend)
-    with serving(create_app(settings, service)) as url:
+    with serving_api(settings, llamacpp_backend) as url:
         yield url, request.param
-    service.close()
 
 
 def test_hostile_questions_leak_nothing_create_nothing_and_the_service_keeps_answering(

@@ -6,13 +6,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from benchmarks.net import free_port
 
-__all__ = ["free_port", "serving"]
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+__all__ = ["free_port", "serving", "serving_api"]
 
 
 @contextmanager
@@ -29,3 +32,18 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def serving_api(settings: Settings, backend: Any, *, memory: bool = False) -> Iterator[str]:
+    """The REST app of ``build_service(settings)`` around ``backend``, served until the block
+    ends; yields its base URL. The service is closed after (not the backend)."""
+    from api.http.app import create_app
+    from service.compose import build_service
+
+    service = build_service(settings, memory=memory, backend=backend)
+    try:
+        with serving(create_app(settings, service)) as url:
+            yield url
+    finally:
+        service.close()
