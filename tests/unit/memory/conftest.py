@@ -84,6 +84,18 @@ def open_tmp_store(
 
 
 @pytest.fixture
+def open_with_retrieval(
+    open_tmp_store: Callable[..., MemoryStore], retrieval_config: RetrievalConfig
+) -> Callable[..., MemoryStore]:
+    """Open the store with some retrieval settings changed: ``open(index_kind="hnsw")``."""
+
+    def _open(**changes: object) -> MemoryStore:
+        return open_tmp_store(retrieval=retrieval_config.model_copy(update=changes))
+
+    return _open
+
+
+@pytest.fixture
 def store(open_tmp_store: Callable[..., MemoryStore]) -> Iterator[MemoryStore]:
     s = open_tmp_store()
     yield s

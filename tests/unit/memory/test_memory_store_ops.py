@@ -80,13 +80,11 @@ def test_search_does_not_return_copies_of_one_problem(
 
 
 def test_search_without_mmr_diversity_would_return_the_copies(
-    open_tmp_store: Callable[..., MemoryStore],
-    retrieval_config,  # type: ignore[no-untyped-def]
+    open_with_retrieval: Callable[..., MemoryStore],
     make_path: MakePath,
     questions: list[tuple[str, str]],
 ) -> None:
-    plain = retrieval_config.model_copy(update={"mmr_lambda": 1.0, "dedup_cosine": 1.01})
-    store = open_tmp_store(retrieval=plain)
+    store = open_with_retrieval(mmr_lambda=1.0, dedup_cosine=1.01)
     fill(store, make_path, questions)
     copy = "A train travels 60 km per hour for 4 hours. How far does it go?"
     for answer in ("240", "241", "242"):
@@ -209,12 +207,11 @@ def test_stats_counts_problems_by_status_and_domain(
 
 
 def test_deleted_problem_is_not_returned_by_an_hnsw_index(
-    open_tmp_store: Callable[..., MemoryStore],
-    retrieval_config,  # type: ignore[no-untyped-def]
+    open_with_retrieval: Callable[..., MemoryStore],
     make_path: MakePath,
     questions: list[tuple[str, str]],
 ) -> None:
-    store = open_tmp_store(retrieval=retrieval_config.model_copy(update={"index_kind": "hnsw"}))
+    store = open_with_retrieval(index_kind="hnsw")
     ids = fill(store, make_path, questions)
     store.delete(ids[0])
     assert ids[0] not in {h.record.id for h in store.search_problems(questions[0][0], k=6)}

@@ -50,6 +50,15 @@ def index_names(url: str) -> set[str]:
         return {str(r[0]) for r in rows}
 
 
+@pytest.fixture
+def one_problem_url(postgres_server: PostgresServer, make_path: MakePath) -> str:
+    """The URL of a new database that holds one stored problem (6 times 7 is 42)."""
+    url = postgres_server.new_database()
+    with open_pg(url) as store:
+        store.add_problem(make_path("What is 6 times 7?", "42"))
+    return url
+
+
 def test_a_new_database_is_migrated_once_and_gets_hnsw_indexes(
     postgres_server: PostgresServer,
 ) -> None:
@@ -61,12 +70,8 @@ def test_a_new_database_is_migrated_once_and_gets_hnsw_indexes(
     assert index_names(url) == {vector_index_name(t, 64) for t in ("problems", "principles")}
 
 
-def test_search_of_a_large_table_is_answered_by_the_hnsw_index(
-    postgres_server: PostgresServer, make_path: MakePath
-) -> None:
-    url = postgres_server.new_database()
-    with open_pg(url) as store:
-        store.add_problem(make_path("What is 6 times 7?", "42"))
+def test_search_of_a_large_table_is_answered_by_the_hnsw_index(one_problem_url: str) -> None:
+    url = one_problem_url
     with psycopg.connect(url) as conn:
         conn.execute("SET enable_seqscan = off")  # what the planner picks once rows are many
         plan = conn.execute(
@@ -78,11 +83,9 @@ def test_search_of_a_large_table_is_answered_by_the_hnsw_index(
 
 
 def test_a_read_only_database_serves_searches_and_refuses_writes(
-    postgres_server: PostgresServer, make_path: MakePath
+    postgres_server: PostgresServer, make_path: MakePath, one_problem_url: str
 ) -> None:
-    url = postgres_server.new_database()
-    with open_pg(url) as store:
-        store.add_problem(make_path("What is 6 times 7?", "42"))
+    url = one_problem_url
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
@@ -93,12 +96,8 @@ def test_a_read_only_database_serves_searches_and_refuses_writes(
             store.add_problem(make_path("What is 5 times 5?", "25"))
 
 
-def test_another_embedder_is_refused_until_the_memory_is_reembedded(
-    postgres_server: PostgresServer, make_path: MakePath
-) -> None:
-    url = postgres_server.new_database()
-    with open_pg(url) as store:
-        store.add_problem(make_path("What is 6 times 7?", "42"))
+def test_another_embedder_is_refused_until_the_memory_is_reembedded(one_problem_url: str) -> None:
+    url = one_problem_url
     with pytest.raises(EmbeddingMismatch, match="rebuild-index"):
         open_pg(url, HashingEmbedder(32))
     with open_pg(url, HashingEmbedder(32), reembed=True) as store:

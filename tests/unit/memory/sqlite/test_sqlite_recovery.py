@@ -43,39 +43,35 @@ def test_reopen_loads_the_saved_index(
         assert_all_found(store, filled, questions)
 
 
-def test_deleted_index_file_is_rebuilt_at_open(
+def _delete_index(problems: Path) -> None:
+    (problems / "index.faiss").unlink()
+
+
+def _garble_index(problems: Path) -> None:
+    path = problems / "index.faiss"
+    path.write_bytes(b"\x00garbage" * (path.stat().st_size // 8))
+
+
+def _garble_manifest(problems: Path) -> None:
+    (problems / "manifest.json").write_text("{not json")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_delete_index, _garble_index, _garble_manifest],
+    ids=["deleted-index", "corrupt-index", "corrupt-manifest"],
+)
+def test_damaged_index_files_are_rebuilt_at_open(
     tmp_path: Path,
     filled: list[int],
     open_tmp_store: Callable[..., MemoryStore],
     questions: list[tuple[str, str]],
+    damage: Callable[[Path], None],
 ) -> None:
-    index_file(tmp_path).unlink()
+    damage(tmp_path / "data" / "problems")
     with open_tmp_store() as store:
         assert_all_found(store, filled, questions)
     assert index_file(tmp_path).exists()
-
-
-def test_corrupt_index_file_is_rebuilt_at_open(
-    tmp_path: Path,
-    filled: list[int],
-    open_tmp_store: Callable[..., MemoryStore],
-    questions: list[tuple[str, str]],
-) -> None:
-    path = index_file(tmp_path)
-    path.write_bytes(b"\x00garbage" * (path.stat().st_size // 8))
-    with open_tmp_store() as store:
-        assert_all_found(store, filled, questions)
-
-
-def test_corrupt_manifest_is_rebuilt_at_open(
-    tmp_path: Path,
-    filled: list[int],
-    open_tmp_store: Callable[..., MemoryStore],
-    questions: list[tuple[str, str]],
-) -> None:
-    (tmp_path / "data" / "problems" / "manifest.json").write_text("{not json")
-    with open_tmp_store() as store:
-        assert_all_found(store, filled, questions)
 
 
 def test_index_saved_before_later_writes_catches_up_at_open(
@@ -138,15 +134,13 @@ def test_reembed_switches_the_store_to_the_new_model(
 def test_other_index_kinds_are_rebuilt_and_searchable(
     kind: str,
     filled: list[int],
-    open_tmp_store: Callable[..., MemoryStore],
-    retrieval_config,  # type: ignore[no-untyped-def]
+    open_with_retrieval: Callable[..., MemoryStore],
     questions: list[tuple[str, str]],
 ) -> None:
-    config = retrieval_config.model_copy(update={"index_kind": kind})
-    with open_tmp_store(retrieval=config) as store:
+    with open_with_retrieval(index_kind=kind) as store:
         assert store.problems_index.index.kind == kind
         assert_all_found(store, filled, questions)
-    with open_tmp_store(retrieval=config) as store:
+    with open_with_retrieval(index_kind=kind) as store:
         assert_all_found(store, filled, questions)
 
 
