@@ -82,6 +82,28 @@ def _request_top(k: int) -> int:
     return min(k + 1, _MAX_TOP_LOGPROBS)
 
 
+def _request(
+    messages: Sequence[Message] | list[dict[str, str]],
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    stop: Sequence[str] | None,
+    seed: int | None,
+) -> dict[str, Any]:
+    """The chat-completion arguments every request sends (stop and seed only when set)."""
+    kwargs: dict[str, Any] = {
+        "messages": list(messages),
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_tokens": max_tokens,
+    }
+    if stop:
+        kwargs["stop"] = list(stop)
+    if seed is not None:
+        kwargs["seed"] = seed
+    return kwargs
+
+
 class OpenAICompatBackend:
     """Completions from an OpenAI-compatible HTTP server."""
 
@@ -150,28 +172,18 @@ class OpenAICompatBackend:
         """Return ``n`` completions; see ``Backend.generate``."""
         if n < 1 or n > self.config.max_n:
             raise RequestTooLarge(f"n={n} is outside 1..{self.config.max_n} (REASON_MAX_N)")
+        sampling: dict[str, Any] = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_tokens,
+            "stop": stop,
+            "seed": seed,
+            "logprobs": logprobs,
+        }
         if prefixes is not None:
-            return self._generate_prefixed(
-                messages,
-                prefixes,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                stop=stop,
-                seed=seed,
-                logprobs=logprobs,
-            )
+            return self._generate_prefixed(messages, prefixes, **sampling)
         started = time.perf_counter()
-        out, prompt_tokens = self._generate_once(
-            messages,
-            n=n,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stop=stop,
-            seed=seed,
-            logprobs=logprobs,
-        )
+        out, prompt_tokens = self._generate_once(messages, n=n, **sampling)
         self.last_stats = GenerationStats(
             prompt_tokens_evaluated=prompt_tokens,
             completion_tokens=sum(c.completion_tokens for c in out),
@@ -201,17 +213,8 @@ class OpenAICompatBackend:
         while len(out) < n:
             want = n - len(out)
             call_seed = None if seed is None else seed + len(out)
-            kwargs: dict[str, Any] = {
-                "messages": list(messages),
-                "n": want,
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_tokens": max_tokens,
-            }
-            if stop:
-                kwargs["stop"] = list(stop)
-            if call_seed is not None:
-                kwargs["seed"] = call_seed
+            kwargs = _request(messages, temperature, top_p, max_tokens, stop, call_seed)
+            kwargs["n"] = want
             if logprobs:
                 kwargs["logprobs"] = True
                 kwargs["top_logprobs"] = _request_top(logprobs)
@@ -301,18 +304,8 @@ class OpenAICompatBackend:
         seed: int | None = None,
     ) -> Iterator[str]:
         """Yield text deltas of one completion as the server streams them."""
-        kwargs: dict[str, Any] = {
-            "messages": list(messages),
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
-            "stream": True,
-        }
-        if stop:
-            kwargs["stop"] = list(stop)
-        if seed is not None:
-            kwargs["seed"] = seed
-        chunks = self._call(**kwargs)
+        kwargs = _request(messages, temperature, top_p, max_tokens, stop, seed)
+        chunks = self._call(**kwargs, stream=True)
         try:
             for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:
