@@ -62,7 +62,7 @@ fi
 # request makes pip download a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
 # llama-cpp-python is in place already (above); this installs its server extra's packages.
-# The ray extra too: the tests run `reason batch --ray` on a local cluster (tests/*/test_batch_ray.py).
+# The ray extra too: the tests run `reason batch --ray` on a local cluster (tests/integration/test_batch_ray.py, tests/unit/api/test_batch_ray_rules.py).
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,ray]"
 echo "$want" > "$stamp"
 echo "setup: done"

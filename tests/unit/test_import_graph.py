@@ -100,6 +100,14 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 
 IMPORTS = all_imports()
+# The one benchmark that imports a way in, and only inside its functions: it times
+# ``reason batch``'s own engine (in process and on Ray) against itself, start-up apart, which a
+# subprocess could not. Its edge is left out of the package graph below.
+MEASURES_A_WAY_IN = {"benchmarks.ray_batch"}
+
+
+def exempt(imp: Import) -> bool:
+    return imp.source in MEASURES_A_WAY_IN and imp.target.startswith("api") and not imp.top_level
 
 
 def allowed(source: str, target: str, top_level: bool) -> bool:
@@ -122,6 +130,7 @@ def test_packages_import_only_from_lower_layers() -> None:
         f"{i.source}:{i.line} imports {i.target}"
         for i in IMPORTS
         if not allowed(i.source.split(".")[0], i.target.split(".")[0], i.top_level)
+        and not exempt(i)
     ]
     assert wrong == []
 
@@ -130,7 +139,7 @@ def test_the_package_graph_has_no_cycle() -> None:
     edges: dict[str, set[str]] = {}
     for i in IMPORTS:
         source, target = i.source.split(".")[0], i.target.split(".")[0]
-        if source != target:
+        if source != target and not exempt(i):
             edges.setdefault(source, set()).add(target)
     assert find_cycle(edges) is None
 

@@ -36,8 +36,12 @@ def test_compose_passes_vllm_the_flags_the_tests_used() -> None:
 def test_the_served_name_is_the_model_the_service_asks_for() -> None:
     services = _services()
     compose = _flags(services["vllm"]["command"])  # type: ignore[arg-type]
-    env = services["reason"]["environment"]
-    assert _default(env["REASON_MODEL"]) == compose["--served-model-name"]  # type: ignore[index]
+    # Every replica of the service asks vLLM for the served name.
+    replicas = [name for name in services if name.startswith("reason")]
+    assert replicas == ["reason-a", "reason-b"]
+    for name in replicas:
+        env = services[name]["environment"]
+        assert _default(env["REASON_MODEL"]) == compose["--served-model-name"]  # type: ignore[index]
     # The served name is the catalogue name, and the folder is the one env.sh makes for it.
     assert compose["--model"] == f"/models/{compose['--served-model-name']}"
 
