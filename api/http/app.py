@@ -33,6 +33,7 @@ from api.errors import error_body, error_response, install_error_handlers
 from api.http.metrics import install_metrics
 from api.http.routes import router
 from api.http.tracing import TraceRequests
+from api.process import sigterm_exits
 from api.web import mount_web
 from memory import MemoryStoreError
 from service.compose import Service, build_service
@@ -170,10 +171,11 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
     import uvicorn
 
     service = build_service(settings)
-    try:
-        uvicorn.run(create_app(settings, service), host=host, port=port, log_level=log_level)
-    finally:
-        service.close()
+    with sigterm_exits():
+        try:
+            uvicorn.run(create_app(settings, service), host=host, port=port, log_level=log_level)
+        finally:
+            service.close()
 
 
 def serve_command(

@@ -26,6 +26,7 @@ from api.errors import error_body
 from api.http.auth import key_accepted
 from api.http.tracing import TraceRequests
 from api.mcp.tools import register_tools
+from api.process import sigterm_exits
 from service.compose import Service, build_service
 from service.settings import Settings
 
@@ -118,17 +119,20 @@ def run(settings: Settings, transport: Literal["stdio", "http"], host: str, port
             service = build_service(settings, source="mcp")
     else:
         service = build_service(settings, source="mcp")
-    try:
-        server = build_mcp_server(service)
-        if transport == "stdio":
-            server.run("stdio")
-        else:
-            import uvicorn
+    with sigterm_exits():
+        try:
+            server = build_mcp_server(service)
+            if transport == "stdio":
+                server.run("stdio")
+            else:
+                import uvicorn
 
-            logger.info("MCP over streamable HTTP at http://%s:%d/mcp", host, port)
-            uvicorn.run(http_app(server, settings, host), host=host, port=port, log_level="info")
-    finally:
-        service.close()
+                logger.info("MCP over streamable HTTP at http://%s:%d/mcp", host, port)
+                uvicorn.run(
+                    http_app(server, settings, host), host=host, port=port, log_level="info"
+                )
+        finally:
+            service.close()
 
 
 def mcp_command(

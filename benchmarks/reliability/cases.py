@@ -54,11 +54,9 @@ def kill_during_writeback(
                         continue
                     fb = client.post(
                         f"{server.url}/v1/feedback",
-                        json={
-                            "answer_id": r.json()["x_answer_id"],
-                            "correct": True,
-                            "true_answer": str(2 * n + 7),
-                        },  # fmt: skip
+                        # "Correct" on the answer given: a write to memory, acknowledged
+                        # with its record id.
+                        json={"answer_id": r.json()["x_answer_id"], "correct": True},
                         timeout=60,
                     )
                 except httpx.HTTPError:
@@ -249,7 +247,8 @@ def _feedback(client: httpx.Client, url: str, n: int) -> tuple[int, str]:
     r = ask_question(client, url, question, "reason-greedy")
     if r.status_code != 200:
         return r.status_code, f"chat: {r.json().get('error', {}).get('code')}"
-    verdict = {"answer_id": r.json()["x_answer_id"], "correct": True, "true_answer": str(2 * n + 2)}
+    # "Correct" on the answer given: memory stores it (a write), with no program to write.
+    verdict = {"answer_id": r.json()["x_answer_id"], "correct": True}
     fb = client.post(f"{url}/v1/feedback", json=verdict, timeout=60)
     code = fb.json().get("error", {}).get("code") if fb.status_code != 200 else "stored"
     return fb.status_code, str(code)

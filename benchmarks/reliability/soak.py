@@ -63,11 +63,7 @@ def _one_request(client: httpx.Client, url: str, kind: str, n: int) -> int:
     r = client.post(f"{url}/v1/chat/completions", json=chat)
     if kind == "chat" or r.status_code != 200:
         return r.status_code
-    verdict = {
-        "answer_id": r.json()["x_answer_id"],
-        "correct": True,
-        "true_answer": str(n + n % 13),
-    }
+    verdict = {"answer_id": r.json()["x_answer_id"], "correct": True}
     return client.post(f"{url}/v1/feedback", json=verdict).status_code
 
 

@@ -41,10 +41,11 @@ def _open_read_only(db_path: Path | str) -> Database:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True,
                            check_same_thread=False)  # fmt: skip
     db = Database(conn)
-    if pending(db):
+    missing = pending(db)
+    if missing:
         conn.close()
         raise MemoryNotWritable(
-            f"memory {db_path} is read-only and needs migrations {', '.join(pending(db))}; "
+            f"memory {db_path} is read-only and needs migrations {', '.join(missing)}; "
             "open it once where it can be written"
         )
     logger.warning("memory %s is read-only: answers are served, nothing is stored", db_path)

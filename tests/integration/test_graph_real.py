@@ -101,10 +101,10 @@ def test_positive_feedback_stores_an_unstored_answer(
     reasoner = Reasoner(llamacpp_backend, memory=store)
     answer = reasoner.solve("What is 2 + 2?", named_config("cot", write_back=False, **SMALL))
     result = reasoner.feedback(answer.id, correct=True, true_answer=answer.answer)
-    assert result["action"] == "stored"
+    assert result.action == "stored" and result.memory_id is not None
     again = reasoner.feedback(answer.id, correct=False)
-    assert again["action"] == "rejected"
-    assert store.get(result["memory_id"]).verified is False
+    assert again.action == "rejected" and again.memory_id == result.memory_id
+    assert store.get(result.memory_id).verified is False
 
 
 def test_backend_failure_raises_typed_error_and_writes_nothing(store: MemoryStore) -> None:
