@@ -84,22 +84,20 @@ def stored_paths(
     return next(prose, best.text), program
 
 
-def independence(paths: Sequence[ReasoningPath], answer: str) -> tuple[int, int]:
-    """(paths that reached another answer, agreeing programs shown no recalled record).
+def independence(paths: Sequence[ReasoningPath], answer: str, *, recalled: bool) -> tuple[int, int]:
+    """(paths that reached another answer, agreeing paths shown no recalled record).
 
     A program path's prompt names the analog it showed (``analog``, None for the plain
-    prompt). Prose paths are shown every recalled analog, so ``_evidence`` counts them as
-    blind only when nothing was recalled.
+    prompt). Prose paths are shown every recalled analog, so they are blind only when
+    nothing was recalled.
     """
     dissent = sum(1 for p in paths if p.answer is not None and not same_answer(p.answer, answer))
     blind = sum(
-        1 for p in paths if same_answer(p.answer, answer) and p.kind == "program" and not p.analog
+        1
+        for p in paths
+        if same_answer(p.answer, answer) and (not p.analog if p.kind == "program" else not recalled)
     )
     return dissent, blind
-
-
-def _blind_prose(paths: Sequence[ReasoningPath], answer: str) -> int:
-    return sum(1 for p in paths if p.kind == "prose" and same_answer(p.answer, answer))
 
 
 @timed("write_back")
@@ -161,9 +159,7 @@ def _evidence(
     text, program = stored_paths(paths, best, answer, checks=deps.config.checks)
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
-    dissent, blind = independence(paths, answer)
-    if not state.get("analogs"):
-        blind += _blind_prose(paths, answer)
+    dissent, blind = independence(paths, answer, recalled=bool(state.get("analogs")))
     agreement = agreement_of(ev)
     if len(paths) > len(state.get("paths") or []):
         # Confirmation draws joined: they count as paths of the record.
