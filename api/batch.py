@@ -36,7 +36,7 @@ from agent.errors import ConfigError
 from agent.extract import same_answer
 from agent.reasoner import Answer
 from api.errors import ApiError, describe
-from api.schemas import ChatCompletionRequest, completion_body, run_spec
+from api.schemas import ChatCompletionRequest, chat_ask, completion_body
 from service.compose import Ask, Service
 from service.queue import Cancellation
 
@@ -48,14 +48,20 @@ CHAT_URL = "/v1/chat/completions"
 
 @dataclass
 class Item:
-    """One input line, parsed (or the reason it could not be)."""
+    """One input line, parsed (or the reason it could not be): what its ``Ask`` holds.
+
+    ``config`` and ``overrides`` are the ``Ask``'s: an OpenAI line's configuration name and
+    its request's fields, which the service answering it resolves; a simple line's is the
+    command's configuration, already resolved.
+    """
 
     key: str
     kind: Kind
     line: int
     question: str = ""
     label: str | None = None
-    config: GraphConfig | None = None
+    config: GraphConfig | str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
     model: str = ""
     n: int = 1
     history: list[dict[str, str]] = field(default_factory=list)
@@ -86,8 +92,17 @@ def _error(status: int, message: str, code: str) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def parse_line(text: str, line: int, default: GraphConfig, kind_hint: Kind) -> Item:
-    """Parse one input line; problems become an ``Item`` carrying an error."""
+Resolve = Callable[[Ask], GraphConfig]
+
+
+def parse_line(
+    text: str, line: int, default: GraphConfig, kind_hint: Kind, resolve: Resolve
+) -> Item:
+    """Parse one input line; problems become an ``Item`` carrying an error.
+
+    ``resolve`` is the answering service's (``Dispatch.resolve``): an OpenAI line whose
+    request the configuration refuses gets its error line here, as the endpoint's 422.
+    """
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as ex:
@@ -105,7 +120,7 @@ def parse_line(text: str, line: int, default: GraphConfig, kind_hint: Kind) -> I
             error=_error(400, "a line must be a JSON object", "invalid_line"),
         )
     if "custom_id" in obj:
-        return _parse_openai(obj, line)
+        return _parse_openai(obj, line, resolve)
     key = obj.get("id")
     key = f"line-{line}" if key is None else str(key)
     question, label = obj.get("question"), obj.get("answer")
@@ -127,7 +142,7 @@ def parse_line(text: str, line: int, default: GraphConfig, kind_hint: Kind) -> I
     )
 
 
-def _parse_openai(obj: dict[str, Any], line: int) -> Item:
+def _parse_openai(obj: dict[str, Any], line: int, resolve: Resolve) -> Item:
     key = str(obj["custom_id"])
     if obj.get("method", "POST") != "POST" or obj.get("url") != CHAT_URL:
         return Item(
@@ -138,24 +153,26 @@ def _parse_openai(obj: dict[str, Any], line: int) -> Item:
         )
     try:
         request = ChatCompletionRequest.model_validate(obj.get("body") or {})
-        spec = run_spec(request)
+        ask = chat_ask(request)
+        resolve(ask)  # checked here; the service answering the line resolves it again
     except ValidationError as ex:
         first = ex.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         return Item(
             key, "openai", line, error=_error(422, f"{where}: {first['msg']}", "invalid_value")
         )
-    except ApiError as ex:
+    except (ApiError, ConfigError) as ex:
         return Item(key, "openai", line, error=describe(ex))
     return Item(
         key,
         "openai",
         line,
-        question=spec.question,
-        config=spec.config,
-        model=spec.model,
+        question=ask.question,
+        config=ask.config,
+        overrides=dict(ask.overrides),
+        model=request.model,
         n=request.n,
-        history=spec.history,
+        history=[dict(turn) for turn in ask.history or ()],
     )
 
 
@@ -241,14 +258,14 @@ def score(path: Path) -> tuple[int, int]:
     return labelled, correct
 
 
-def _items(path: Path, default: GraphConfig) -> Iterator[Item]:
+def _items(path: Path, default: GraphConfig, resolve: Resolve) -> Iterator[Item]:
     kind: Kind = "simple"
     seen: set[str] = set()
     with path.open(encoding="utf-8", errors="replace") as f:
         for number, text in enumerate(f, start=1):
             if not text.strip():
                 continue
-            item = parse_line(text, number, default, kind)
+            item = parse_line(text, number, default, kind, resolve)
             kind = item.kind
             if item.key in seen:
                 item = Item(
@@ -280,19 +297,27 @@ class Dispatch(Protocol):
     def capacity(self) -> int:
         """Questions that may be in flight at once (0: nothing can take more)."""
 
+    def resolve(self, ask: Ask) -> GraphConfig:
+        """The configuration ``ask`` runs where it is answered (``Service.resolve``).
+
+        Raises:
+            pydantic.ValidationError: An override the configuration refuses.
+        """
+
     def submit(self, item: Item, learn: bool) -> tuple[Future[Answer], Callable[[], None]]:
         """Start answering ``item``; return its future and a function that cancels it."""
 
 
-def ask_for(item: Item, learn: bool, cancellation: Cancellation) -> Ask:
+def ask_for(item: Item, learn: bool, cancellation: Cancellation | None = None) -> Ask:
     """The service request for an answerable line (the same wherever it runs)."""
     return Ask(
         item.question,
         item.config,
+        overrides=item.overrides,
         history=item.history or None,
         source="batch",
         ground_truth=item.label if learn else None,
-        cancellation=cancellation,
+        cancellation=cancellation or Cancellation(),
     )
 
 
@@ -314,6 +339,10 @@ class ServiceDispatch:
     def capacity(self) -> int:
         """Questions in flight at once."""
         return self._capacity
+
+    def resolve(self, ask: Ask) -> GraphConfig:
+        """The service's resolution."""
+        return self.service.resolve(ask)
 
     def submit(self, item: Item, learn: bool) -> tuple[Future[Answer], Callable[[], None]]:
         """Submit to the service; cancelling stops the run at its next graph event."""
@@ -398,7 +427,7 @@ def run_lines(
                 write(item, None, describe(ex))
 
     try:
-        for item in _items(source, config):
+        for item in _items(source, config, dispatch.resolve):
             report.total += 1
             if item.key in done:
                 report.skipped += 1

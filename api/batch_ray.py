@@ -41,6 +41,7 @@ from agent.config import GraphConfig
 from agent.errors import ConfigError, ReasonerError
 from agent.reasoner import Answer
 from api.batch import Item, Unanswered, ask_for
+from service.compose import Ask, resolver
 from service.queue import Cancellation
 from service.settings import Settings
 
@@ -157,6 +158,7 @@ class RayDispatch:
     ray: ModuleType
     slots: list[_Slot]
     k: int
+    resolver: Callable[[Ask], GraphConfig]
     memory_guard: Callable[[GraphConfig], str | None] = lambda cfg: None
     timings: list[tuple[float, float]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -166,11 +168,14 @@ class RayDispatch:
         """k per live worker."""
         return self.k * sum(not s.dead for s in self.slots)
 
+    def resolve(self, ask: Ask) -> GraphConfig:
+        """What the workers' services resolve (their settings are the driver's)."""
+        return self.resolver(ask)
+
     def submit(self, item: Item, learn: bool) -> tuple[Future[Answer], Callable[[], None]]:
         """Send ``item`` to a worker; the future holds its answer or its error."""
         result: Future[Answer] = Future()
-        assert item.config is not None
-        conflict = self.memory_guard(item.config) if not learn else None
+        conflict = self.memory_guard(self.resolve(ask_for(item, learn))) if not learn else None
         if conflict is not None:
             result.set_exception(ConfigError(conflict))
             return result, lambda: None
@@ -269,7 +274,11 @@ class RayBatch:
             return memory_conflict(self.settings, self.workers, cfg, False) if memory else None
 
         self.dispatch = RayDispatch(
-            ray, [_Slot(a) for a in actors], self.concurrency, memory_guard=guard
+            ray,
+            [_Slot(a) for a in actors],
+            self.concurrency,
+            resolver(self.settings),
+            memory_guard=guard,
         )
         logger.info(
             "%d Ray workers ready in %.1f s (pids %s)", self.workers, self.start_seconds, self.pids

@@ -3,19 +3,18 @@
 ``ChatCompletionRequest`` accepts what OpenAI clients send; ``chat_ask`` turns it into the
 service's ``Ask`` (question, earlier turns, thread id, configuration name and overrides);
 ``completion_body`` turns an ``Answer`` into a ``chat.completion`` object. The batch runner
-uses the same translation, so an OpenAI Batch line gets exactly what the endpoint would
-answer.
+uses the same translation (``chat_ask``, resolved by the service), so an OpenAI Batch line
+gets exactly what the endpoint would answer.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from agent.config import NAMED_CONFIGS, GraphConfig, configure, named_config
+from agent.config import NAMED_CONFIGS, named_config
 from agent.reasoner import Answer
 from api.errors import ApiError
 from service.compose import Ask
@@ -231,30 +230,6 @@ def chat_ask(request: ChatCompletionRequest, thread_id: str | None = None) -> As
         history=history or None,
         source="api",
     )
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """A batch line's question, history and resolved configuration (``api/batch.py`` still
-    resolves its lines itself; REST hands ``chat_ask``'s ``Ask`` to the service)."""
-
-    question: str
-    history: list[dict[str, str]]
-    thread_id: str | None
-    config: GraphConfig
-    model: str
-
-
-def run_spec(request: ChatCompletionRequest) -> RunSpec:
-    """``chat_ask``, resolved without the service's sampling defaults (a batch line).
-
-    Raises:
-        pydantic.ValidationError: An override the configuration refuses.
-    """
-    ask = chat_ask(request)
-    config = configure(str(ask.config), None, **ask.overrides)
-    history = [dict(turn) for turn in ask.history or ()]
-    return RunSpec(ask.question, history, ask.thread_id, config, request.model)
 
 
 def ranked_answers(answer: Answer, n: int) -> list[tuple[str, float | None]]:

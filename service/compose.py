@@ -29,7 +29,7 @@ from agent.answers import AnswerLog
 from agent.backends import Backend, build_backend
 from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
-from agent.config import GraphConfig, named_config
+from agent.config import GraphConfig, configure, named_config
 from agent.events import Event
 from agent.feedback import FeedbackResult
 from agent.reasoner import Answer, EventSink, Reasoner
@@ -250,6 +250,19 @@ def ensemble_backends(config: BackendConfig, main: Backend) -> Callable[[str], B
         return extra
 
     return build
+
+
+def resolver(settings: Settings) -> Callable[[Ask], GraphConfig]:
+    """``Service.resolve`` of the service ``build_service(settings)`` builds, without building
+    one: the Ray batch driver checks its lines with it, and its workers' services, built from
+    the same settings, resolve them again.
+    """
+    defaults = settings.sampling_defaults()
+
+    def resolve(ask: Ask) -> GraphConfig:
+        return configure(ask.config or settings.graph, defaults, **ask.overrides)
+
+    return resolve
 
 
 def build_service(
