@@ -17,11 +17,20 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from agent.backends.base import Backend, Completion, GenerationStats, Message, TokenLogprob
+from agent.backends.base import (
+    Backend,
+    BackendBase,
+    Completion,
+    GenerateRequest,
+    GenerationStats,
+    Message,
+    SamplingParams,
+    TokenLogprob,
+)
 
 
 def _encode(c: Completion) -> bytes:
@@ -52,7 +61,7 @@ def _completion_from(data: dict[str, Any]) -> Completion:
     )
 
 
-class CachingBackend:
+class CachingBackend(BackendBase):
     """Wraps a backend; ``generate`` draws are looked up per sample before running the model."""
 
     def __init__(self, inner: Backend, path: Path, *, owns_inner: bool = False) -> None:
@@ -75,45 +84,26 @@ class CachingBackend:
         self.misses = 0
         self.drawn_seconds = 0.0  # original cost of every draw returned, cached or not
 
-    def _key(self, messages: Sequence[Message], i: int, params: dict[str, Any]) -> str:
-        seed = params["seed"]
-        prefix = params["prefixes"][i] if params["prefixes"] else None
+    def _key(
+        self, messages: Sequence[Message], params: SamplingParams, i: int, prefix: str | None
+    ) -> str:
+        """Sample ``i``'s key. Its JSON is what every stored draw was keyed by: keep it."""
         blob = json.dumps(
             {
                 "model": self.model_name,
                 "messages": list(messages),
-                **{k: v for k, v in params.items() if k not in ("seed", "prefixes")},
-                "seed": None if seed is None else seed + i,
+                **params.keywords(),
+                "seed": params.seed_of(i),
                 "prefix": prefix,
             },
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        n: int = 1,
-        temperature: float = 0.7,
-        top_p: float = 0.95,
-        max_tokens: int = 512,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-        logprobs: int | None = None,
-        prefixes: Sequence[str] | None = None,
-    ) -> list[Completion]:
+    def _generate(self, req: GenerateRequest) -> list[Completion]:
         """Cached draws first; the model runs only from the first missing sample on."""
-        params: dict[str, Any] = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
-            "stop": list(stop or ()),
-            "seed": seed,
-            "logprobs": logprobs,
-            "prefixes": list(prefixes) if prefixes else None,
-        }
-        keys = [self._key(messages, i, params) for i in range(n)]
+        messages, params, n, prefixes = req.messages, req.params, req.n, req.prefixes
+        keys = [self._key(messages, params, i, prefixes[i] if prefixes else None) for i in range(n)]
         with self._lock:
             rows = {
                 key: (blob, seconds)
@@ -136,13 +126,8 @@ class CachingBackend:
             fresh = self.inner.generate(
                 messages,
                 n=n - start,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                stop=stop,
-                seed=None if seed is None else seed + start,
-                logprobs=logprobs,
                 prefixes=None if prefixes is None else prefixes[start:],
+                **replace(params, seed=params.seed_of(start)).keywords(),
             )
             share = (time.perf_counter() - t0) / max(1, len(fresh))
             self.misses += len(fresh)
@@ -163,9 +148,16 @@ class CachingBackend:
         )
         return comps
 
-    def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
+    def _stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
         """Streaming is never cached."""
-        return self.inner.stream(messages, **kwargs)
+        return self.inner.stream(
+            messages,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=params.stop,
+            seed=params.seed,
+        )
 
     def health(self) -> bool:
         """The inner backend's health."""

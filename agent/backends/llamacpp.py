@@ -32,7 +32,16 @@ from llama_cpp._internals import LlamaContext, LlamaModel
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_types import ChatCompletionRequestMessage
 
-from agent.backends.base import Completion, FinishReason, GenerationStats, Message, TokenLogprob
+from agent.backends.base import (
+    BackendBase,
+    Completion,
+    FinishReason,
+    GenerateRequest,
+    GenerationStats,
+    Message,
+    SamplingParams,
+    TokenLogprob,
+)
 from agent.backends.config import BackendConfig
 from agent.errors import BackendError, ModelError, RequestTooLarge
 
@@ -64,26 +73,7 @@ class _Seq:
     finish_reason: FinishReason | None = None
 
 
-@dataclass(frozen=True)
-class _Request:
-    """One generate/stream call's parameters."""
-
-    messages: Sequence[Message]
-    n: int
-    temperature: float
-    top_p: float
-    max_tokens: int
-    stop: tuple[str, ...]
-    seed: int | None
-    logprobs: int | None = None
-    prefixes: tuple[str, ...] | None = None
-
-    def seed_of(self, i: int) -> int | None:
-        """Sequence i samples with seed + i, so draws are reproducible one by one."""
-        return None if self.seed is None else self.seed + i
-
-
-class LlamaCppBackend:
+class LlamaCppBackend(BackendBase):
     """A GGUF model run in this process by llama.cpp."""
 
     def __init__(self, model_path: Path, config: BackendConfig, *, name: str = "") -> None:
@@ -159,10 +149,11 @@ class LlamaCppBackend:
 
     # -- sampling -------------------------------------------------------------------------
 
-    def _make_sampler(self, temperature: float, top_p: float, seed: int | None) -> ctypes.c_void_p:
+    def _make_sampler(self, params: SamplingParams, seed: int | None) -> ctypes.c_void_p:
         chain: ctypes.c_void_p = llama_cpp.llama_sampler_chain_init(
             llama_cpp.llama_sampler_chain_default_params()
         )
+        temperature, top_p = params.temperature, params.top_p
         if temperature <= 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
             return chain
@@ -257,26 +248,26 @@ class LlamaCppBackend:
             )
         return min(max_tokens, room)
 
-    def _accept(self, s: _Seq, token: int, row: int, req: _Request) -> str:
+    def _accept(self, s: _Seq, token: int, row: int, params: SamplingParams) -> str:
         """Append a sampled token to a sequence; return the new visible text."""
         if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
             s.finish_reason = "stop"
             return ""
-        if req.logprobs:
-            s.logprobs.append(self._token_logprob(row, token, req.logprobs))
+        if params.logprobs:
+            s.logprobs.append(self._token_logprob(row, token, params.logprobs))
         s.tokens.append(token)
         before = len(s.text)
         s.text += s.decoder.decode(self._piece(token))
         # A stop string may straddle tokens: search the tail that could contain it.
-        hits = [k for k in (s.text.find(x, max(0, before - len(x))) for x in req.stop) if k >= 0]
+        hits = [k for k in (s.text.find(x, max(0, before - len(x))) for x in params.stop) if k >= 0]
         if hits:
             s.text = s.text[: min(hits)]
             s.finish_reason = "stop"
-        elif len(s.tokens) >= req.max_tokens:
+        elif len(s.tokens) >= params.max_tokens:
             s.finish_reason = "length"
         return s.text[before:]
 
-    def _decode(self, req: _Request, seqs: list[_Seq]) -> Iterator[tuple[int, str]]:
+    def _decode(self, req: GenerateRequest, seqs: list[_Seq]) -> Iterator[tuple[int, str]]:
         """Decode ``req.n`` sequences together into ``seqs``; yield (index, text delta)."""
         prompt = self.tokenize_chat(req.messages)
         prefixes = [
@@ -286,8 +277,8 @@ class LlamaCppBackend:
         longest = max(len(p) for p in prefixes)
         if longest and not all(prefixes):
             raise RequestTooLarge("every prefix must be non-empty when prefixes are given")
-        max_tokens = self._check_limits(len(prompt) + longest, req.n, req.max_tokens)
-        req = dataclasses.replace(req, max_tokens=max_tokens)
+        max_tokens = self._check_limits(len(prompt) + longest, req.n, req.params.max_tokens)
+        params = dataclasses.replace(req.params, max_tokens=max_tokens)
         llama_cpp.llama_perf_context_reset(self._ctx.ctx)
         t0 = time.perf_counter()
         row, reused = self._eval_prompt(prompt)
@@ -295,7 +286,7 @@ class LlamaCppBackend:
         for i in range(1, req.n):
             llama_cpp.llama_memory_seq_cp(self._mem, 0, i, -1, -1)
         seqs[:] = [
-            _Seq(i, self._make_sampler(req.temperature, req.top_p, req.seed_of(i)), req.seed_of(i))
+            _Seq(i, self._make_sampler(params, params.seed_of(i)), params.seed_of(i))
             for i in range(req.n)
         ]
         fed = 0
@@ -317,7 +308,7 @@ class LlamaCppBackend:
             while pending:
                 for s, r in pending:
                     token = llama_cpp.llama_sampler_sample(s.sampler, self._ctx.ctx, r)
-                    delta = self._accept(s, token, r, req)
+                    delta = self._accept(s, token, r, params)
                     if delta:
                         yield s.index, delta
                     if s.finish_reason is not None:
@@ -348,33 +339,10 @@ class LlamaCppBackend:
                 },
             )
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        n: int = 1,
-        temperature: float = 0.7,
-        top_p: float = 0.95,
-        max_tokens: int = 512,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-        logprobs: int | None = None,
-        prefixes: Sequence[str] | None = None,
-    ) -> list[Completion]:
-        """Return ``n`` completions decoded together; see ``Backend.generate``."""
-        if prefixes is not None and len(prefixes) != n:
-            raise RequestTooLarge(f"{len(prefixes)} prefixes given for n={n}")
-        req = _Request(
-            messages,
-            n,
-            temperature,
-            top_p,
-            max_tokens,
-            tuple(stop or ()),
-            seed,
-            logprobs,
-            tuple(prefixes) if prefixes else None,
-        )
+    def _generate(self, req: GenerateRequest) -> list[Completion]:
+        """Return ``req.n`` completions decoded together; see ``Backend.generate``."""
+        if req.prefixes is not None and len(req.prefixes) != req.n:
+            raise RequestTooLarge(f"{len(req.prefixes)} prefixes given for n={req.n}")
         with self._lock:
             seqs: list[_Seq] = []
             for _ in self._decode(req, seqs):
@@ -389,24 +357,15 @@ class LlamaCppBackend:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=len(s.tokens),
                 seed=s.seed,
-                logprobs=tuple(s.logprobs) if logprobs else None,
+                logprobs=tuple(s.logprobs) if req.params.logprobs else None,
                 model=self.model_name,
             )
             for s in seqs
         ]
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.7,
-        top_p: float = 0.95,
-        max_tokens: int = 512,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
+    def _stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
         """Yield the text of one completion as it is decoded."""
-        req = _Request(messages, 1, temperature, top_p, max_tokens, tuple(stop or ()), seed)
+        req = GenerateRequest(messages, 1, params)
         with self._lock:
             for _, delta in self._decode(req, []):
                 yield delta

@@ -27,7 +27,15 @@ from tenacity import (
 )
 
 from agent import telemetry
-from agent.backends.base import Completion, GenerationStats, Message, TokenLogprob
+from agent.backends.base import (
+    BackendBase,
+    Completion,
+    GenerateRequest,
+    GenerationStats,
+    Message,
+    SamplingParams,
+    TokenLogprob,
+)
 from agent.backends.config import BackendConfig
 from agent.errors import (
     BackendError,
@@ -83,28 +91,23 @@ def _request_top(k: int) -> int:
 
 
 def _request(
-    messages: Sequence[Message] | list[dict[str, str]],
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-    stop: Sequence[str] | None,
-    seed: int | None,
+    messages: Sequence[Message] | list[dict[str, str]], params: SamplingParams
 ) -> dict[str, Any]:
     """The chat-completion arguments every request sends (stop and seed only when set)."""
     kwargs: dict[str, Any] = {
         "messages": list(messages),
-        "temperature": temperature,
-        "top_p": top_p,
-        "max_tokens": max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_tokens": params.max_tokens,
     }
-    if stop:
-        kwargs["stop"] = list(stop)
-    if seed is not None:
-        kwargs["seed"] = seed
+    if params.stop:
+        kwargs["stop"] = list(params.stop)
+    if params.seed is not None:
+        kwargs["seed"] = params.seed
     return kwargs
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(BackendBase):
     """Completions from an OpenAI-compatible HTTP server."""
 
     def __init__(self, config: BackendConfig) -> None:
@@ -156,34 +159,15 @@ class OpenAICompatBackend:
             raise BackendUnavailable(f"model server at {where} failed: {ex}") from ex
         raise BackendError(f"model server at {where} refused the request: {ex}") from ex
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        n: int = 1,
-        temperature: float = 0.7,
-        top_p: float = 0.95,
-        max_tokens: int = 512,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-        logprobs: int | None = None,
-        prefixes: Sequence[str] | None = None,
-    ) -> list[Completion]:
-        """Return ``n`` completions; see ``Backend.generate``."""
+    def _generate(self, req: GenerateRequest) -> list[Completion]:
+        """Return ``req.n`` completions; see ``Backend.generate``."""
+        n = req.n
         if n < 1 or n > self.config.max_n:
             raise RequestTooLarge(f"n={n} is outside 1..{self.config.max_n} (REASON_MAX_N)")
-        sampling: dict[str, Any] = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
-            "stop": stop,
-            "seed": seed,
-            "logprobs": logprobs,
-        }
-        if prefixes is not None:
-            return self._generate_prefixed(messages, prefixes, **sampling)
+        if req.prefixes is not None:
+            return self._generate_prefixed(req.messages, req.params, req.prefixes)
         started = time.perf_counter()
-        out, prompt_tokens = self._generate_once(messages, n=n, **sampling)
+        out, prompt_tokens = self._generate_once(req.messages, req.params, n)
         self.last_stats = GenerationStats(
             prompt_tokens_evaluated=prompt_tokens,
             completion_tokens=sum(c.completion_tokens for c in out),
@@ -194,14 +178,8 @@ class OpenAICompatBackend:
     def _generate_once(
         self,
         messages: Sequence[Message] | list[dict[str, str]],
-        *,
+        params: SamplingParams,
         n: int,
-        temperature: float,
-        top_p: float,
-        max_tokens: int,
-        stop: Sequence[str] | None,
-        seed: int | None,
-        logprobs: int | None,
         extra_body: dict[str, Any] | None = None,
     ) -> tuple[list[Completion], int]:
         """Ask for n choices, topping up with more requests until n have come back.
@@ -212,12 +190,12 @@ class OpenAICompatBackend:
         sent = 0
         while len(out) < n:
             want = n - len(out)
-            call_seed = None if seed is None else seed + len(out)
-            kwargs = _request(messages, temperature, top_p, max_tokens, stop, call_seed)
+            call_seed = params.seed_of(len(out))
+            kwargs = _request(messages, dataclasses.replace(params, seed=call_seed))
             kwargs["n"] = want
-            if logprobs:
+            if params.logprobs:
                 kwargs["logprobs"] = True
-                kwargs["top_logprobs"] = _request_top(logprobs)
+                kwargs["top_logprobs"] = _request_top(params.logprobs)
             if extra_body:
                 kwargs["extra_body"] = extra_body
             resp = self._call(**kwargs)
@@ -228,7 +206,7 @@ class OpenAICompatBackend:
             # choices; a choice's logprobs, when asked for, list exactly its own tokens.
             per_choice = usage.completion_tokens // max(1, len(resp.choices)) if usage else 0
             for k, choice in enumerate(resp.choices[:want]):
-                lps = _parse_logprobs(choice, logprobs) if logprobs else None
+                lps = _parse_logprobs(choice, params.logprobs) if params.logprobs else None
                 out.append(
                     Completion(
                         text=choice.message.content or "",
@@ -243,10 +221,7 @@ class OpenAICompatBackend:
         return out, sent
 
     def _generate_prefixed(
-        self,
-        messages: Sequence[Message],
-        prefixes: Sequence[str],
-        **kw: Any,
+        self, messages: Sequence[Message], params: SamplingParams, prefixes: Sequence[str]
     ) -> list[Completion]:
         """Samples whose reply is forced to start with a prefix (a partial assistant message).
 
@@ -264,7 +239,6 @@ class OpenAICompatBackend:
                 groups[-1] = (groups[-1][0], groups[-1][1] + 1)
             else:
                 groups.append((i, 1))
-        seed = kw["seed"]
 
         def draw(group: tuple[int, int]) -> tuple[list[Completion], int]:
             first, count = group
@@ -272,8 +246,8 @@ class OpenAICompatBackend:
             chat: list[Message] = [*messages, {"role": "assistant", "content": prefix}]
             comps, prompt_tokens = self._generate_once(
                 chat,
-                n=count,
-                **{**kw, "seed": None if seed is None else seed + first},
+                dataclasses.replace(params, seed=params.seed_of(first)),
+                count,
                 extra_body={"continue_final_message": True, "add_generation_prompt": False},
             )
             return [dataclasses.replace(c, text=prefix + c.text) for c in comps], prompt_tokens
@@ -293,19 +267,9 @@ class OpenAICompatBackend:
         )
         return out
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        temperature: float = 0.7,
-        top_p: float = 0.95,
-        max_tokens: int = 512,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
+    def _stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
         """Yield text deltas of one completion as the server streams them."""
-        kwargs = _request(messages, temperature, top_p, max_tokens, stop, seed)
-        chunks = self._call(**kwargs, stream=True)
+        chunks = self._call(**_request(messages, params), stream=True)
         try:
             for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:

@@ -9,6 +9,7 @@ import json
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from agent.backends.base import Completion, TokenLogprob
 from agent.backends.caching import CachingBackend
@@ -90,3 +91,45 @@ def test_a_wrapper_that_owns_its_backend_closes_it(tmp_path: Path) -> None:
     CachingBackend(kept, tmp_path / "a.db").close()
     CachingBackend(owned, tmp_path / "b.db", owns_inner=True).close()
     assert (kept.closed, owned.closed) == (False, True)
+
+
+def test_keys_are_those_the_stored_draws_were_made_under(tmp_path: Path) -> None:
+    """The committed draws (benchmarks/results/cache/draws.db) are found by these keys.
+
+    The hashes were taken from the cache before ``generate``'s settings became one
+    ``SamplingParams``; a change to how a key is built would orphan every stored draw.
+    """
+    cache = CachingBackend(CountingBackend(), tmp_path / "draws.db")
+    requests: list[tuple[dict[str, Any], list[str]]] = [
+        (
+            {"n": 2, "seed": 10},
+            [
+                "91bc7f8696e3cf2b93e1065f0cbbe788a81e2fa4497e54c2532989e7d6cc6a06",
+                "a25f406734405c3995c647273d50ff54dbfb7c1f794e0d8e84d6f66a2f365a7d",
+            ],
+        ),
+        (
+            {
+                "n": 1,
+                "seed": 3,
+                "temperature": 0,
+                "top_p": 1.0,
+                "max_tokens": 64,
+                "stop": ["\n\n", "Question:"],
+                "logprobs": 5,
+            },
+            ["e1cd53b0b99905df22be766d44a1e22066a7783f159ef54df748d13829d05992"],
+        ),
+        (
+            {"n": 2, "seed": 0, "prefixes": ["```python\n", "```python\n"]},
+            [
+                "1f74d55ed15a05d05e3c65b5772c9d320d25d62481a7e384e059f82bc7312f05",
+                "bbb5389edfbf351b4bd26001c46c235c6de25af0893df4b998c3e21e0a39c1f3",
+            ],
+        ),
+    ]
+    for kwargs, expected in requests:
+        before = {key for (key,) in cache._db.execute("SELECT key FROM draws")}
+        cache.generate(MSG, **kwargs)
+        after = {key for (key,) in cache._db.execute("SELECT key FROM draws")}
+        assert after - before == set(expected), kwargs
