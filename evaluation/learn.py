@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,18 +56,24 @@ class SolveResult(Solution):
 Solver = Callable[[str], SolveResult]
 
 
-@dataclass
-class LearnReport:
-    """Outcome of one ``learn`` run."""
+@dataclass(kw_only=True)
+class SplitReport:
+    """What every pass over a training split counts (``learn``, ``traffic.serve_stream``)."""
 
     dataset: str
     seed: int
     attempted: int = 0
     correct: int = 0
-    recovered: int = 0
-    added: int = 0
     merged: int = 0
     skipped_eval_overlap: int = 0
+
+
+@dataclass(kw_only=True)
+class LearnReport(SplitReport):
+    """Outcome of one ``learn`` run."""
+
+    recovered: int = 0
+    added: int = 0
     rejections: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -107,6 +113,19 @@ def eval_questions(dataset: str, size: int) -> set[str]:
         for entry in open_dataset(dataset, size=size, seed=seed):
             questions.add(normalize_question(entry["question"]))
     return questions
+
+
+def training_entries(
+    report: SplitReport, data: Iterable[dict[str, Any]], exclude_eval_size: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``data``'s entries in order with their index, but those that occur among the first
+    ``exclude_eval_size`` questions of an evaluation split (``report`` counts them)."""
+    held_out = eval_questions(report.dataset, exclude_eval_size) if exclude_eval_size > 0 else set()
+    for number, entry in enumerate(data):
+        if held_out and normalize_question(entry["question"]) in held_out:
+            report.skipped_eval_overlap += 1
+            continue
+        yield number, entry
 
 
 def learn(
@@ -150,13 +169,9 @@ def learn(
     check_training_seed(seed)
     policy = thresholds or store.memory.writeback
     data = open_dataset(dataset, size=size, seed=seed)
-    held_out = eval_questions(dataset, exclude_eval_size) if exclude_eval_size > 0 else set()
     report = LearnReport(dataset=dataset, seed=seed)
     source = f"{dataset}:train:seed={seed}"
-    for number, entry in enumerate(data):
-        if held_out and normalize_question(entry["question"]) in held_out:
-            report.skipped_eval_overlap += 1
-            continue
+    for number, entry in training_entries(report, data, exclude_eval_size):
         report.attempted += 1
         first = solve(entry["question"])
 

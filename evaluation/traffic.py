@@ -22,15 +22,14 @@ from typing import Any
 
 from agent.config import GraphConfig
 from evaluation.datasets import open_dataset
-from evaluation.learn import check_training_seed, eval_questions
-from memory.records import normalize_question
+from evaluation.learn import SplitReport, check_training_seed, training_entries
 from service.compose import Ask, Service
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class TrafficReport:
+@dataclass(kw_only=True)
+class TrafficReport(SplitReport):
     """What serving a stream did: answers, their accuracy, what was stored and how right.
 
     ``attempted`` counts questions, ``requests`` what was sent (a poisoned question may be
@@ -39,17 +38,11 @@ class TrafficReport:
     wrong (the errors memory would recall), ``r`` right but not stored, ``w`` wrong, not stored.
     """
 
-    dataset: str
-    seed: int
     config: str
-    attempted: int = 0
     requests: int = 0
     poisoned: int = 0
-    correct: int = 0
     stored: int = 0
     stored_right: int = 0
-    merged: int = 0
-    skipped_eval_overlap: int = 0
     completion_tokens: int = 0
     marks: list[str] = field(default_factory=list)
     store_reasons: dict[str, int] = field(default_factory=dict)
@@ -135,13 +128,9 @@ def serve_stream(
     if not config.write_back:
         raise ValueError(f"configuration {config.name} does not write back: nothing would learn")
     data = open_dataset(dataset, size=size, seed=seed)
-    held_out = eval_questions(dataset, exclude_eval_size) if exclude_eval_size > 0 else set()
     report = TrafficReport(dataset=dataset, seed=seed, config=config.name)
     source = f"{dataset}:traffic:seed={seed}"
-    for number, entry in enumerate(data):
-        if held_out and normalize_question(entry["question"]) in held_out:
-            report.skipped_eval_overlap += 1
-            continue
+    for number, entry in training_entries(report, data, exclude_eval_size):
         asks = [entry["question"]]
         if poison_every > 0 and report.attempted % poison_every == poison_every - 1:
             poison = POISONS[report.poisoned % len(POISONS)]
