@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
+from memory import MemoryConfig, MemoryStore, open_store
 from retrieval import HashingEmbedder, RetrievalConfig, SentenceTransformerEmbedder
+from tests.support.memory_records import verified
 
 pytestmark = pytest.mark.integration
 
@@ -43,19 +44,6 @@ PARAPHRASES = [
     "Four hours equal how many minutes?",
     "Working alone, one painter needs 6 hours and another 3 hours. Together, how long?",
 ]
-
-
-def verified(question: str, answer: str) -> VerifiedPath:
-    evidence = Evidence(
-        question=question,
-        answer=answer,
-        path=f"... so the answer is {answer}.",
-        vote_share=1.0,
-        agreeing_paths=5,
-    )
-    result = decide(evidence, MemoryConfig().writeback)
-    assert isinstance(result, VerifiedPath)
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
 from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
 from retrieval import HashingEmbedder, RetrievalConfig
+from tests.support.memory_records import verified
 
 pytestmark = pytest.mark.integration
 
@@ -70,21 +71,16 @@ def test_a_recalled_program_is_a_worked_example_for_the_real_model(
 
 
 def remember(store: MemoryStore, question: str, program: str, answer: str) -> int:
-    decision = decide(
-        Evidence(
-            question=question,
-            answer=answer,
-            path=f"{question} -> {answer}",
-            vote_share=1.0,
-            agreeing_paths=3,
-            total_paths=3,
-            program=program,
-            program_output=f"{answer}\n",
-        ),
-        MemoryConfig().writeback,
+    path = verified(
+        question,
+        answer,
+        path=f"{question} -> {answer}",
+        agreeing_paths=3,
+        total_paths=3,
+        program=program,
+        program_output=f"{answer}\n",
     )
-    assert isinstance(decision, VerifiedPath)
-    return store.add_problem(decision).id
+    return store.add_problem(path).id
 
 
 def test_full_shows_each_first_round_program_its_own_analog(

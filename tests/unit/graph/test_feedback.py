@@ -7,7 +7,8 @@ from agent.answers import AnswerRecord
 from agent.feedback import FeedbackContext, record_feedback
 from agent.programs import PROGRAM_PREFIX
 from agent.sandbox import Sandbox, SandboxLimits
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide
+from memory import MemoryStore
+from tests.support.memory_records import verified
 from tests.support.queue_backend import QueueBackend
 
 Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
@@ -15,13 +16,8 @@ SANDBOX = Sandbox(SandboxLimits(wall_seconds=5.0, cpu_seconds=1.0))
 
 
 def remember(store: MemoryStore, question: str, answer: str) -> int:
-    evidence = Evidence(
-        question=question, answer=answer, path=f"worked: {answer}", vote_share=1.0,
-        agreeing_paths=3, total_paths=3,
-    )  # fmt: skip
-    decision = decide(evidence, MemoryConfig().writeback)
-    assert isinstance(decision, VerifiedPath)
-    return store.add_problem(decision).id
+    path = verified(question, answer, path=f"worked: {answer}", agreeing_paths=3, total_paths=3)
+    return store.add_problem(path).id
 
 
 def answered(answer: str | None = "8", **changes: object) -> AnswerRecord:

@@ -10,8 +10,9 @@ from agent.prompts import ANALOG_MAX_CHARS, build_program_messages
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
 from evaluation.evaluate import training_solver
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, WriteBackThresholds, decide
+from memory import MemoryStore, WriteBackThresholds
 from service.compose import Service
+from tests.support.memory_records import verified
 from tests.support.queue_backend import QueueBackend
 
 Q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
@@ -41,19 +42,15 @@ def remember(
     store: MemoryStore, question: str, answer: str, program: str | None, output: str | None
 ) -> int:
     """Store a record through the real write-back policy (consensus evidence)."""
-    evidence = Evidence(
-        question=question,
-        answer=answer,
+    path = verified(
+        question,
+        answer,
         path=f"worked out: {answer}",
-        vote_share=1.0,
-        agreeing_paths=5,
         total_paths=5,
         program=program,
         program_output=output,
     )
-    decision = decide(evidence, MemoryConfig().writeback)
-    assert isinstance(decision, VerifiedPath)
-    return store.add_problem(decision).id
+    return store.add_problem(path).id
 
 
 def test_write_back_stores_the_program_that_agreed_and_the_prose_path(

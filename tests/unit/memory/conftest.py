@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from memory import Evidence, MemoryConfig, MemoryStore, VerifiedPath, decide, open_store
+from memory import MemoryConfig, MemoryStore, VerifiedPath, open_store
 from retrieval import HashingEmbedder, RetrievalConfig
+from tests.support.memory_records import verified as support_verified
 from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 (fixture)
 
 DIM = 64
@@ -102,36 +104,10 @@ def store(open_tmp_store: Callable[..., MemoryStore]) -> Iterator[MemoryStore]:
     s.close()
 
 
-def verified(
-    question: str,
-    answer: str,
-    *,
-    path: str = "step 1. step 2.",
-    principle: str | None = None,
-    domain: str | None = "arithmetic",
-    source: str | None = "test",
-    ground_truth_match: bool | None = None,
-    program: str | None = None,
-    program_output: str | None = None,
-) -> VerifiedPath:
-    """A VerifiedPath made through the real write-back policy."""
-    evidence = Evidence(
-        question=question,
-        answer=answer,
-        path=path,
-        principle=principle,
-        domain=domain,
-        vote_share=1.0,
-        agreeing_paths=5,
-        total_paths=5,
-        source=source,
-        ground_truth_match=ground_truth_match,
-        program=program,
-        program_output=program_output,
-    )
-    result = decide(evidence, MemoryConfig().writeback)
-    assert isinstance(result, VerifiedPath), result
-    return result
+def verified(question: str, answer: str, **evidence: Any) -> VerifiedPath:
+    """A VerifiedPath made through the real write-back policy (5 of 5 paths agree)."""
+    defaults = {"path": "step 1. step 2.", "domain": "arithmetic", "source": "test"}
+    return support_verified(question, answer, total_paths=5, **{**defaults, **evidence})
 
 
 QUESTIONS = [
