@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
+
 from agent.config import named_config
 from agent.programs import PROGRAM_PREFIX, PROGRAM_STOP, code_of
 from agent.prompts import STOP_SEQUENCES
@@ -81,14 +83,25 @@ def test_mixed_draws_prose_and_programs_with_their_own_seeds_and_pools_the_vote(
     assert answer.trace["verification"]["independent_agreement"] is True
 
 
-def test_program_first_stops_after_one_round_when_all_programs_agree() -> None:
-    backend = QueueBackend([SEVEN, SEVEN, SEVEN])
+@pytest.mark.parametrize(
+    ("programs", "stop", "verified"),
+    [
+        ([SEVEN, SEVEN, SEVEN], "3 of 3 programs agree", True),
+        # By default two programs alone are one kind of evidence: they answer, but that is
+        # not enough to call the answer verified.
+        ([SEVEN, EIGHT, SEVEN], "2 of 3 programs agree", False),
+    ],
+)
+def test_program_first_stops_after_one_round_when_programs_agree(
+    programs: list[str], stop: str, verified: bool
+) -> None:
+    backend = QueueBackend(programs)
     answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
     assert answer.answer == "7"
     assert len(backend.calls) == 1
-    assert answer.trace["sampling"]["stop"] == "3 of 3 programs agree"
+    assert answer.trace["sampling"]["stop"] == stop
     assert answer.trace["sampling"]["stopped_early"] is True
-    assert answer.verified is True
+    assert answer.verified is verified
 
 
 def test_two_of_three_programs_stand_once_the_prose_path_agrees() -> None:
@@ -110,16 +123,6 @@ def test_two_of_three_programs_refuted_by_the_prose_path_draw_the_rest() -> None
     assert sampling["weak_agreement"].startswith("the prose path disagrees")
     assert sampling["stop"] == "no agreement: all paths drawn"
     assert answer.answer == "8"
-
-
-def test_by_default_two_of_three_programs_answer_but_are_not_verified() -> None:
-    backend = QueueBackend([SEVEN, EIGHT, SEVEN])
-    answer = reasoner(backend).solve(Q, named_config("mixed-adaptive@8"))
-    assert answer.answer == "7"
-    assert len(backend.calls) == 1
-    assert answer.trace["sampling"]["stop"] == "2 of 3 programs agree"
-    # Two programs alone are one kind of evidence: not enough to call the answer verified.
-    assert answer.verified is False
 
 
 def test_program_first_asks_one_greedy_prose_path_when_programs_disagree() -> None:
