@@ -26,7 +26,16 @@ class GraphConfig(BaseModel):
     """Which nodes run and with what budget."""
 
     name: str = Field("custom", description="Name shown in traces and eval tables")
-    task: TaskKind = Field("math", description="Answer kind: math, choice, yesno or text")
+    task: TaskKind | Literal["auto"] = Field(
+        "auto",
+        description="Answer kind: math, choice, yesno or text; auto: read from each question "
+        "(agent/kinds.py)",
+    )
+    route_by_kind: bool = Field(
+        False,
+        description="Draw the paths that pay for the question's answer kind (agent/routing.py): "
+        "e.g. prose paths, not programs, for a question answered by a word",
+    )
     step_back: bool = Field(False, description="Ask for the principle behind the question first")
     retrieval: bool = Field(False, description="Recall analogous solved problems and principles")
     k_analogs: int = Field(3, ge=0, le=10, description="Worked analogs put in the prompt")
@@ -232,7 +241,7 @@ _NAMED: dict[str, dict[str, object]] = {
 # full shown one stored principle when it is about this very kind of question (cosine >= 0.6:
 # the leg-count facts clear it for leg-counting questions, nothing clears it for word
 # problems). Measured on leg_counting, not adopted yet (docs/evaluation.md).
-_NAMED["full+principles"] = {**_NAMED["full"], "k_principles": 1, "principle_min_score": 0.6}
+_NAMED["full+principles"] = {**_NAMED["full"], "k_principles": 1, "principle_min_score": 0.55}
 
 NAMED_CONFIGS: tuple[str, ...] = tuple(_NAMED)
 

@@ -3,8 +3,10 @@ r"""Final-answer extraction, normalisation and equivalence.
 ``extract_answer(text, kind)`` finds the final answer of a reasoning text, in this order:
 the last ``\boxed{...}``; the last "final answer: X" / "the answer is X" / "answer: X" /
 "#### X"; then a fallback per task kind (math: the last number; choice: the last "(B)";
-yes/no: the last yes/no on the final line; text: none). It returns the answer as written
-(``raw``), a canonical string and the answer's character span, or None to abstain.
+yes/no: the last yes/no on the final line; text: a final line of at most 12 words). It
+returns the answer as written (``raw``), a canonical string and the answer's character
+span, or None to abstain. Text answers keep their spelling ("mother-in-law") and vote on
+a key without punctuation or articles.
 
 Canonical numbers are exact where the writer meant them exactly: "1,234.50", "$1234.5" and
 "1234.50 dollars" all become "1234.5"; "3/4", "\frac{3}{4}" and "0.75" all become "0.75"
@@ -192,8 +194,15 @@ def normalize_math(raw: str) -> str:
 
 
 def _normalize_text(raw: str) -> str:
-    # SQuAD-style: lower case, no punctuation, no articles, single spaces.
-    s = re.sub(r"[^\w\s]", " ", _strip_latex(raw).lower())
+    # The answer as a person would read it: lower case, single spaces, no wrapping quotes,
+    # markdown or final full stop; inner punctuation stays ("mother-in-law", "a, and b").
+    s = " ".join(_strip_latex(raw).lower().split())
+    return s.strip(" \t*_`\"'").rstrip(".!;:").strip(" *_`\"'")
+
+
+def _text_key(text: str) -> str:
+    # SQuAD-style for voting: no punctuation, no articles ("The mother." = "mother").
+    s = re.sub(r"[^\w\s]", " ", text.lower())
     s = re.sub(r"\b(a|an|the)\b", " ", s)
     return " ".join(s.split())
 
@@ -285,9 +294,19 @@ def _extract_yesno(text: str, located: Located) -> Extracted | None:
     return _yesno_at(words[-1], text.rfind(lines[-1])) if words else None
 
 
+#: A reply with no answer marker whose last line is at most this many words is its answer
+#: ("Mother", "Zoey is a fool, and Riley is a sage"): questions that ask for "only the word"
+#: get exactly that, without a box.
+TEXT_LINE_MAX_WORDS = 12
+
+
 def _extract_text(text: str, located: Located) -> Extracted | None:
     if located is None:
-        return None
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not lines or len(lines[-1].split()) > TEXT_LINE_MAX_WORDS or "```" in lines[-1]:
+            return None
+        start = text.rfind(lines[-1])
+        located = (lines[-1].strip(), start, start + len(lines[-1]))
     canonical = _normalize_text(located[0])
     return Extracted(located[0], canonical, (located[1], located[2])) if canonical else None
 
@@ -333,7 +352,7 @@ def _key(answer: str) -> str:
     if parse_number(cleaned) is not None:
         return cleaned
     if not _looks_math(cleaned):
-        return " ".join(answer.lower().split())
+        return _text_key(answer) or " ".join(answer.lower().split())
     return cleaned
 
 

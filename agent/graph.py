@@ -1,6 +1,6 @@
 """Wiring only: which nodes run, in which order, for a given configuration.
 
-    start ─> [step_back] ─> [retrieve] ─> build_prompt ─> sample ─> aggregate ─> verify
+    start ─> route ─> [step_back] ─> [retrieve] ─> build_prompt ─> sample ─> aggregate ─> verify
           ─> [write_back] ─> respond
 
 Bracketed nodes are left out of the graph when the configuration turns them off, so the
@@ -23,6 +23,7 @@ from agent.nodes.aggregate import aggregate
 from agent.nodes.build_prompt import build_prompt
 from agent.nodes.respond import respond
 from agent.nodes.retrieve import retrieve
+from agent.nodes.route import route
 from agent.nodes.sample import sample
 from agent.nodes.start import start
 from agent.nodes.step_back import step_back
@@ -38,7 +39,7 @@ def build_graph(
     config: GraphConfig, *, checkpointer: BaseCheckpointSaver[str] | None = None
 ) -> CompiledStateGraph[AgentState, AgentDeps, InputState, AgentState]:
     """Compile the reasoning graph for one configuration (a fresh graph per call)."""
-    steps: list[tuple[str, Node]] = [("start", start)]
+    steps: list[tuple[str, Node]] = [("start", start), ("route", route)]
     if config.step_back:
         steps.append(("step_back", step_back))
     if config.retrieval:

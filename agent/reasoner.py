@@ -28,6 +28,7 @@ from agent.feedback import FeedbackContext, FeedbackResult, record_feedback
 from agent.graph import build_graph
 from agent.nodes.verify import winning_path
 from agent.paths import ReasoningPath
+from agent.routing import task_of
 from agent.sandbox import Sandbox
 from agent.state import AgentState
 from agent.trace import Trace, build_trace
@@ -215,7 +216,7 @@ class Reasoner:
             trace=trace,
             rationale=best.text if best else "",
         )
-        self._remember(answer, state, cfg.task)
+        self._remember(answer, state, task_of(cfg, state.get("route")))
         logger.info(
             "answered id=%s config=%s paths=%d answer=%r verified=%s %.1fs",
             answer_id,

@@ -21,7 +21,7 @@ from functools import partial
 from agent.analogs import ProgramPrompt
 from agent.backends.base import Backend, Completion, Message
 from agent.config import GraphConfig
-from agent.extract import extract_answer
+from agent.extract import TaskKind, extract_answer
 from agent.paths import PathKind, ReasoningPath, from_completion
 from agent.programs import PROGRAM_PREFIX, PROGRAM_STOP, program_path
 from agent.prompts import STOP_SEQUENCES
@@ -89,7 +89,9 @@ class Sampler:
         self.ensemble = ensemble or {}
         self.deadline = deadline
         self.progress = progress or (lambda d: None)
-        self.extractor = partial(extract_answer, kind=config.task)
+        # The graph hands over a routed configuration (agent/routing.py): task is concrete.
+        self.task: TaskKind = "math" if config.task == "auto" else config.task
+        self.extractor = partial(extract_answer, kind=self.task)
         self.draws = Draws()
 
     def _drawn(self, kind: PathKind) -> int:
@@ -169,7 +171,7 @@ class Sampler:
         base = len(self.draws.paths)
         for i, c in enumerate(comps):
             path = program_path(
-                c, base + i, self.sandbox, task=cfg.task, model=self.backend.model_name
+                c, base + i, self.sandbox, task=self.task, model=self.backend.model_name
             )
             if prompt.analog is not None:
                 code = path.execution.code if path.execution else ""

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypedDict
 from agent.analogs import ProgramPrompt
 from agent.backends.base import Message
 from agent.paths import ReasoningPath, Verdict
-from agent.trace_parts import MemoryLog, SamplingState, Verification
+from agent.trace_parts import MemoryLog, Route, SamplingState, Verification
 
 
 def merge_timings(old: dict[str, float] | None, new: dict[str, float] | None) -> dict[str, float]:
@@ -41,6 +41,8 @@ class InputState(TypedDict, total=False):
 class AgentState(InputState, total=False):
     """Everything the nodes know about the current question."""
 
+    route: Route
+    """The question's answer kind and the paths drawn for it (``agent/routing.py``)."""
     principle: str | None
     """The principle the step-back call named, or None when step-back is off."""
     analogs: list[dict[str, Any]]

@@ -20,6 +20,7 @@ from agent.trace_parts import (
     Confirmation,
     MemoryLog,
     ProgramCounts,
+    Route,
     SamplingLog,
     SamplingState,
     ThinkDecision,
@@ -99,6 +100,8 @@ class Trace(TypedDict):
     """One run, step by step (``build_trace``)."""
 
     config: str
+    #: The answer kind and the paths drawn for this question, and why (agent/routing.py).
+    route: Route
     history_turns: int
     principle: str | None
     retrieved: Retrieved
@@ -153,6 +156,7 @@ def build_trace(state: AgentState, config: GraphConfig, seconds: float) -> Trace
     external = sum(timings.get(k, 0.0) for k in EXTERNAL)
     return {
         "config": config.name,
+        "route": state.get("route") or {},
         "history_turns": len(state.get("history") or []) // 2,
         "principle": state.get("principle"),
         "retrieved": {

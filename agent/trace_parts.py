@@ -12,6 +12,20 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 
+class Route(TypedDict, total=False):
+    """How this question was routed: its answer kind and the paths drawn for it, and why."""
+
+    #: The answer kind extraction, prompts and programs used (math, choice, yesno, text).
+    task: str
+    #: Why that kind: the cue in the question, or "set by the configuration".
+    task_reason: str
+    #: Path kinds and sampling mode, when routing changed the configuration's.
+    paths: str
+    sampling: str
+    #: Why these paths (routing on), or why the configuration's own stand.
+    reason: str
+
+
 class ThinkDecision(TypedDict):
     """Think-on-demand: whether the first path's answer stands, and why."""
 

@@ -414,6 +414,8 @@ def run_eval(
                 and trace["sampling"]["think"]["answer_now"],
                 "stopped_early": bool(trace["sampling"].get("stopped_early")),
                 "stop": trace["sampling"].get("stop"),
+                # the answer kind and the paths routed for it (agent/routing.py)
+                "route": trace.get("route") or {},
                 "first_round": bool(trace["sampling"].get("first_round")),
                 # what step-back and retrieval put in the prompt, to see why they help or hurt
                 "principle": trace.get("principle"),

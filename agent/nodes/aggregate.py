@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from agent.deps import AgentDeps
 from agent.events import Voted
 from agent.nodes._timing import timed
+from agent.routing import routed
 from agent.state import AgentState
 from agent.strategies import get_strategy
 
@@ -16,7 +17,7 @@ from agent.strategies import get_strategy
 @timed("aggregate")
 def aggregate(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     """Vote over the paths (abstentions do not vote)."""
-    cfg = runtime.context.config
+    cfg = routed(runtime.context.config, state.get("route"))
     paths = state.get("paths") or []
     verdict = get_strategy(cfg.vote.strategy)(paths, cfg.vote)
     runtime.stream_writer(

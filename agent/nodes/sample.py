@@ -11,6 +11,7 @@ from agent.deps import AgentDeps
 from agent.events import PathDone, PathsProgress, Sampled
 from agent.nodes._timing import timed
 from agent.paths import ReasoningPath
+from agent.routing import routed
 from agent.sampling import Draws, Sampler
 from agent.state import AgentState
 from agent.trace_parts import SamplingState
@@ -38,7 +39,7 @@ def sample(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     rounds; the DESIGN's separate "extract" step is folded into sampling for that reason.
     """
     deps = runtime.context
-    cfg = deps.config
+    cfg = routed(deps.config, state.get("route"))
     sampling: SamplingState = {**(state.get("sampling") or {})}
     started = sampling.get("started", time.monotonic())
     deadline = started + cfg.deadline_s if cfg.deadline_s else None

@@ -19,6 +19,7 @@ from agent.deps import AgentDeps
 from agent.events import Verified
 from agent.nodes._timing import timed
 from agent.paths import ReasoningPath, Verdict
+from agent.routing import routed
 from agent.state import AgentState
 from agent.strategies.mixed import independent_agreement
 from agent.trace_parts import Verification
@@ -52,7 +53,7 @@ def verify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
 
 def _evidence(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     deps = runtime.context
-    cfg = deps.config
+    cfg = routed(deps.config, state.get("route"))
     verdict = state.get("verdict")
     paths = state.get("paths") or []
     if verdict is None or verdict.answer is None:

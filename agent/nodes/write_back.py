@@ -34,6 +34,7 @@ from agent.nodes._timing import timed
 from agent.nodes.verify import winning_path
 from agent.paths import ReasoningPath
 from agent.programs import Execution
+from agent.routing import routed, task_of
 from agent.sampling import Sampler
 from agent.state import AgentState
 from memory import (
@@ -109,7 +110,8 @@ def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]
 
 
 def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
-    deps = runtime.context
+    # The question's own answer kind and paths (agent/routing.py) for everything below.
+    deps = replace(runtime.context, config=routed(runtime.context.config, state.get("route")))
     verdict = state.get("verdict")
     ev = state.get("verification") or {}
     answer = ev.get("answer", verdict.answer if verdict else None)
@@ -229,7 +231,9 @@ def _confirm(
     """
     cfg = deps.config
     drawn = state.get("paths") or []
-    (plain,) = program_prompts(state["question"], task=cfg.task, history=state.get("history") or [])
+    (plain,) = program_prompts(
+        state["question"], task=task_of(cfg, state.get("route")), history=state.get("history") or []
+    )
     sampler = Sampler(
         deps.backend, cfg, state.get("prompt") or [], program_prompts=[plain], sandbox=deps.sandbox
     )

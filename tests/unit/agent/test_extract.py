@@ -50,7 +50,15 @@ from agent.extract import (
         (r"so $\boxed{\text{No}}$", "yesno", "No", "no"),
         ("The answer is False.", "yesno", "False", "no"),
         ("Let me think.\nYes, it is.", "yesno", "Yes", "yes"),
-        ("So the answer is: The Eiffel Tower!", "text", "The Eiffel Tower", "eiffel tower"),
+        ("So the answer is: The Eiffel Tower!", "text", "The Eiffel Tower", "the eiffel tower"),
+        ("Mother", "text", "Mother", "mother"),
+        ("Let me see.\n\n**Mother-in-law.**", "text", "**Mother-in-law.**", "mother-in-law"),
+        (
+            "Zoey is a fool, and Riley is a sage",
+            "text",
+            "Zoey is a fool, and Riley is a sage",
+            "zoey is a fool, and riley is a sage",
+        ),
     ],
     ids=[
         "nested-boxed-frac",
@@ -87,6 +95,9 @@ from agent.extract import (
         "false-means-no",
         "yes-on-last-line",
         "text-normalised",
+        "text-one-word-reply",
+        "text-last-line-keeps-hyphens",
+        "text-short-sentence-reply",
     ],
 )
 def test_extract_answer_finds_raw_and_canonical(text, kind, raw, canonical):
@@ -102,7 +113,8 @@ def test_extract_answer_finds_raw_and_canonical(text, kind, raw, canonical):
         ("There is no answer here", "math"),
         ("Answer: maybe", "yesno"),
         ("None of these look right.", "choice"),
-        ("Paris is lovely.", "text"),
+        ("Paris is lovely, and so are Lyon, Nice, Lille and every town on its coast.", "text"),
+        ("```python\nprint(1)\n```", "text"),
         ("", "math"),
     ],
     ids=[
@@ -110,7 +122,8 @@ def test_extract_answer_finds_raw_and_canonical(text, kind, raw, canonical):
         "word-answer-without-colon",
         "yesno-maybe",
         "choice-none",
-        "text-none",
+        "text-long-last-line",
+        "text-code-block",
         "empty",
     ],
 )

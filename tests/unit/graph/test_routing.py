@@ -1,0 +1,66 @@
+"""Routing by kind through the graph: the answer kind read from the question, prose paths for
+a word answer under ``route_by_kind``, programs kept for numbers; the trace says why. A
+scripted backend writes the paths (pure routing logic); the real sandbox runs programs."""
+
+from __future__ import annotations
+
+from agent.config import named_config
+from agent.reasoner import Reasoner
+from agent.routing import decide_route, routed
+from agent.sandbox import Sandbox, SandboxLimits
+from tests.support.queue_backend import QueueBackend
+
+FAMILY = (
+    "John is married to Isabella. They have a child called Edward.\n\n"
+    "What is Isabella to Edward? Respond only with the word that describes their relationship."
+)
+WORD_PROBLEM = "Tom has 3 apples and buys 4 more. How many apples does he have?"
+SANDBOX = Sandbox(SandboxLimits(wall_seconds=5.0, cpu_seconds=1.0))
+
+
+def test_auto_reads_a_word_answer_and_keeps_its_spelling() -> None:
+    backend = QueueBackend(["Mother-in-law."])
+    answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, named_config("cot"))
+    assert answer.answer == "mother-in-law"
+    assert answer.trace["route"]["task"] == "text"
+    assert "word" in answer.trace["route"]["task_reason"]
+    assert "\\boxed{ANSWER}" in backend.calls[0]["messages"][0]["content"]
+
+
+def test_a_configured_task_is_not_second_guessed() -> None:
+    backend = QueueBackend(["The answer is \\boxed{7}."])
+    answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, named_config("cot", task="math"))
+    assert answer.answer == "7"
+    assert answer.trace["route"] == {"task": "math", "task_reason": "set by the configuration"}
+
+
+def test_route_by_kind_draws_prose_rounds_for_a_word_answer() -> None:
+    cfg = named_config("full", route_by_kind=True, retrieval=False, write_back=False)
+    backend = QueueBackend(["Mother", "mother", "Mother."])
+    answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, cfg)
+    assert answer.answer == "mother"
+    assert {p["kind"] for p in answer.trace["paths"]} == {"prose"}
+    assert len(answer.trace["paths"]) == 3  # min_n 3, unanimous: the Beta rule stops
+    route = answer.trace["route"]
+    assert (route["paths"], route["sampling"]) == ("prose", "adaptive")
+    assert "no programs" in route["reason"]
+    assert all("prefixes" not in call or not call["prefixes"] for call in backend.calls)
+
+
+def test_route_by_kind_keeps_programs_first_for_a_number() -> None:
+    cfg = named_config("full", route_by_kind=True, retrieval=False, write_back=False)
+    backend = QueueBackend(["print(3 + 4)\n"] * 3)
+    answer = Reasoner(backend, sandbox=SANDBOX).solve(WORD_PROBLEM, cfg)
+    assert answer.answer == "7"
+    assert {p["kind"] for p in answer.trace["paths"]} == {"program"}
+    assert "paths" not in answer.trace["route"]
+    assert "mixed" in answer.trace["route"]["reason"]
+
+
+def test_routed_leaves_an_unchanged_configuration_alone() -> None:
+    cfg = named_config("cot", task="math")
+    assert routed(cfg, decide_route(cfg, WORD_PROBLEM)) is cfg
+    full = named_config("full", route_by_kind=True)
+    prose = routed(full, decide_route(full, FAMILY))
+    assert (prose.task, prose.paths, prose.sampling) == ("text", "prose", "adaptive")
+    assert prose.vote.min_n == 3 and prose.n == full.n
