@@ -11,10 +11,9 @@ from agent.backends import build_backend
 from agent.backends.config import BackendConfig
 from agent.backends.llamacpp import LlamaCppBackend
 from agent.errors import ModelError, RequestTooLarge
+from tests.integration.backend_contract import CHAT, BackendContract
 
 pytestmark = pytest.mark.integration
-
-CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
 
 
 def test_n_paths_come_from_one_batch_with_prompt_evaluated_once(
@@ -57,19 +56,12 @@ def test_sequence_in_a_batch_matches_the_same_seed_alone(
     assert together[1].text == alone[0].text
 
 
-def test_max_tokens_ends_with_length(llamacpp_backend: LlamaCppBackend) -> None:
-    (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=5)
-    assert c.finish_reason == "length"
-    assert c.completion_tokens == 5
+class TestLlamaCppContract(BackendContract):
+    """The backend contract, in this process."""
 
-
-def test_stop_sequence_truncates_and_finishes(llamacpp_backend: LlamaCppBackend) -> None:
-    (full,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40)
-    word = full.text.split()[3]
-    (cut,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40, stop=[word])
-    assert cut.finish_reason == "stop"
-    assert word not in cut.text
-    assert full.text.startswith(cut.text)
+    @pytest.fixture
+    def backend(self, llamacpp_backend: LlamaCppBackend) -> LlamaCppBackend:
+        return llamacpp_backend
 
 
 def test_logprobs_carry_sorted_top_alternatives(llamacpp_backend: LlamaCppBackend) -> None:
@@ -83,24 +75,12 @@ def test_logprobs_carry_sorted_top_alternatives(llamacpp_backend: LlamaCppBacken
         assert lp.logprob == pytest.approx(values[0])
 
 
-def test_stream_yields_the_same_text_as_generate(llamacpp_backend: LlamaCppBackend) -> None:
-    (c,) = llamacpp_backend.generate(CHAT, n=1, temperature=0.0, max_tokens=20)
-    deltas = list(llamacpp_backend.stream(CHAT, temperature=0.0, max_tokens=20))
-    assert len(deltas) > 1
-    assert "".join(deltas) == c.text
-
-
 def test_prompt_longer_than_context_fails_before_decoding(
     llamacpp_backend: LlamaCppBackend,
 ) -> None:
     huge = [{"role": "user", "content": "word " * 5000}]
     with pytest.raises(RequestTooLarge, match="context"):
         llamacpp_backend.generate(huge, n=1, max_tokens=4)
-
-
-def test_n_above_maximum_is_refused(llamacpp_backend: LlamaCppBackend) -> None:
-    with pytest.raises(RequestTooLarge, match="REASON_MAX_N"):
-        llamacpp_backend.generate(CHAT, n=9, max_tokens=4)
 
 
 def test_concurrent_callers_are_queued_not_corrupted(llamacpp_backend: LlamaCppBackend) -> None:

@@ -11,12 +11,11 @@ import pytest
 
 from agent.backends.config import BackendConfig
 from agent.backends.openai_compat import OpenAICompatBackend
-from agent.errors import BackendTimeout, BackendUnavailable, RequestTooLarge
+from agent.errors import BackendTimeout, BackendUnavailable
 from benchmarks.net import free_port, http_ready, stop_process, wait_until_ready
+from tests.integration.backend_contract import CHAT, BackendContract
 
 pytestmark = pytest.mark.integration
-
-CHAT = [{"role": "user", "content": "Tell me a short story about a cat."}]
 
 
 @pytest.fixture(scope="module")
@@ -89,35 +88,14 @@ def test_same_seed_reproduces(backend: OpenAICompatBackend) -> None:
     assert a[0].text == b[0].text
 
 
-def test_max_tokens_ends_with_length(backend: OpenAICompatBackend) -> None:
-    (c,) = backend.generate(CHAT, n=1, temperature=0.0, max_tokens=5)
-    assert c.finish_reason == "length"
-
-
-def test_stop_sequence_truncates(backend: OpenAICompatBackend) -> None:
-    (full,) = backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40)
-    word = full.text.split()[3]
-    (cut,) = backend.generate(CHAT, n=1, temperature=0.0, max_tokens=40, stop=[word])
-    assert word not in cut.text
-    assert cut.finish_reason == "stop"
-
-
 def test_logprobs_are_parsed(backend: OpenAICompatBackend) -> None:
     (c,) = backend.generate(CHAT, n=1, temperature=0.0, max_tokens=6, logprobs=3)
     assert c.logprobs is not None and len(c.logprobs) > 0
     assert all(len(lp.top) >= 1 for lp in c.logprobs)
 
 
-def test_stream_yields_text_deltas(backend: OpenAICompatBackend) -> None:
-    (c,) = backend.generate(CHAT, n=1, temperature=0.0, max_tokens=20)
-    deltas = list(backend.stream(CHAT, temperature=0.0, max_tokens=20))
-    assert len(deltas) > 1
-    assert "".join(deltas) == c.text
-
-
-def test_n_above_maximum_is_refused(backend: OpenAICompatBackend) -> None:
-    with pytest.raises(RequestTooLarge):
-        backend.generate(CHAT, n=9)
+class TestOpenAIContract(BackendContract):
+    """The backend contract, over HTTP (the ``backend`` fixture above)."""
 
 
 def test_server_down_raises_backend_unavailable() -> None:
