@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerate the web page's screenshots in the README (docs/img/web-*.png). The browser tests
-# take them (tests/browser/test_web_page.py) and save them where REASON_SCREENSHOTS points.
+# Retake the web page's screenshots in the README and docs/usage.md (docs/img/web-*.png):
+# scripts/screenshots.py runs `reason serve` on the default model (qwen2.5-1.5b, from
+# indexes/models) with a throwaway memory and asks a word problem in headless Chromium.
+# Arguments go to it: --model smollm2-135m, --question "...", --out DIR (see --help).
 # Needs Debian's chromium and chromium-driver (scripts/setup.sh installs them as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +10,4 @@ if [ ! -x "${REASON_CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "screenshots: no chromium; install Debian's chromium and chromium-driver" >&2
   exit 1
 fi
-mkdir -p docs/img
-REASON_SCREENSHOTS=docs/img .venv/bin/python -m pytest tests/browser -m browser -q "$@"
-ls -l docs/img/web-*.png
+.venv/bin/python scripts/screenshots.py "$@"

@@ -1,8 +1,9 @@
 """Headless Chromium (Debian's ``chromium`` + ``chromium-driver``) driven by Selenium.
 
 ``scripts/setup.sh`` installs both when it runs as root; without /usr/bin/chromium the browser
-tests skip with that reason. Screenshots go to ``$REASON_SCREENSHOTS`` when it is set
-(``scripts/screenshots.sh`` points it at docs/img), else to the test's temporary directory.
+tests skip with that reason. Screenshots go to ``$REASON_SCREENSHOTS`` when it is set, else to
+the test's temporary directory (the docs' pictures come from ``scripts/screenshots.sh``, on the
+default model).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: ``$REASON_SCREENSHOTS`` (the README's images) or a temp dir."""
+    """Where screenshots go: ``$REASON_SCREENSHOTS`` or a temp dir."""
     target = Path(os.environ.get("REASON_SCREENSHOTS") or tmp_path / "shots")
     target.mkdir(parents=True, exist_ok=True)
     return target

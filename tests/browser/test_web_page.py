@@ -5,8 +5,9 @@ the tiny SmolLM2-135M with a real memory in a temporary directory, and with an A
 an admin key as a deployment would have. The page asks, the trace fills in from the stream,
 the answer appears, feedback changes memory, the memory browser opens and deletes a record;
 a wrong key gets the 401 in words; Stop, a full queue (429) and a server that went away each
-end the run with a line, never a spinner. Screenshots of a question in flight, of the answer
-and of the memory browser are what ``scripts/screenshots.sh`` puts into the README.
+end the run with a line, never a spinner. It screenshots a question in flight, the answer and
+the memory browser; ``scripts/screenshots.sh`` takes the docs' pictures with this module's
+``reason_serve`` and page helpers, on the default model.
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ def models_listed(driver: Any) -> bool:
 def reason_serve(model: Path, work: Path, **settings: str) -> Iterator[tuple[str, Any]]:
     """Run ``python -m api serve`` on ``model`` until the block ends: (base URL, process).
 
-    ``settings`` are REASON_* variables (``API_KEYS="k"``); the caller's own REASON_* are not
-    passed on, and cwd is ``work``, so no developer's .env is read.
+    ``settings`` are REASON_* variables (``API_KEYS="k"``), which override the tests' own
+    (the tiny model by name, 2 threads, a 2048-token context); the caller's own REASON_* are
+    not passed on, and cwd is ``work``, so no developer's .env is read.
     """
     # The model by its catalog name (as a person would run it), found already verified in
     # the data directory's models/: links to the session's file, nothing is downloaded.
@@ -133,8 +135,8 @@ def reason_serve(model: Path, work: Path, **settings: str) -> Iterator[tuple[str
         REASON_THREADS="2",
         REASON_N_CTX="2048",
         REASON_MAX_N="8",
-        **{f"REASON_{k}": v for k, v in settings.items()},
     )
+    env.update({f"REASON_{k}": v for k, v in settings.items()})
     port = free_port()
     log_path = work / "serve.log"
     command = [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port)]
