@@ -215,14 +215,14 @@ _NAMED: dict[str, dict[str, object]] = {
     "mixed-adaptive@8": _sc(
         8, paths="mixed", sampling="program_first", vote={"strategy": "mixed"}, write_back=False
     ),
-    # The default: the best measured combination (README, "Evaluation"). Step-back, stored
-    # principles, think-first on answer confidence and the model's own verifier each measured
-    # below their absence on this model, so they are off here (their nodes stay, for other
-    # configurations). Memory shows each program path one recalled verified program of a
-    # similar problem (the first round: one program per analog, the top 2), only above
-    # cosine 0.7: on the training stream that floor keeps 92% of same-template pairs at 96%
-    # precision (benchmarks/analog_threshold.py). With nothing recalled, it is
-    # mixed-adaptive@8 exactly.
+    # The default: the best measured combination (README, "Evaluation"). Step-back, think-first
+    # on answer confidence and the model's own verifier each measured below their absence on
+    # this model, so they are off here (their nodes stay, for other configurations). Memory
+    # shows each program path one recalled verified program of a similar problem (the first
+    # round: one program per analog, the top 2), only above cosine 0.7: on the training
+    # stream that floor keeps 92% of same-template pairs at 96% precision
+    # (benchmarks/analog_threshold.py). With nothing recalled, a question answered by a
+    # number is mixed-adaptive@8 exactly.
     "full": _sc(
         8,
         paths="mixed",
@@ -230,19 +230,18 @@ _NAMED: dict[str, dict[str, object]] = {
         vote={"strategy": "mixed"},
         retrieval=True,
         k_analogs=2,
-        # Principles stay off: shown the leg-count facts (k_principles=1 with a 0.6 cosine
-        # floor, which only leg-counting questions clear), programs copied the whole table
-        # (~300 tokens), failed on plurals, and drew all 9 paths on 3 of 3 development
-        # questions, at 5 minutes each (docs/evaluation.md, "Principles per kind").
-        k_principles=0,
+        # One stored principle, only when it is about this very kind of question (cosine >=
+        # 0.55: the leg-count facts for all of 200 leg-counting questions, nothing for any
+        # gsm_symbolic, chain_sum, lcm, family or syllogism one), focused on the question
+        # (agent/focus.py): leg_counting development questions 1/20 -> 18/20.
+        k_principles=1,
+        principle_min_score=0.55,
         min_score=0.7,
+        # Words, yes/no and letters get prose paths in adaptive rounds: programs answered 0
+        # of 7 family-relationship development questions, prose paths 4 of 20 (agent/routing.py).
+        route_by_kind=True,
     ),
 }
-# full shown one stored principle when it is about this very kind of question (cosine >= 0.6:
-# the leg-count facts clear it for leg-counting questions, nothing clears it for word
-# problems). Measured on leg_counting, not adopted yet (docs/evaluation.md).
-_NAMED["full+principles"] = {**_NAMED["full"], "k_principles": 1, "principle_min_score": 0.55}
-
 NAMED_CONFIGS: tuple[str, ...] = tuple(_NAMED)
 
 # Adaptive configurations draw a prefix of their fixed-n twin's draws (same prompt, same

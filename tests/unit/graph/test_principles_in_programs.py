@@ -75,7 +75,7 @@ def test_a_floor_of_0_55_recalls_the_leg_facts_for_leg_counting_and_none_for_wor
 ) -> None:
     # The floor a configuration would use (principle_min_score) to show a principle only to
     # its own kind of question (agent/config.py).
-    floor = named_config("full+principles").principle_min_score
+    floor = named_config("full").principle_min_score
     assert floor is not None
     shipped = [json.loads(line)["principle"] for line in Path(SEED_PRINCIPLES).open()]
     legs = principle_scores[LEGS]

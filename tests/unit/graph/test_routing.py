@@ -8,6 +8,8 @@ from agent.config import named_config
 from agent.reasoner import Reasoner
 from agent.routing import decide_route, routed
 from agent.sandbox import Sandbox, SandboxLimits
+from memory import SEED_PRINCIPLES, MemoryStore
+from memory.transfer import read_seed
 from tests.support.queue_backend import QueueBackend
 
 FAMILY = (
@@ -64,3 +66,19 @@ def test_routed_leaves_an_unchanged_configuration_alone() -> None:
     prose = routed(full, decide_route(full, FAMILY))
     assert (prose.task, prose.paths, prose.sampling) == ("text", "prose", "adaptive")
     assert prose.vote.min_n == 3 and prose.n == full.n
+
+
+def test_full_shows_a_recalled_fact_list_focused_on_the_question(store: MemoryStore) -> None:
+    # The shipped leg facts, recalled (the hashing embedder scores anything; the real floor is
+    # tested in test_principles_in_programs.py): the programs see only this question's facts.
+    legs = next(t for t, _ in read_seed(SEED_PRINCIPLES) if "legs per animal" in t)
+    store.add_principles([(legs, "counting")], source="seed")
+    question = "How many legs are there in total if you have 3 crabs and 2 spiders?"
+    backend = QueueBackend(["print(3 * 10 + 2 * 8)\n"] * 3)
+    cfg = named_config("full", principle_min_score=None, write_back=False)
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(question, cfg)
+    assert answer.answer == "46"
+    shown = backend.calls[0]["messages"][-1]["content"]
+    assert "A crab has 10 legs." in shown and "A spider has 8 legs." in shown
+    assert "woodlouse" not in shown and "Total legs" in shown
+    assert answer.trace["retrieved"]["principles"][0]["text"] == legs  # the trace keeps it whole
