@@ -237,8 +237,9 @@ _NAMED: dict[str, dict[str, object]] = {
         k_principles=1,
         principle_min_score=0.55,
         min_score=0.7,
-        # Words, yes/no and letters get prose paths in adaptive rounds: programs answered 0
-        # of 7 family-relationship development questions, prose paths 4 of 20 (agent/routing.py).
+        # Words, yes/no and letters get one greedy prose path (agent/routing.py): programs
+        # answered 0 of 7 family-relationship development questions; sampled prose paths
+        # voted no better there (4/20 vs 3/20) and worse on syllogisms (3/6 vs 5/6).
         route_by_kind=True,
     ),
 }

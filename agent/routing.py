@@ -2,15 +2,14 @@
 
 The ``route`` node decides once per question and writes a ``Route`` into the state; every
 node that reads the configuration reads ``routed(config, route)``, the configuration with
-the route's changes, so one graph serves questions of every kind.
+the route's plan applied, so one graph serves questions of every kind.
 
 - The answer kind: the configuration's ``task``, or with ``task="auto"`` what the question
   asks for (``agent.kinds.answer_kind``).
-- The paths (``route_by_kind``): a question answered by a number keeps the configuration's
+- The plan (``route_by_kind``): a question answered by a number keeps the configuration's
   own paths (``full``: programs first). A question answered by a word, a yes or no, or a
-  letter is drawn as prose paths in adaptive rounds: programs printing a relationship or a
-  verdict fit badly (family relationships: 0 of 20 development questions with a program
-  path; see docs/evaluation.md, "Every kind of question").
+  letter gets ``KIND_PLANS``'s plan; the choice and its measurements are in
+  docs/evaluation.md, "Every kind of question".
 """
 
 from __future__ import annotations
@@ -22,18 +21,31 @@ from agent.extract import TaskKind
 from agent.kinds import answer_kind
 from agent.trace_parts import Route
 
-__all__ = ["PROSE_ROUTE", "decide_route", "routed", "task_of"]
+__all__ = ["KIND_PLANS", "PLANS", "decide_route", "routed", "task_of"]
 
-#: What a question answered in words is drawn with under ``route_by_kind``: ``adaptive@8``'s
-#: prose rounds (3 paths, then one at a time until the Beta rule is 90% sure of the leader).
-PROSE_ROUTE: dict[str, Any] = {
-    "paths": "prose",
-    "sampling": "adaptive",
-    "vote": {"strategy": "majority", "stop_rule": "beta", "beta_threshold": 0.9, "min_n": 3,
-             "round_size": 1},
+#: Named ways of drawing a question's paths, as changes to the configuration.
+PLANS: dict[str, dict[str, Any]] = {
+    # One greedy chain of thought (``cot``).
+    "greedy prose": {"paths": "prose", "sampling": "fixed", "n": 1, "temperature": 0.0},
+    # ``adaptive@8``'s rounds: 3 sampled prose paths, then one at a time until the Beta
+    # rule is 90% sure of the leader.
+    "prose rounds": {
+        "paths": "prose",
+        "sampling": "adaptive",
+        "vote": {"strategy": "majority", "stop_rule": "beta", "beta_threshold": 0.9,
+                 "min_n": 3, "round_size": 1},
+    },
 }  # fmt: skip
 
-_PROGRAM_KINDS: frozenset[TaskKind] = frozenset({"math"})
+#: The plan per answer kind under ``route_by_kind``; a kind not listed keeps the
+#: configuration's paths. Chosen on development questions 0-19 (seed 42): programs answered
+#: 0 of 7 family-relationship questions; sampled prose paths (T = 0.7) voted worse than the
+#: one greedy path on syllogisms, and no better on family relationships.
+KIND_PLANS: dict[TaskKind, str] = {
+    "text": "greedy prose",
+    "yesno": "greedy prose",
+    "choice": "greedy prose",
+}
 
 
 def decide_route(config: GraphConfig, question: str) -> Route:
@@ -44,14 +56,14 @@ def decide_route(config: GraphConfig, question: str) -> Route:
     else:
         task, task_reason = config.task, "set by the configuration"
     route: Route = {"task": task, "task_reason": task_reason}
-    if not config.route_by_kind or config.paths == "prose":
+    if not config.route_by_kind:
         return route
-    if task in _PROGRAM_KINDS:
+    plan = KIND_PLANS.get(task)
+    if plan is None:
         route["reason"] = f"a {task} answer: the configuration's {config.paths} paths"
-        return route
-    route["paths"] = PROSE_ROUTE["paths"]
-    route["sampling"] = PROSE_ROUTE["sampling"]
-    route["reason"] = f"a {task} answer: prose paths in adaptive rounds, no programs"
+    else:
+        route["plan"] = plan
+        route["reason"] = f"a {task} answer: {plan}, no programs"
     return route
 
 
@@ -63,14 +75,12 @@ def task_of(config: GraphConfig, route: Route | None) -> TaskKind:
 
 
 def routed(config: GraphConfig, route: Route | None) -> GraphConfig:
-    """``config`` with the route's answer kind and paths (the same object when unchanged)."""
+    """``config`` with the route's answer kind and plan (the same object when unchanged)."""
     update: dict[str, Any] = {"task": task_of(config, route)}
-    if route and "paths" in route:
-        update |= {
-            "paths": route["paths"],
-            "sampling": route["sampling"],
-            "vote": {**config.vote.model_dump(), **PROSE_ROUTE["vote"]},
-        }
+    if route and "plan" in route:
+        update |= PLANS[route["plan"]]
+        if "vote" in update:
+            update["vote"] = {**config.vote.model_dump(), **update["vote"]}
     if all(getattr(config, k) == v for k, v in update.items() if k != "vote") and (
         "vote" not in update
     ):

@@ -19,9 +19,8 @@ class Route(TypedDict, total=False):
     task: str
     #: Why that kind: the cue in the question, or "set by the configuration".
     task_reason: str
-    #: Path kinds and sampling mode, when routing changed the configuration's.
-    paths: str
-    sampling: str
+    #: How the paths are drawn, when routing changed the configuration's (agent/routing.py).
+    plan: str
     #: Why these paths (routing on), or why the configuration's own stand.
     reason: str
 

@@ -4,10 +4,13 @@ scripted backend writes the paths (pure routing logic); the real sandbox runs pr
 
 from __future__ import annotations
 
+import pytest
+
 from agent.config import named_config
 from agent.reasoner import Reasoner
-from agent.routing import decide_route, routed
+from agent.routing import KIND_PLANS, PLANS, decide_route, routed
 from agent.sandbox import Sandbox, SandboxLimits
+from agent.trace_parts import Route
 from memory import SEED_PRINCIPLES, MemoryStore
 from memory.transfer import read_seed
 from tests.support.queue_backend import QueueBackend
@@ -36,36 +39,54 @@ def test_a_configured_task_is_not_second_guessed() -> None:
     assert answer.trace["route"] == {"task": "math", "task_reason": "set by the configuration"}
 
 
-def test_route_by_kind_draws_prose_rounds_for_a_word_answer() -> None:
-    cfg = named_config("full", route_by_kind=True, retrieval=False, write_back=False)
-    backend = QueueBackend(["Mother", "mother", "Mother."])
+def test_full_answers_a_word_question_with_one_greedy_prose_path() -> None:
+    cfg = named_config("full", retrieval=False, write_back=False)
+    backend = QueueBackend(["Isabella is Edward's parent.\n\nMother"])
     answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, cfg)
     assert answer.answer == "mother"
-    assert {p["kind"] for p in answer.trace["paths"]} == {"prose"}
-    assert len(answer.trace["paths"]) == 3  # min_n 3, unanimous: the Beta rule stops
+    assert [p["kind"] for p in answer.trace["paths"]] == ["prose"]
+    (call,) = backend.calls
+    assert call["n"] == 1 and call["temperature"] == 0.0 and not call.get("prefixes")
     route = answer.trace["route"]
-    assert (route["paths"], route["sampling"]) == ("prose", "adaptive")
-    assert "no programs" in route["reason"]
-    assert all("prefixes" not in call or not call["prefixes"] for call in backend.calls)
+    assert route["plan"] == "greedy prose" and "no programs" in route["reason"]
 
 
-def test_route_by_kind_keeps_programs_first_for_a_number() -> None:
-    cfg = named_config("full", route_by_kind=True, retrieval=False, write_back=False)
+@pytest.mark.parametrize("plan", sorted(PLANS))
+def test_every_plan_makes_a_valid_configuration(plan: str) -> None:
+    full = named_config("full")
+    route: Route = {"task": "text", "plan": plan}
+    cfg = routed(full, route)
+    assert (cfg.task, cfg.paths) == ("text", "prose")
+    assert cfg.name == "full" and cfg.retrieval == full.retrieval
+
+
+def test_prose_rounds_stop_when_three_paths_agree() -> None:
+    # The plan applied by hand (the run's own route node then only reads the answer kind).
+    cfg = named_config("full", retrieval=False, write_back=False, route_by_kind=False)
+    route: Route = {"task": "text", "plan": "prose rounds"}
+    backend = QueueBackend(["Mother", "mother", "Mother."])
+    reasoner = Reasoner(backend, sandbox=SANDBOX)
+    answer = reasoner.solve(FAMILY, routed(cfg, route))
+    assert answer.answer == "mother" and len(answer.trace["paths"]) == 3
+
+
+def test_full_keeps_programs_first_for_a_number() -> None:
+    cfg = named_config("full", retrieval=False, write_back=False)
     backend = QueueBackend(["print(3 + 4)\n"] * 3)
     answer = Reasoner(backend, sandbox=SANDBOX).solve(WORD_PROBLEM, cfg)
     assert answer.answer == "7"
     assert {p["kind"] for p in answer.trace["paths"]} == {"program"}
-    assert "paths" not in answer.trace["route"]
+    assert "plan" not in answer.trace["route"]
     assert "mixed" in answer.trace["route"]["reason"]
 
 
 def test_routed_leaves_an_unchanged_configuration_alone() -> None:
     cfg = named_config("cot", task="math")
     assert routed(cfg, decide_route(cfg, WORD_PROBLEM)) is cfg
-    full = named_config("full", route_by_kind=True)
-    prose = routed(full, decide_route(full, FAMILY))
-    assert (prose.task, prose.paths, prose.sampling) == ("text", "prose", "adaptive")
-    assert prose.vote.min_n == 3 and prose.n == full.n
+    full = named_config("full")
+    assert set(KIND_PLANS) == {"text", "yesno", "choice"}  # numbers keep full's programs
+    greedy = routed(full, decide_route(full, FAMILY))
+    assert (greedy.task, greedy.paths, greedy.n, greedy.temperature) == ("text", "prose", 1, 0)
 
 
 def test_full_shows_a_recalled_fact_list_focused_on_the_question(store: MemoryStore) -> None:
