@@ -130,3 +130,26 @@ def test_thread_follow_up_sees_the_conversation(
     assert first.trace["history_turns"] == 1
     assert second.trace["history_turns"] == 2
     assert other.trace["history_turns"] == 1
+
+
+def test_full_routes_by_kind_on_the_real_model(
+    llamacpp_backend: LlamaCppBackend, store: MemoryStore
+) -> None:
+    # A word answer: one greedy prose path, no program. A leg count: programs first, shown
+    # the shipped leg facts (real embedder, real floor) focused on the question's animals.
+    reasoner = Reasoner(llamacpp_backend, memory=store)
+    family = (
+        "John is married to Isabella. They have a child called Edward.\n\n"
+        "What is Isabella to Edward? Respond only with the word that describes their "
+        "relationship."
+    )
+    word = reasoner.solve(family, named_config("full", write_back=False, **SMALL))
+    assert word.trace["route"]["task"] == "text"
+    assert word.trace["route"]["plan"] == "greedy prose"
+    assert [p["kind"] for p in word.trace["paths"]] == ["prose"]
+    legs = "How many legs are there in total if you have 3 crabs and 2 spiders?"
+    count = reasoner.solve(legs, named_config("full", write_back=False, **SMALL))
+    assert count.trace["route"]["task"] == "math" and "plan" not in count.trace["route"]
+    assert count.trace["paths"][0]["kind"] == "program"
+    (principle,) = count.trace["retrieved"]["principles"]
+    assert "A crab has 10 legs." in principle["text"] and principle["score"] >= 0.55
