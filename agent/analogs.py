@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.backends.base import Message
-from agent.extract import TaskKind
+from agent.extract import TaskKind, same_answer
 from agent.paths import ReasoningPath
 from agent.programs import PROGRAM_PREFIX
 from agent.prompts import build_program_messages, shows_program
@@ -134,6 +134,22 @@ def independent_support(members: Sequence[ReasoningPath]) -> int:
     if all(a is None for a in analogs):
         return len(members)
     return len(set(analogs))
+
+
+def recall_outcomes(paths: Sequence[ReasoningPath], answer: str) -> list[tuple[int, bool]]:
+    """``(record id, won)`` for each recalled record shown to paths that answered.
+
+    Won: every answered path shown the record reached ``answer`` (the verified answer);
+    lost: none did. A record whose paths split says nothing either way and is left out.
+    """
+    shown: dict[int, list[bool]] = {}
+    for p in paths:
+        if not p.analog or p.answer is None:
+            continue
+        for part in p.analog.split(","):
+            if part.strip().isdigit():
+                shown.setdefault(int(part), []).append(same_answer(p.answer, answer))
+    return [(rid, all(hits)) for rid, hits in shown.items() if all(hits) or not any(hits)]
 
 
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")

@@ -107,6 +107,15 @@ class Confirmation(TypedDict):
     completion_tokens: int
 
 
+class RecallLog(TypedDict):
+    """Recalled records counted after a verified answer: which led to it, which astray."""
+
+    won: list[int]
+    lost: list[int]
+    #: Records that have now lost too often: no longer verified, so no longer recalled.
+    demoted: list[int]
+
+
 class MemoryLog(TypedDict, total=False):
     """What write-back did: stored (with the record's id and action) or not, and why."""
 
@@ -115,3 +124,4 @@ class MemoryLog(TypedDict, total=False):
     action: str
     reason: str
     confirmation: Confirmation
+    recalls: RecallLog

@@ -58,6 +58,15 @@ class WriteBackThresholds(BaseModel):
             "so that memory never vouches for its own recall (0 disables)."
         ),
     )
+    demote_after_lost: int | None = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Recalls that led only to answers the verified verdict (or the ground truth) "
+            "rejected before a record stops being recalled, once it has lost more recalls "
+            "than it won; feedback's verdict is never overridden. None: never demote."
+        ),
+    )
 
 
 class MemoryConfig(BaseModel):

@@ -295,6 +295,30 @@ class MemoryInterface(ABC):
                 raise RecordNotFound(f"no problem with id {problem_id}")
         return self.get(problem_id)
 
+    def record_recalls(
+        self, outcomes: Sequence[tuple[int, bool]], *, demote_after_lost: int | None
+    ) -> list[int]:
+        """Count recalls of stored problems and demote those that keep leading astray.
+
+        Args:
+            outcomes: ``(problem id, won)`` per recalled record: won when the paths shown it
+                reached the verified answer, lost when they reached only other answers.
+            demote_after_lost: Lost recalls (and more lost than won) before a record is no
+                longer verified, and so no longer recalled; None never demotes.
+
+        Returns:
+            The ids demoted now. Unknown ids (deleted meanwhile) are skipped.
+        """
+        if not outcomes:
+            return []
+        self._check_writable()
+        with self._write() as run:
+            return [
+                problem_id
+                for problem_id, won in outcomes
+                if sql.record_recall(run, problem_id, won, demote_after_lost)
+            ]
+
     def delete(self, problem_id: int) -> None:
         """Delete a problem (its principle links go with it; principles stay).
 

@@ -192,6 +192,25 @@ def merge_into(run: Run, row_id: int, path: VerifiedPath) -> None:
         )
 
 
+def record_recall(run: Run, problem_id: int, won: bool, demote_after_lost: int | None) -> bool:
+    """Count one recall of a problem (won: its shown paths reached the verified answer);
+    True when the record is demoted by it (no longer verified, so no longer recalled)."""
+    run(
+        "UPDATE problems SET use_count = use_count + 1, success_count = success_count + ? "
+        "WHERE id = ?",
+        [int(won), problem_id],
+    )
+    if won or demote_after_lost is None:
+        return False
+    found = run(
+        "UPDATE problems SET verified = false, verified_by = 'demoted' "
+        "WHERE id = ? AND verified AND verified_by IS DISTINCT FROM 'feedback' "
+        "AND use_count - success_count >= ? AND 2 * success_count < use_count RETURNING id",
+        [problem_id, demote_after_lost],
+    ).fetchone()
+    return found is not None
+
+
 def record_feedback(run: Run, problem_id: int, correct: bool, true_answer: str | None) -> bool:
     """Mark a problem right or wrong by feedback; False when there is no such id."""
     found = run(

@@ -25,7 +25,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.analogs import program_prompts
+from agent.analogs import program_prompts, recall_outcomes
 from agent.checks import check_arithmetic, counts_whole
 from agent.deps import AgentDeps
 from agent.events import MemoryOutcome
@@ -37,6 +37,7 @@ from agent.programs import Execution
 from agent.routing import routed, task_of
 from agent.sampling import Sampler
 from agent.state import AgentState
+from agent.trace_parts import RecallLog
 from memory import (
     Evidence,
     MemoryNotWritable,
@@ -106,7 +107,38 @@ def write_back(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]
     """Store the answer when the policy accepts the evidence; say what happened."""
     update = _store(state, runtime)
     runtime.stream_writer(MemoryOutcome(**update["memory"]))
+    recalls = _count_recalls(state, runtime.context)
+    if recalls is not None:
+        update["memory"] = {**update["memory"], "recalls": recalls}
     return update
+
+
+def _count_recalls(state: AgentState, deps: AgentDeps) -> RecallLog | None:
+    """Count each recalled record's recall as won or lost against the verified answer (or the
+    ground truth), demoting records that keep leading paths astray (``demote_after_lost``)."""
+    verdict = state.get("verdict")
+    ev = state.get("verification") or {}
+    truth = state.get("ground_truth")
+    answer = ev.get("answer", verdict.answer if verdict else None)
+    target = str(truth) if truth is not None else (answer if ev.get("verified") else None)
+    if deps.memory is None or target is None or not state.get("analogs"):
+        return None
+    outcomes = recall_outcomes(state.get("paths") or [], target)
+    if not outcomes:
+        return None
+    thresholds = deps.thresholds or WriteBackThresholds()
+    try:
+        demoted = deps.memory.record_recalls(
+            outcomes, demote_after_lost=thresholds.demote_after_lost
+        )
+    except MemoryNotWritable as ex:
+        logger.warning("recall counts skipped: %s", ex)
+        return None
+    return {
+        "won": [i for i, won in outcomes if won],
+        "lost": [i for i, won in outcomes if not won],
+        "demoted": demoted,
+    }
 
 
 def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ and recalls them."""
 
 from __future__ import annotations
 
+from agent.analogs import recall_outcomes
 from agent.config import GraphConfig, named_config
+from agent.paths import ReasoningPath
 from agent.programs import PROGRAM_PREFIX
 from agent.prompts import ANALOG_MAX_CHARS, build_program_messages
 from agent.reasoner import Reasoner
@@ -242,3 +244,31 @@ def test_a_read_only_memory_still_answers_and_says_why_nothing_was_stored(
         Q, named_config("mixed-adaptive@8", write_back=True)
     )
     assert again.trace["memory"]["stored"] is True and store.count() == 1
+
+
+def test_recalls_are_counted_against_the_ground_truth_and_losers_demoted(
+    store: MemoryStore,
+) -> None:
+    seven = remember(store, Q, "7", SEVEN.strip("\n"), "7\n")
+    config = RECALL.model_copy(update={"write_back": True, "rotate_analogs": True})
+    # both programs shown the record print 8: the recall led astray (the truth is 9)
+    for attempt in range(2):
+        reasoner = Reasoner(QueueBackend(["print(8)\n"] * 2), memory=store, sandbox=SANDBOX)
+        answer = reasoner.solve(ASKED + " " * attempt, config, ground_truth="9")
+        recalls = answer.trace["memory"]["recalls"]
+        assert recalls["lost"] == [seven] and recalls["won"] == []
+    assert recalls["demoted"] == [seven]  # 2 lost, 1 won (its own storing)
+    assert store.get(seven).verified_by == "demoted"
+    again = Reasoner(QueueBackend([ASKED_NINE] * 2), memory=store, sandbox=SANDBOX)
+    assert not again.solve(ASKED, RECALL).trace["retrieved"]["analogs"]
+
+
+def test_recall_outcomes_count_a_record_only_when_its_paths_agree() -> None:
+    def path(i: int, answer: str | None, analog: str | None) -> ReasoningPath:
+        return ReasoningPath(index=i, text="", answer=answer, analog=analog)
+
+    shown = [("9", "5"), ("9", "5"), ("8", "6"), ("9", "7"), ("8", "7"), ("9", None),
+             (None, "8"), ("9", "5,6")]  # fmt: skip
+    paths = [path(i, answer, analog) for i, (answer, analog) in enumerate(shown)]
+    assert recall_outcomes(paths[:7], "9") == [(5, True), (6, False)]  # 7 split, 8 silent
+    assert recall_outcomes(paths, "9") == [(5, True)]  # path 7 splits record 6 too

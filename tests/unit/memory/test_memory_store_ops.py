@@ -113,6 +113,33 @@ def test_confirm_correct_counts_a_success_and_keeps_the_true_answer(
     assert (record.use_count, record.success_count, record.ground_truth) == (2, 2, "81")
 
 
+def test_a_record_whose_recalls_keep_losing_is_demoted(
+    store: MemoryStore, make_path: MakePath
+) -> None:
+    row_id = store.add_problem(make_path("What is 9 squared?", "81")).id  # 1 use, 1 success
+    assert store.record_recalls([(row_id, False)], demote_after_lost=2) == []
+    assert store.record_recalls([(row_id, True)], demote_after_lost=2) == []  # 3 uses, 2 won
+    assert store.record_recalls([(row_id, False)], demote_after_lost=2) == []  # 2 of 4 lost
+    assert store.record_recalls([(row_id, False)], demote_after_lost=2) == [row_id]
+    record = store.get(row_id)
+    assert (record.verified, record.verified_by) == (False, "demoted")
+    assert (record.use_count, record.success_count) == (5, 2)
+    assert not store.search_problems("What is 9 squared?", k=3)  # no longer recalled
+
+
+def test_feedback_outranks_lost_recalls_and_none_never_demotes(
+    store: MemoryStore, make_path: MakePath
+) -> None:
+    kept = store.add_problem(make_path("What is 9 squared?", "81")).id
+    store.confirm(kept, correct=True)
+    never = store.add_problem(make_path("What is 7 squared?", "49")).id
+    for _ in range(4):
+        assert store.record_recalls([(kept, False)], demote_after_lost=1) == []
+        assert store.record_recalls([(never, False)], demote_after_lost=None) == []
+    assert store.get(kept).verified and store.get(never).verified
+    assert store.record_recalls([], demote_after_lost=1) == []
+
+
 def test_search_filters_by_domain(store: MemoryStore, make_path: MakePath) -> None:
     store.add_problem(make_path("How many minutes are in 3 hours?", "180", domain="time"))
     money = store.add_problem(make_path("How many cents are in 3 dollars?", "300", domain="money"))
