@@ -105,12 +105,14 @@ class Sampler:
         weight: float = 1.0,
         *,
         temperature: float | None = None,
+        messages: list[Message] | None = None,
     ) -> None:
-        """Draw ``count`` prose paths with seeds from ``seed + start``."""
+        """Draw ``count`` prose paths with seeds from ``seed + start`` (from ``messages``
+        instead of the sampling prompt when given)."""
         cfg = self.config
         t0 = time.perf_counter()
         comps = backend.generate(
-            self.messages,
+            self.messages if messages is None else messages,
             n=count,
             temperature=cfg.temperature if temperature is None else temperature,
             top_p=cfg.top_p,

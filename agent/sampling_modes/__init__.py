@@ -13,6 +13,7 @@ adaptive        prose paths in rounds until the vote is decided
 program         n programs (round robin over the recalled analogs' prompts)
 mixed           half the budget as prose paths, the rest as programs, one vote
 program_first   a round of programs, a greedy prose check, then the rest (``full``)
+views           a greedy chain of thought, program and bare answer, one vote
 cot_decoding    branch on the top-k first tokens, continue each greedily
 ==============  =====================================================================
 """
@@ -22,7 +23,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from agent.config import GraphConfig
-from agent.sampling_modes import adaptive, cot_decoding, fixed, mixed, program, program_first
+from agent.sampling_modes import (
+    adaptive,
+    cot_decoding,
+    fixed,
+    mixed,
+    program,
+    program_first,
+    views,
+)
 
 if TYPE_CHECKING:
     from agent.sampling import Sampler
@@ -45,6 +54,7 @@ SAMPLING_MODES: dict[str, SamplingMode] = {
     "mixed": mixed.sample,
     "program": program.sample,
     "program_first": program_first.sample,
+    "views": views.sample,
 }
 
 

@@ -39,16 +39,17 @@ def test_a_configured_task_is_not_second_guessed() -> None:
     assert answer.trace["route"] == {"task": "math", "task_reason": "set by the configuration"}
 
 
-def test_full_answers_a_word_question_with_one_greedy_prose_path() -> None:
+def test_full_answers_a_word_question_with_three_greedy_views() -> None:
     cfg = named_config("full", retrieval=False, write_back=False)
-    backend = QueueBackend(["Isabella is Edward's parent.\n\nMother"])
+    program = 'print("mother")\n'
+    backend = QueueBackend(["Isabella is Edward's parent.\n\nMother", program, "Sister"])
     answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, cfg)
     assert answer.answer == "mother"
-    assert [p["kind"] for p in answer.trace["paths"]] == ["prose"]
-    (call,) = backend.calls
-    assert call["n"] == 1 and call["temperature"] == 0.0 and not call.get("prefixes")
+    assert [p["kind"] for p in answer.trace["paths"]] == ["prose", "program", "prose"]
+    assert all(c["n"] == 1 and c["temperature"] == 0.0 for c in backend.calls)
+    assert answer.trace["vote"]["votes"] == {"mother": 2.0, "sister": 1.0}
     route = answer.trace["route"]
-    assert route["plan"] == "greedy prose" and "no programs" in route["reason"]
+    assert route["plan"] == "greedy views" and "no programs" not in route["reason"]
 
 
 @pytest.mark.parametrize("plan", sorted(PLANS))
@@ -56,7 +57,7 @@ def test_every_plan_makes_a_valid_configuration(plan: str) -> None:
     full = named_config("full")
     route: Route = {"task": "text", "plan": plan}
     cfg = routed(full, route)
-    assert (cfg.task, cfg.paths) == ("text", "prose")
+    assert cfg.task == "text" and cfg.paths in ("prose", "mixed")
     assert cfg.name == "full" and cfg.retrieval == full.retrieval
 
 
@@ -85,8 +86,8 @@ def test_routed_leaves_an_unchanged_configuration_alone() -> None:
     assert routed(cfg, decide_route(cfg, WORD_PROBLEM)) is cfg
     full = named_config("full")
     assert set(KIND_PLANS) == {"text", "yesno", "choice"}  # numbers keep full's programs
-    greedy = routed(full, decide_route(full, FAMILY))
-    assert (greedy.task, greedy.paths, greedy.n, greedy.temperature) == ("text", "prose", 1, 0)
+    views = routed(full, decide_route(full, FAMILY))
+    assert (views.task, views.sampling, views.n, views.temperature) == ("text", "views", 3, 0)
 
 
 def test_full_shows_a_recalled_fact_list_focused_on_the_question(store: MemoryStore) -> None:

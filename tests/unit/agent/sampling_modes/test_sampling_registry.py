@@ -32,6 +32,11 @@ def test_each_configuration_runs_its_mode(config: str, mode: str) -> None:
     assert mode_for(named_config(config)) == mode
 
 
+def test_views_need_program_prompts() -> None:
+    with pytest.raises(ValueError, match="views draws programs and prose"):
+        named_config("cot", sampling="views")
+
+
 def test_adaptive_rounds_of_programs_are_the_program_mode() -> None:
     assert mode_for(named_config("pot-sc@8", sampling="adaptive")) == "program"
 
