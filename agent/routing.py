@@ -91,8 +91,6 @@ def routed(config: GraphConfig, route: Route | None) -> GraphConfig:
         update |= PLANS[route["plan"]]
         if "vote" in update:
             update["vote"] = {**config.vote.model_dump(), **update["vote"]}
-    if all(getattr(config, k) == v for k, v in update.items() if k != "vote") and (
-        "vote" not in update
-    ):
+    if "vote" not in update and all(getattr(config, k) == v for k, v in update.items()):
         return config
     return GraphConfig(**{**config.model_dump(), **update})
