@@ -42,42 +42,38 @@ def _row(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def family_report(path: Path, configs: tuple[str, ...] = CONFIGS) -> dict[str, Any]:
-    """One family's rows over the questions every present configuration answered."""
+    """One family's rows, each over the questions that configuration answered (a run still
+    growing answers fewer), and `full` against the best other on the questions both did."""
     data = json.loads(path.read_text())
     results: dict[str, dict[str, Any]] = data["results"]
     present = [c for c in configs if any(c in r for r in results.values())]
-    qids = sorted((q for q, r in results.items() if all(c in r for c in present)), key=int)
-    rows = {c: _row([results[q][c] for q in qids]) for c in present} if qids else {}
+    answered = {c: sorted((q for q, r in results.items() if c in r), key=int) for c in present}
+    rows = {c: _row([results[q][c] for q in answered[c]]) for c in present}
     report: dict[str, Any] = {
         "dataset": data["meta"]["dataset"],
         "seed": data["meta"]["seed"],
-        "questions": [int(qids[0]), int(qids[-1])] if qids else None,
+        "questions": {c: [int(qs[0]), int(qs[-1])] for c, qs in answered.items()},
         "rows": rows,
-        "records": {q: {c: results[q][c] for c in present} for q in qids},
+        "records": {c: [results[q][c] for q in qs] for c, qs in answered.items()},
     }
     others = [c for c in present if c != "full"]
     if "full" in present and others:
         best = max(others, key=lambda c: rows[c]["accuracy"])
-        won = sum(
-            1 for q in qids if results[q]["full"]["correct"] and not results[q][best]["correct"]
-        )
-        lost = sum(
-            1 for q in qids if results[q][best]["correct"] and not results[q]["full"]["correct"]
-        )
-        report["full_vs_best"] = {"best_other": best, "won": won, "lost": lost}
+        both = [q for q in answered["full"] if best in results[q]]
+        won = sum(1 for q in both if results[q]["full"]["correct"] > results[q][best]["correct"])
+        lost = sum(1 for q in both if results[q]["full"]["correct"] < results[q][best]["correct"])
+        report["full_vs_best"] = {
+            "best_other": best, "questions": len(both), "won": won, "lost": lost,
+        }  # fmt: skip
     return report
 
 
 def mix_report(paths: list[Path], configs: tuple[str, ...] = CONFIGS) -> dict[str, Any]:
-    """Every family's report and the mix's rows (questions of all families pooled)."""
+    """Every family's report and the mix's rows (each configuration's answers of all
+    families pooled; a configuration missing a family has no mix row)."""
     families = [family_report(p, configs) for p in paths]
-    pooled: dict[str, list[dict[str, Any]]] = {}
-    for fam in families:
-        for per_config in fam["records"].values():
-            for c, rec in per_config.items():
-                pooled.setdefault(c, []).append(rec)
-    # Only configurations measured on every family make a mix row.
     everywhere = [c for c in configs if all(c in f["rows"] for f in families)]
+    pooled = {c: [rec for f in families for rec in f["records"][c]] for c in everywhere}
     for fam in families:
         del fam["records"]
     return {
@@ -88,23 +84,30 @@ def mix_report(paths: list[Path], configs: tuple[str, ...] = CONFIGS) -> dict[st
 
 
 def markdown(report: dict[str, Any], configs: tuple[str, ...] = CONFIGS) -> str:
-    """The README's table: accuracy per family and configuration, and the mix."""
+    """The README's table: accuracy per family and configuration, and the mix; a cell over
+    fewer questions than the family's `full` row says how many."""
     head = "| family (held-out questions) | " + " | ".join(f"`{c}`" for c in configs) + " |"
     lines = [head, "|---|" + "---:|" * len(configs)]
 
-    def cell(row: dict[str, Any] | None) -> str:
+    def cell(row: dict[str, Any] | None, n: int) -> str:
         if row is None:
             return "—"
         lo, hi = row["ci95"]
-        return f"{row['accuracy']:.0%} ({lo:.0%}–{hi:.0%})"
+        text = f"{row['accuracy']:.0%} ({lo:.0%}–{hi:.0%})"
+        return text if row["questions"] == n else f"{text}, {row['questions']} q"
 
     for fam in report["families"]:
-        n = next(iter(fam["rows"].values()))["questions"] if fam["rows"] else 0
-        cells = [cell(fam["rows"].get(c)) for c in configs]
+        rows = fam["rows"]
+        n = (
+            rows["full"]["questions"]
+            if "full" in rows
+            else max(r["questions"] for r in rows.values())
+        )
+        cells = [cell(rows.get(c), n) for c in configs]
         lines.append(f"| {fam['dataset']} ({n}) | " + " | ".join(cells) + " |")
     mix = report["mix"]
-    n = next(iter(mix.values()))["questions"] if mix else 0
-    lines.append(f"| **mix** ({n}) | " + " | ".join(cell(mix.get(c)) for c in configs) + " |")
+    n = mix["full"]["questions"] if "full" in mix else 0
+    lines.append(f"| **mix** ({n}) | " + " | ".join(cell(mix.get(c), n) for c in configs) + " |")
     return "\n".join(lines)
 
 
