@@ -25,6 +25,7 @@ from agent.extract import TaskKind, extract_answer
 from agent.paths import PathKind, ReasoningPath, from_completion
 from agent.programs import PROGRAM_PREFIX, PROGRAM_STOP, program_path
 from agent.prompts import STOP_SEQUENCES
+from agent.routing import task_of
 from agent.sampling_modes import SAMPLING_MODES, mode_for
 from agent.sandbox import Sandbox
 from agent.trace_parts import SamplingLog
@@ -90,7 +91,7 @@ class Sampler:
         self.deadline = deadline
         self.progress = progress or (lambda d: None)
         # The graph hands over a routed configuration (agent/routing.py): task is concrete.
-        self.task: TaskKind = "math" if config.task == "auto" else config.task
+        self.task: TaskKind = task_of(config, None)
         self.extractor = partial(extract_answer, kind=self.task)
         self.draws = Draws()
 
