@@ -379,18 +379,18 @@ class MemoryInterface(ABC):
         query: str,
         k: int | None = None,
         *,
+        verified_only: bool = True,
         domain: str | None = None,
         min_score: float | None = None,
-        verified_only: bool = True,
     ) -> list[records.ProblemHit]:
         """Find stored problems similar to a question, diversified by MMR.
 
         Args:
             query: The question.
             k: Results wanted (default ``RetrievalConfig.default_k``).
+            verified_only: Skip problems rejected by feedback or imported unverified.
             domain: Only problems with this task tag.
             min_score: Lowest cosine similarity (default ``RetrievalConfig.min_score``).
-            verified_only: Skip problems rejected by feedback or imported unverified.
 
         Returns:
             Up to k hits, most relevant first, no two near-copies.

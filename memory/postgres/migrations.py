@@ -184,25 +184,33 @@ def m001_vector_extension(conn: psycopg.Connection) -> None:
     conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
 
 
+def _create_table_with_identity(conn: psycopg.Connection, table: str, columns: str) -> None:
+    """``CREATE TABLE`` whose first column is an identity id.
+
+    Identity ids are never reused after a delete, like SQLite's AUTOINCREMENT here.
+    """
+    conn.execute(
+        f"CREATE TABLE {table} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {columns})"
+    )
+
+
 @migration
 def m002_problems(conn: psycopg.Connection) -> None:
     """Solved problems with their reasoning path, evidence, program and embedding."""
-    # Identity ids are never reused after a delete, like SQLite's AUTOINCREMENT here. Texts
-    # stay TEXT (created_at included) so that rows read and export exactly as SQLite's do.
-    conn.execute(
+    # Texts stay TEXT (created_at included) so that rows read and export exactly as SQLite's do.
+    _create_table_with_identity(
+        conn,
+        "problems",
         """
-        CREATE TABLE problems (
-            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            question TEXT NOT NULL, question_norm TEXT NOT NULL, domain TEXT,
-            answer TEXT NOT NULL, answer_norm TEXT NOT NULL, path TEXT NOT NULL, principle TEXT,
-            verified BOOLEAN NOT NULL DEFAULT false, verified_by TEXT,
-            evidence JSONB NOT NULL DEFAULT '{}', ground_truth TEXT,
-            source TEXT, model TEXT, created_at TEXT NOT NULL,
-            use_count INTEGER NOT NULL DEFAULT 0, success_count INTEGER NOT NULL DEFAULT 0,
-            content_hash TEXT NOT NULL UNIQUE, extra JSONB NOT NULL DEFAULT '{}',
-            embedding vector, program TEXT, program_output TEXT
-        )
-        """
+        question TEXT NOT NULL, question_norm TEXT NOT NULL, domain TEXT,
+        answer TEXT NOT NULL, answer_norm TEXT NOT NULL, path TEXT NOT NULL, principle TEXT,
+        verified BOOLEAN NOT NULL DEFAULT false, verified_by TEXT,
+        evidence JSONB NOT NULL DEFAULT '{}', ground_truth TEXT,
+        source TEXT, model TEXT, created_at TEXT NOT NULL,
+        use_count INTEGER NOT NULL DEFAULT 0, success_count INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL UNIQUE, extra JSONB NOT NULL DEFAULT '{}',
+        embedding vector, program TEXT, program_output TEXT
+        """,
     )
     conn.execute("CREATE INDEX problems_domain ON problems (domain)")
     conn.execute("CREATE INDEX problems_verified ON problems (verified)")
@@ -213,14 +221,11 @@ def m002_problems(conn: psycopg.Connection) -> None:
 @migration
 def m003_principles(conn: psycopg.Connection) -> None:
     """Principles, and which problems rely on which principles."""
-    conn.execute(
-        """
-        CREATE TABLE principles (
-            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            text TEXT NOT NULL, text_hash TEXT NOT NULL UNIQUE,
-            domain TEXT, source TEXT, created_at TEXT NOT NULL, embedding vector
-        )
-        """
+    _create_table_with_identity(
+        conn,
+        "principles",
+        "text TEXT NOT NULL, text_hash TEXT NOT NULL UNIQUE,"
+        " domain TEXT, source TEXT, created_at TEXT NOT NULL, embedding vector",
     )
     conn.execute(
         """
