@@ -41,7 +41,7 @@ MODEL = "reason-adaptive"
 MAX_TOKENS = "48"
 ANSWER_WITHIN_S = 240.0
 # Long enough that the tiny model is still writing when the page stops or is turned away.
-LONG = {
+LONG: dict[str, Any] = {
     "model": "reason-cot",
     "max_tokens": 300,
     "messages": [{"role": "user", "content": "Write a long story about a lighthouse keeper."}],
