@@ -19,13 +19,14 @@ from the browser tests (tests/browser/test_web_page.py). Run through scripts/scr
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import typer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -146,30 +147,30 @@ def take(driver: Any, url: str, question: str, search: str, out: Path) -> None:
     driver.save_screenshot(str(out / "web-memory.png"))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="catalog name (default %(default)s)")
-    parser.add_argument("--question", default=QUESTION)
-    parser.add_argument("--search", default=SEARCH, help="a word of the question")
-    parser.add_argument("--models-dir", type=Path, default=ROOT / "indexes" / "models")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--threads", default=os.environ.get("REASON_THREADS", "2"))
-    args = parser.parse_args(argv)
-    model = args.models_dir.resolve() / catalog_entry(args.model).filename
-    if not model.exists():
-        raise SystemExit(f"screenshots: no {model}; run: .venv/bin/reason models pull {args.model}")
-    args.out.mkdir(parents=True, exist_ok=True)
+def main(
+    model: str = typer.Option(DEFAULT_MODEL, help="Catalog name of the model."),
+    question: str = typer.Option(QUESTION, help="The word problem to ask."),
+    search: str = typer.Option(SEARCH, help="A word of the question (the memory search)."),
+    models_dir: Path = typer.Option(ROOT / "indexes" / "models", help="Where the models are."),
+    out: Path = typer.Option(ROOT / "docs" / "img", help="Where the pictures go."),
+    threads: str = typer.Option(os.environ.get("REASON_THREADS", "2"), help="Model threads."),
+) -> None:
+    """Take the web page's screenshots for the README and docs/usage.md."""
+    path = models_dir.resolve() / catalog_entry(model).filename
+    if not path.exists():
+        raise SystemExit(f"screenshots: no {path}; run: .venv/bin/reason models pull {model}")
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reason-shots-") as tmp:
-        settings = {"MODEL": args.model, "THREADS": args.threads, "N_CTX": "4096"}
-        with reason_serve(model, Path(tmp), **settings) as (url, _process):
+        settings = {"MODEL": model, "THREADS": threads, "N_CTX": "4096"}
+        with reason_serve(path, Path(tmp), **settings) as (url, _process):
             driver = chrome()
             try:
-                take(driver, url, args.question, args.search, args.out)
+                take(driver, url, question, search, out)
             finally:
                 driver.quit()
     for name in ("web-in-flight.png", "web-answer.png", "web-memory.png"):
-        print(args.out / name)
+        print(out / name)
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)
