@@ -65,8 +65,8 @@ class GraphConfig(BaseModel):
         "cot_decoding: branch on the top-k first tokens, continue each greedily; "
         "program_first: a round of programs, one greedy prose path when they disagree, "
         "the rest of the programs when that prose path agrees with none of them; "
-        "views: three greedy paths of different kinds (a chain of thought, a program, the "
-        "bare question), one vote",
+        "views: greedy paths of different kinds (a program, the bare question, and a chain of "
+        "thought when those two differ), one vote",
     )
     paths: PathKinds = Field(
         "prose",

@@ -32,7 +32,8 @@ class ReasoningPath:
     """One sampled reasoning path and its final answer.
 
     Attributes:
-        index: Draw order (0 = first sample); ties in votes go to the lower index.
+        index: Draw order (0 = first sample). Votes count paths in list order, which is
+            draw order (ties go to the lower index) except in the views plan's plan order.
         text: The full reasoning text the model produced.
         answer: Canonical answer string, or None when the path abstains (no answer found).
         raw_answer: The answer as written in the text, before normalisation.

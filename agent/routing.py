@@ -27,7 +27,8 @@ __all__ = ["KIND_PLANS", "PLANS", "decide_route", "routed", "task_of"]
 PLANS: dict[str, dict[str, Any]] = {
     # One greedy chain of thought (``cot``).
     "greedy prose": {"paths": "prose", "sampling": "fixed", "n": 1, "temperature": 0.0},
-    # A greedy chain of thought, program and bare answer, one vote (sampling_modes/views.py).
+    # A greedy program and bare answer, a greedy chain of thought when they differ, one vote
+    # (sampling_modes/views.py).
     "greedy views": {
         "paths": "mixed",
         "sampling": "views",

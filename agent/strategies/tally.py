@@ -97,10 +97,9 @@ def counts_by(
 
 
 def _representative(members: Sequence[ReasoningPath]) -> ReasoningPath:
-    # Show the most confident agreeing path; without confidences, the first one drawn.
-    return max(
-        members, key=lambda p: (p.confidence if p.confidence is not None else -1.0, -p.index)
-    )
+    # Show the most confident agreeing path; without confidences (or on a tie), the first
+    # listed: the first drawn, except in the views plan, which lists its paths in plan order.
+    return max(members, key=lambda p: p.confidence if p.confidence is not None else -1.0)
 
 
 def verdict_from(

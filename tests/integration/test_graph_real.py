@@ -135,8 +135,9 @@ def test_thread_follow_up_sees_the_conversation(
 def test_full_routes_by_kind_on_the_real_model(
     llamacpp_backend: LlamaCppBackend, store: MemoryStore
 ) -> None:
-    # A word answer: three greedy views (prose, program, bare). A leg count: programs first, shown
-    # the shipped leg facts (real embedder, real floor) focused on the question's animals.
+    # A word answer: greedy views (a program and the bare answer; a chain of thought when they
+    # differ). A leg count: programs first, shown the shipped leg facts (real embedder, real
+    # floor) focused on the question's animals.
     reasoner = Reasoner(llamacpp_backend, memory=store)
     family = (
         "John is married to Isabella. They have a child called Edward.\n\n"
@@ -146,7 +147,9 @@ def test_full_routes_by_kind_on_the_real_model(
     word = reasoner.solve(family, named_config("full", write_back=False, **SMALL))
     assert word.trace["route"]["task"] == "text"
     assert word.trace["route"]["plan"] == "greedy views"
-    assert [p["kind"] for p in word.trace["paths"]] == ["prose", "program", "prose"]
+    # The chain of thought is drawn (and listed first) only when the other two disagree.
+    kinds = [p["kind"] for p in word.trace["paths"]]
+    assert kinds in (["program", "prose"], ["prose", "program", "prose"])
     legs = "How many legs are there in total if you have 3 crabs and 2 spiders?"
     count = reasoner.solve(legs, named_config("full", write_back=False, **SMALL))
     assert count.trace["route"]["task"] == "math" and "plan" not in count.trace["route"]

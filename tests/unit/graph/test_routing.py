@@ -42,7 +42,8 @@ def test_a_configured_task_is_not_second_guessed() -> None:
 def test_full_answers_a_word_question_with_three_greedy_views() -> None:
     cfg = named_config("full", retrieval=False, write_back=False)
     program = 'print("mother")\n'
-    backend = QueueBackend(["Isabella is Edward's parent.\n\nMother", program, "Sister"])
+    # Drawn program, bare answer, then (they disagree) the chain of thought, listed first.
+    backend = QueueBackend([program, "Sister", "Isabella is Edward's parent.\n\nMother"])
     answer = Reasoner(backend, sandbox=SANDBOX).solve(FAMILY, cfg)
     assert answer.answer == "mother"
     assert [p["kind"] for p in answer.trace["paths"]] == ["prose", "program", "prose"]
