@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agent import telemetry
 from agent.answers import AnswerLog
-from agent.backends import Backend, build_backend
+from agent.backends import Backend, build_backend, cancel
 from agent.backends.caching import CachingBackend
 from agent.backends.config import BackendConfig
 from agent.config import GraphConfig, configure, named_config
@@ -184,9 +184,15 @@ class Service:
 
         cancellation.check()
         try:
-            with telemetry.span(
-                "reason.solve", **{"reason.configuration": cfg.name, "reason.source": ask.source}
-            ) as span:
+            with (
+                telemetry.span(
+                    "reason.solve",
+                    **{"reason.configuration": cfg.name, "reason.source": ask.source},
+                ) as span,
+                cancel.checking(cancellation.check),
+            ):
+                # Decoders call the check between tokens: a cancelled run frees the model at
+                # once, not at the end of its sampling step.
                 answer = self.reasoner.solve(
                     ask.question,
                     cfg,

@@ -6,7 +6,8 @@ one ``WorkQueue``: ``max_concurrency`` worker threads run ``Reasoner.solve``; at
 ``QueueFull`` (HTTP 429 with ``Retry-After``) instead of piling up behind the model.
 
 Work that is no longer wanted (the client went away) is cancelled: a job not started yet is
-dropped; a running job sees its ``Cancellation`` flag at the next graph event and stops.
+dropped; a running job sees its ``Cancellation`` flag at the next graph event, or between two
+tokens the model decodes (agent/backends/cancel.py), and stops.
 """
 
 from __future__ import annotations

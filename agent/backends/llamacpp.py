@@ -32,6 +32,7 @@ from llama_cpp._internals import LlamaContext, LlamaModel
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_types import ChatCompletionRequestMessage
 
+from agent.backends import cancel
 from agent.backends.base import (
     BackendBase,
     Completion,
@@ -306,6 +307,7 @@ class LlamaCppBackend(BackendBase):
                 self._decode_step(feed)
                 fed += len(feed)
             while pending:
+                cancel.check()  # a cancelled run stops here, between tokens
                 for s, r in pending:
                     token = llama_cpp.llama_sampler_sample(s.sampler, self._ctx.ctx, r)
                     delta = self._accept(s, token, r, params)

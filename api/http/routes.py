@@ -3,7 +3,8 @@
 Every route only translates: it checks the request, hands the question to the service
 (``Service.submit`` with an ``Ask``), and shapes the answer. Streaming sends graph progress as
 ``delta.reasoning_content`` chunks, then the answer, then ``data: [DONE]``; when the client
-goes away the run is cancelled at its next graph event.
+goes away the run is cancelled between two decoded tokens (agent/backends/cancel.py) or at
+its next graph event.
 """
 
 from __future__ import annotations

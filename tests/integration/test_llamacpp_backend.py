@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.backends import build_backend
+from agent.backends import build_backend, cancel
 from agent.backends.config import BackendConfig
 from agent.backends.llamacpp import LlamaCppBackend
 from agent.errors import ModelError, RequestTooLarge
@@ -54,6 +54,31 @@ def test_sequence_in_a_batch_matches_the_same_seed_alone(
     together = llamacpp_backend.generate(CHAT, n=3, temperature=0.9, max_tokens=16, seed=5)
     alone = llamacpp_backend.generate(CHAT, n=1, temperature=0.9, max_tokens=16, seed=6)
     assert together[1].text == alone[0].text
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_cancelled_run_stops_between_tokens_and_leaves_the_model_clean(
+    llamacpp_backend: LlamaCppBackend,
+) -> None:
+    before = llamacpp_backend.generate(CHAT, n=2, temperature=0.9, max_tokens=24, seed=3)
+    steps = 0
+
+    def stop_after_five() -> None:
+        nonlocal steps
+        steps += 1
+        if steps > 5:
+            raise _Stop
+
+    with cancel.checking(stop_after_five), pytest.raises(_Stop):
+        llamacpp_backend.generate(CHAT, n=2, temperature=0.9, max_tokens=200, seed=3)
+    assert steps == 6  # checked once per decode step, stopped at the sixth
+    assert llamacpp_backend.last_stats.completion_tokens <= 2 * 5
+    # The next call decodes as if the cancelled one never happened.
+    after = llamacpp_backend.generate(CHAT, n=2, temperature=0.9, max_tokens=24, seed=3)
+    assert [c.text for c in after] == [c.text for c in before]
 
 
 class TestLlamaCppContract(BackendContract):
