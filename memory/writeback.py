@@ -13,7 +13,8 @@ Rules, in order:
    unopposed: no answered path may reach another answer (``max_dissenting_paths``), and at
    least ``min_blind_agreeing`` agreeing paths must have been shown no recalled record at
    all, so a stored record never vouches for the question it was recalled into; and an
-   executed program and a prose path must both reach it (``require_program_and_prose``).
+   executed program and a prose path must both reach it (``require_program_and_prose``;
+   a configuration that draws no programs stores nothing from traffic).
    Chosen on the development word problems (seed 42, q0-27, empty memory): unanimous programs
    stored 8 answers, 7 right (the answer's "verified" flag: 14 of 21), and with the greedy
    prose path agreeing too 6 of 6; on the held-out q28-127 the same rules kept 42 answers
@@ -198,6 +199,10 @@ def _decide(evidence: Evidence, t: WriteBackThresholds) -> VerifiedPath | Reject
             f"need {t.min_blind_agreeing}",
             evidence,
         )
+    if dissent is not None and t.require_program_and_prose and not evidence.independent_agreement:
+        # Traffic (its dissent was counted): unanimous programs alone stored 2 wrong of 28
+        # from the first 100 questions served (2026-12-02), a prose path agreeing too 0 of 8.
+        return Rejection("no executed program and prose path agree", evidence)
     if evidence.vote_share is None or evidence.vote_share < t.min_vote_share:
         return Rejection(f"vote share {evidence.vote_share} below {t.min_vote_share}", evidence)
     if evidence.agreeing_paths is None or evidence.agreeing_paths < t.min_agreeing_paths:

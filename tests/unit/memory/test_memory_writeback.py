@@ -38,7 +38,12 @@ def evidence(**changes: object) -> Evidence:
         ({"checks": {"units": True, "arithmetic": False}}, False, None),
         ({"answer": "  "}, False, None),
         ({"path": ""}, False, None),
-        ({"dissenting_paths": 0, "blind_agreeing": 1}, True, "consensus"),
+        (
+            {"dissenting_paths": 0, "blind_agreeing": 1, "independent_agreement": True},
+            True,
+            "execution",
+        ),
+        ({"dissenting_paths": 0, "blind_agreeing": 3}, False, None),
         ({"dissenting_paths": 1, "blind_agreeing": 3}, False, None),
         ({"dissenting_paths": 0, "blind_agreeing": 0}, False, None),
         ({"independent_agreement": True}, True, "execution"),
@@ -62,6 +67,7 @@ def evidence(**changes: object) -> Evidence:
         "empty-answer",
         "empty-path",
         "unanimous-with-a-blind-path",
+        "traffic-unanimous-programs-without-prose",
         "one-path-dissents",
         "only-paths-shown-recalled-records",
         "program-and-prose-named-execution",
@@ -99,10 +105,22 @@ def test_verified_path_cannot_be_constructed_outside_the_policy() -> None:
 
 def test_dissent_rule_can_be_turned_off() -> None:
     lenient = THRESHOLDS.model_copy(update={"max_dissenting_paths": None})
-    assert isinstance(decide(evidence(dissenting_paths=2, blind_agreeing=1), lenient), VerifiedPath)
+    split = evidence(dissenting_paths=2, blind_agreeing=1, independent_agreement=True)
+    assert isinstance(decide(split, lenient), VerifiedPath)
 
 
 def test_rejection_says_why_recall_cannot_vouch() -> None:
     result = decide(evidence(dissenting_paths=0, blind_agreeing=0), THRESHOLDS)
     assert isinstance(result, Rejection)
     assert "independent of recalled records" in result.reason
+
+
+def test_traffic_needs_a_program_and_a_prose_path_unless_turned_off() -> None:
+    unanimous_programs = evidence(dissenting_paths=0, blind_agreeing=3)
+    result = decide(unanimous_programs, THRESHOLDS)
+    assert isinstance(result, Rejection)
+    assert "program and prose" in result.reason
+    lenient = THRESHOLDS.model_copy(update={"require_program_and_prose": False})
+    accepted = decide(unanimous_programs, lenient)
+    assert isinstance(accepted, VerifiedPath)
+    assert accepted.verified_by == "consensus"
