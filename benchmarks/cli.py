@@ -57,8 +57,9 @@ def report_command(
     ctx: typer.Context,
     suite: str = typer.Option(
         "quick",
-        help="Suite to run: quick, full, memory, memory-retry, memory-traffic or "
-        "memory-traffic-poisoned.",
+        help="Suite to run: quick, full, memory, memory-retry, memory-traffic, "
+        "memory-traffic-poisoned, memory-traffic-chain_sum or "
+        "memory-traffic-family_relationships.",
     ),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),
     model: str | None = typer.Option(None, help="Model name or .gguf path (REASON_MODEL)."),
