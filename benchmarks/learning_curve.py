@@ -138,6 +138,9 @@ def build_memory(
                 for i in range(0, len(marks), 50)
             ]
         report["stored"] = store.count()
+        if not labels:
+            # Stored from traffic, then demoted: their recalls kept leading paths astray.
+            report["demoted"] = store.stats().rejected
         report["learn_config"] = learn_config
         report["retry_config"] = retry_config
         report["labels"] = labels

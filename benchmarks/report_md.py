@@ -217,4 +217,44 @@ def _curve_section(curve: dict[str, Any]) -> list[str]:
                 rows,
             ),
         ]
+    if curve.get("labels", True) is False:
+        lines += _stream_section(curve.get("learned") or {})
     return lines
+
+
+def _stream_section(learned: dict[str, Any]) -> list[str]:
+    """What serving each stream did: answers right, stored, demoted, and why not stored."""
+    rows = []
+    for size, r in sorted(learned.items(), key=lambda kv: int(kv[0])):
+        if not r.get("requests", r.get("attempted")):
+            continue
+        requests = r.get("requests", r["attempted"])
+        why = "; ".join(f"{k} {v}" for k, v in (r.get("not_stored_because") or {}).items())
+        rows.append([
+            size, str(requests), str(r.get("poisoned", 0)), _share(r["correct"], requests),
+            str(r["answers_stored"]), _f(r.get("stored_precision"), ".1%"),
+            str(r["demoted"]) if "demoted" in r else "—", why or "—",
+        ])  # fmt: skip
+    if not rows:
+        return []
+    return [
+        "",
+        "The stream as served: requests (a poisoned question may send several), how many of "
+        "them were poisoned, answered right, answers stored and the share of those right, "
+        "records demoted since (their recalls led astray: no longer recalled), and why the "
+        "other answers were not stored.",
+        "",
+        _table(
+            [
+                "learned",
+                "requests",
+                "poisoned",
+                "answered right",
+                "stored",
+                "stored right",
+                "demoted",
+                "not stored because",
+            ],
+            rows,
+        ),  # fmt: skip
+    ]

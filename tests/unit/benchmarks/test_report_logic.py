@@ -46,3 +46,20 @@ def test_a_run_started_on_an_earlier_day_is_found(tmp_path: Path) -> None:
     for d in ("2026-11-20-full", "2026-11-23-full", "2026-11-24-fullish", "2026-11-25-quick"):
         (tmp_path / d).mkdir()
     assert find_run_dir(tmp_path, "full") == tmp_path / "2026-11-23-full"
+
+
+def test_an_unlabelled_stream_says_what_was_stored_demoted_and_why_not() -> None:
+    from benchmarks.report_md import _stream_section
+
+    learned = {
+        "0": {"attempted": 0, "stored": 0},
+        "100": {
+            "attempted": 94, "requests": 98, "poisoned": 19, "correct": 60,
+            "answers_stored": 28, "stored_precision": 1.0, "demoted": 2,
+            "not_stored_because": {"N path(s) reached another answer": 59},
+        },
+    }  # fmt: skip
+    table = "\n".join(_stream_section(learned))
+    assert "| 100 | 98 | 19 | 60/98 (61%) | 28 | 100.0% | 2 | N path(s) reached" in table
+    assert "| 0 |" not in table  # nothing served: no row
+    assert _stream_section({"0": learned["0"]}) == []
