@@ -16,12 +16,12 @@ numbers. Two risks come with it, and this module handles both:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agent.backends.base import Message
+from agent.checks import COMMON_CONSTANTS, numbers_in
 from agent.extract import TaskKind, same_answer
 from agent.paths import ReasoningPath
 from agent.programs import PROGRAM_PREFIX
@@ -152,22 +152,6 @@ def recall_outcomes(paths: Sequence[ReasoningPath], answer: str) -> list[tuple[i
     return [(rid, all(hits)) for rid, hits in shown.items() if all(hits) or not any(hits)]
 
 
-_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
-# Constants a program may write without reading them from either question (units, halves).
-_COMMON = {str(v) for v in (*range(11), 12, 24, 30, 52, 60, 100, 365, 1000)}
-
-
-def _numbers(text: str) -> set[str]:
-    found = set()
-    for raw in _NUMBER.findall(text):
-        try:
-            value = float(raw.replace(",", ""))
-        except ValueError:
-            continue
-        found.add(f"{value:g}")
-    return found
-
-
 def copied_numbers(code: str, question: str, analog_question: str | None) -> list[str]:
     """Numbers in ``code`` that appear in the analog's question but not in ``question``.
 
@@ -179,5 +163,6 @@ def copied_numbers(code: str, question: str, analog_question: str | None) -> lis
     """
     if not analog_question:
         return []
-    copied = (_numbers(code) & _numbers(analog_question)) - _numbers(question) - _COMMON
+    copied = numbers_in(code) & numbers_in(analog_question)
+    copied -= numbers_in(question) | COMMON_CONSTANTS
     return sorted(copied, key=float)

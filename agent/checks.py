@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 __all__ = [
+    "COMMON_CONSTANTS",
     "CheckReport",
     "UnsafeExpression",
     "check_arithmetic",
     "counts_whole",
     "find_claims",
+    "numbers_in",
     "safe_eval",
+    "unread_numbers",
 ]
 
 MAX_EXPRESSION_CHARS = 200
@@ -269,3 +272,48 @@ def counts_whole(question: str, answer: str | None) -> bool:
     except (ValueError, ZeroDivisionError):
         return True  # not a plain number: nothing to judge
     return value.denominator == 1
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+#: Constants a program may write without reading them from a question (units, halves).
+COMMON_CONSTANTS = frozenset(str(v) for v in (*range(11), 12, 24, 30, 52, 60, 100, 365, 1000))
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in ``text``, normalised (``1,200`` and ``1200.0`` are ``1200``)."""
+    found = set()
+    for raw in _NUMBER.findall(text):
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            continue
+        found.add(f"{value:g}")
+    return found
+
+
+def unread_numbers(question: str, code: str) -> list[str]:
+    """Numbers the question gives that the program never writes (comments aside).
+
+    A deterministic check for memory's write-back: a program and a prose path sharing one
+    misreading agree, and the misreading usually drops a number ("he has 140 euros", "20
+    shrimps in 13 minutes" read as 20 a minute): on the first 190 questions of the traffic
+    stream both wrong records left a number unread, 1 of the 58 right ones did (a distractor).
+    A percentage counts as read when the program writes it as a fraction (84 as 0.84), a total
+    of two other numbers the question gives as read through its parts; common constants
+    (``COMMON_CONSTANTS``) need not appear, as a program may write "half" as ``/ 2``.
+
+    Returns:
+        The unread numbers, sorted; empty when the program reads them all.
+    """
+    source = "\n".join(line.split("#", 1)[0] for line in code.splitlines())
+    written = numbers_in(source)
+    given = numbers_in(question)
+    # A total the question restates ("for 34 days, then 60 days ... for 94 days") is read
+    # through its parts.
+    totals = {f"{float(a) + float(b):g}" for a in given for b in given if a != b}
+    unread = [
+        n
+        for n in given - COMMON_CONSTANTS - totals
+        if n not in written and f"{float(n) / 100:g}" not in written
+    ]
+    return sorted(unread, key=float)

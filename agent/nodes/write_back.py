@@ -26,7 +26,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.analogs import program_prompts, recall_outcomes
-from agent.checks import check_arithmetic, counts_whole
+from agent.checks import check_arithmetic, counts_whole, unread_numbers
 from agent.deps import AgentDeps
 from agent.events import MemoryOutcome
 from agent.extract import same_answer
@@ -193,6 +193,9 @@ def _evidence(
     text, program = stored_paths(paths, best, answer, checks=deps.config.checks)
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
+    if program is not None and truth is None:
+        # The stored program must read every number the question gives (a shared misreading).
+        named["numbers_read"] = not unread_numbers(question, program.code)
     dissent, blind = independence(paths, answer, recalled=bool(state.get("analogs")))
     agreement = agreement_of(ev)
     if len(paths) > len(state.get("paths") or []):

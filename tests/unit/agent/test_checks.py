@@ -172,3 +172,20 @@ def test_find_claims_normalises_operators_to_python():
 )
 def test_counts_whole_judges_only_counts(question: str, answer: str | None, ok: bool) -> None:
     assert counts_whole(question, answer) is ok
+
+
+def test_unread_numbers_are_those_a_program_never_writes() -> None:
+    from agent.checks import unread_numbers
+
+    q = "James has €140 and the fair costs €790; 1/2 is covered. How much is he missing?"
+    assert unread_numbers(q, "cost = 790\nprint(cost / 2)") == ["140"]
+    assert unread_numbers(q, "print(790 / 2 - 140)") == []
+    # a comment is no reading; 1 and 2 are common constants a program may leave implicit
+    assert unread_numbers(q, "# he has 140\nprint(790 * 0.5)") == ["140"]
+    # a percentage is read when written as a fraction
+    cards = "There are 25 red cards and 84% more green ones."
+    assert unread_numbers(cards, "print(25 + 0.84 * 25)") == []
+    assert unread_numbers("Sold 1,200 cups at 35 cents.", "print(1200 * 0.35)") == []
+    # a total of two given numbers is read through its parts
+    eggs = "6 eggs a day for 34 days, then 8 a day for 60 days: how many dozens in 94 days?"
+    assert unread_numbers(eggs, "print((6 * 34 + 8 * 60) / 12)") == []

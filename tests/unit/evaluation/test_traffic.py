@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agent.backends.base import Completion, GenerationStats, Message
+from agent.checks import numbers_in
 from agent.config import named_config
 from agent.reasoner import Reasoner
 from agent.sandbox import Sandbox, SandboxLimits
@@ -26,7 +27,8 @@ PRINTED = "288"
 
 
 class OneNumber:
-    """Every program prints PRINTED and every prose path boxes it."""
+    """Every program prints PRINTED (after writing the question's numbers) and every prose
+    path boxes it."""
 
     model_name = "one-number"
     last_stats = GenerationStats()
@@ -37,9 +39,11 @@ class OneNumber:
     def generate(self, messages: Sequence[Message], **kw: Any) -> list[Completion]:
         self.questions.append(messages[-1]["content"])
         prefixes = kw.get("prefixes") or [""] * kw.get("n", 1)
+        # The program writes the question's numbers, as write-back checks that it reads them.
+        given = f"given = [{', '.join(sorted(numbers_in(messages[-1]['content'])))}]\n"
         return [
             Completion(
-                p + (f"print({PRINTED})\n```" if p else f"So \\boxed{{{PRINTED}}}."),
+                p + (f"{given}print({PRINTED})\n```" if p else f"So \\boxed{{{PRINTED}}}."),
                 "stop",
                 10,
                 5,

@@ -272,3 +272,37 @@ def test_recall_outcomes_count_a_record_only_when_its_paths_agree() -> None:
     paths = [path(i, answer, analog) for i, (answer, analog) in enumerate(shown)]
     assert recall_outcomes(paths[:7], "9") == [(5, True), (6, False)]  # 7 split, 8 silent
     assert recall_outcomes(paths, "9") == [(5, True)]  # path 7 splits record 6 too
+
+
+MISSING = (
+    "Ann has 140 euros. The fair costs 790 euros and her club pays half of it. How much money "
+    "is Ann missing?"
+)
+
+
+def test_programs_and_prose_sharing_a_misreading_are_not_stored(store: MemoryStore) -> None:
+    # all agree on 395, but no program reads the 140 euros Ann has: a shared misreading
+    misread = "cost = 790\nprint(cost - cost / 2)  # Ann has 140\n"
+    backend = QueueBackend([misread] * 3)
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        MISSING, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert answer.answer == "395"  # given, as the vote chose it
+    memory = answer.trace["memory"]
+    assert memory["stored"] is False and memory["reason"] == "failed checks: numbers_read"
+    assert store.count() == 0
+
+
+def test_programs_that_read_every_number_are_stored_once_the_prose_path_agrees(
+    store: MemoryStore,
+) -> None:
+    read = "cost = 790\nhas = 140\nprint(cost / 2 - has)\n"
+    prose = "Half of 790 is 395, and 395 - 140 = 255. The answer is \\boxed{255}."
+    backend = QueueBackend([read] * 3 + [prose])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        MISSING, named_config("mixed-adaptive@8", write_back=True)
+    )
+    memory = answer.trace["memory"]
+    assert answer.answer == "255" and memory["stored"] is True
+    assert memory["confirmation"]["kinds"] == ["prose"]  # drawn at write-back
+    assert store.get(memory["id"]).verified_by == "execution"
