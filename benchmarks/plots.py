@@ -97,27 +97,35 @@ def paths_plot(rows: Sequence[Row], path: Path, title: str) -> bool:
 
 
 def learning_curve_plot(curve: dict[str, Any] | None, path: Path) -> bool:
-    """Accuracy, paths and prompt tokens per question at each memory size, per configuration."""
+    """Accuracy, paths (unlabelled: generated tokens) and prompt tokens per question at each
+    memory size, per configuration; a curve learned without labels adds what it stored and
+    how much of it was right."""
     if not curve or not curve.get("rows"):
         return False
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    unlabelled = curve.get("labels", True) is False
+    second = ("completion_tokens", "generated tokens per question")
     panels = (
         ("accuracy", "accuracy (95% CI)"),
-        ("avg_paths", "paths per question"),
+        second if unlabelled else ("avg_paths", "paths per question"),
         ("prompt_tokens", "prompt tokens per question"),
     )
+    fig, axes = plt.subplots(
+        1, len(panels) + unlabelled, figsize=(4.4 * (len(panels) + unlabelled), 4.2)
+    )
+    if unlabelled:
+        _stored_panel(axes[-1], curve["rows"])
     for config in curve["configs"]:
         rows = sorted((r for r in curve["rows"] if r["config"] == config), key=lambda r: r["size"])
         if not rows:
             continue
         sizes = [r["size"] for r in rows]
-        for ax, (key, _) in zip(axes, panels, strict=True):
+        for ax, (key, _) in zip(axes, panels, strict=False):
             values = [r[key] for r in rows]
             if key == "accuracy":
                 ax.errorbar(sizes, values, yerr=_errors(rows), fmt="o-", capsize=3, label=config)
             else:
                 ax.plot(sizes, values, "o-", label=config)
-    for ax, (key, label) in zip(axes, panels, strict=True):
+    for ax, (key, label) in zip(axes, panels, strict=False):
         ax.set_xlabel("training questions learned into memory")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -128,6 +136,28 @@ def learning_curve_plot(curve: dict[str, Any] | None, path: Path) -> bool:
             ax.set_ylim(bottom=0)
     fig.suptitle(f"Memory learning curve ({curve['dataset']})")
     return _save(fig, path)
+
+
+def _stored_panel(ax: Any, rows: Sequence[Row]) -> None:
+    """Stored records' share right (95% CI), each point labelled with how many were stored."""
+    from evaluation.evaluate import wilson
+
+    points = sorted({r["size"]: r for r in rows if r.get("stored_precision") is not None}.values(),
+                    key=lambda r: r["size"])  # fmt: skip
+    for r in points:
+        right = round(r["stored_precision"] * r["stored"])
+        low, high = wilson(right, r["stored"])
+        p = r["stored_precision"]
+        ax.errorbar([r["size"]], [p], yerr=[[p - low], [high - p]], fmt="o", capsize=3, color="C2")
+        ax.annotate(f"{right}/{r['stored']}", (r["size"], p), textcoords="offset points",
+                    xytext=(6, -12), fontsize=8)  # fmt: skip
+    ax.axhline(0.97, color="grey", linestyle=":", linewidth=1, label="target 97%")
+    ax.set_xlim(-10, max([r["size"] for r in rows], default=0) + 10)
+    ax.set_xlabel("training questions served")
+    ax.set_ylabel("stored records right (95% CI)")
+    ax.set_ylim(0.5, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def time_plot(breakdown: dict[str, dict[str, float]], path: Path) -> bool:

@@ -63,3 +63,20 @@ def test_an_unlabelled_stream_says_what_was_stored_demoted_and_why_not() -> None
     assert "| 100 | 98 | 19 | 60/98 (61%) | 28 | 100.0% | 2 | N path(s) reached" in table
     assert "| 0 |" not in table  # nothing served: no row
     assert _stream_section({"0": learned["0"]}) == []
+
+
+def test_an_unlabelled_curve_is_plotted_with_what_it_stored(tmp_path: Path) -> None:
+    from benchmarks.plots import learning_curve_plot
+
+    row = {"config": "full", "questions": 100, "ci95": [0.64, 0.81], "avg_paths": 4.3,
+           "completion_tokens": 540.0, "prompt_tokens": 300.0}  # fmt: skip
+    curve = {
+        "dataset": "gsm_symbolic", "labels": False, "configs": ["full"],
+        "rows": [
+            {**row, "size": 0, "accuracy": 0.73, "stored": 0, "stored_precision": None},
+            {**row, "size": 100, "accuracy": 0.74, "stored": 27, "stored_precision": 26 / 27},
+        ],
+    }  # fmt: skip
+    out = tmp_path / "curve.png"
+    assert learning_curve_plot(curve, out) and out.stat().st_size > 10_000
+    assert not learning_curve_plot({**curve, "rows": []}, tmp_path / "none.png")
