@@ -66,6 +66,11 @@ def report_command(
     size: int | None = typer.Option(None, min=1, help="Cap every question count at N."),
     max_tokens: int | None = typer.Option(None, min=16, help="Length cap per path."),
     lc_sizes: str | None = typer.Option(None, help="Learning-curve memory sizes, e.g. 0,2,4."),
+    train_seed: int | None = typer.Option(
+        None,
+        help="Seed of the training stream (default: the suite's, 1). Rules chosen on one "
+        "stream are reported on another; evaluation seeds are refused.",
+    ),
     parts: str | None = typer.Option(
         None,
         help="Parts to run now (others are read from earlier runs): "
@@ -77,9 +82,12 @@ def report_command(
     ),
 ) -> None:
     """Run a benchmark suite and write results.json, report.md and plots."""
+    from dataclasses import replace
+
     from rich.console import Console
 
     from benchmarks.report import PARTS, SUITES, find_run_dir, run_report, shrink
+    from evaluation.learn import check_training_seed
 
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
@@ -93,6 +101,9 @@ def report_command(
         raise ConfigError(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
     sizes = tuple(int(x) for x in lc_sizes.split(",")) if lc_sizes else None
     chosen = shrink(SUITES[suite], size, max_tokens, sizes)
+    if train_seed is not None:
+        check_training_seed(train_seed)
+        chosen = replace(chosen, train_seed=train_seed)
     run_name = name or suite
     earlier = find_run_dir(RESULTS_DIR, run_name)
     if earlier is not None and not resume:

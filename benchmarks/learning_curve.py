@@ -25,7 +25,7 @@ from typing import Any
 from agent.backends.base import Backend
 from agent.config import named_config
 from agent.reasoner import Reasoner
-from evaluation.evaluate import Evaluation, run_eval, training_solver
+from evaluation.evaluate import Evaluation, git_commit, run_eval, training_solver
 from evaluation.learn import HELD_OUT_EVAL_SIZE, check_training_seed, learn
 from evaluation.traffic import serve_stream
 from memory import MemoryConfig, open_store
@@ -77,7 +77,10 @@ def build_memory(
             done.get("labels", True),
             done.get("poisoned_every", 0),
         )
-        if size == 0 or learner == (learn_config, retry_config, labels, poison_every):
+        same_stream = done.get("seed", train_seed) == train_seed
+        if size == 0 or (
+            same_stream and learner == (learn_config, retry_config, labels, poison_every)
+        ):
             return dict(done)
     check_training_seed(train_seed)
     if data_dir.exists():
@@ -145,6 +148,8 @@ def build_memory(
         report["retry_config"] = retry_config
         report["labels"] = labels
         report["poisoned_every"] = poison_every
+        # The write-back policy is the code's: say which code built this memory.
+        report["git_commit"] = git_commit()
     finally:
         store.close()
     marker.write_text(json.dumps(report, indent=1))
