@@ -8,6 +8,10 @@ path cannot make the check run arbitrary code or compute ``9**9**9``.
 
 Small slips in a chain of thought often survive majority voting when every path copies the
 same prompt example; a failed claim is a cheap, model-free signal for the verify node.
+
+Memory's write-back adds two checks of an answer against its question: a count must be a whole
+number (``counts_whole``), and a stored program must read every number the question gives
+(``unread_numbers``).
 """
 
 from __future__ import annotations
