@@ -40,6 +40,17 @@ def training_templates(dataset: str, size: int, seed: int) -> dict[str, tuple[st
     }
 
 
+def served_templates(dataset: str, size: int, seed: int) -> list[tuple[str, ...] | None]:
+    """The template of each question a stream of ``size`` serves, in order (evaluation
+    overlaps skipped, as ``evaluation.traffic.serve_stream`` does)."""
+    from evaluation.datasets import open_dataset
+    from evaluation.learn import HELD_OUT_EVAL_SIZE, SplitReport, training_entries
+
+    skipped = SplitReport(dataset=dataset, seed=seed)
+    data = open_dataset(dataset, size=size, seed=seed)
+    return [template(e) for _, e in training_entries(skipped, data, HELD_OUT_EVAL_SIZE)]
+
+
 def _analog_questions(data_dir: Path, ids: set[str]) -> dict[str, str]:
     """Stored question of each recalled problem id (ids the memory no longer has are left out)."""
     if not ids or not (data_dir / "memory.db").exists():
@@ -119,6 +130,43 @@ def paired(base: Evaluation, other: Evaluation, config: str) -> dict[str, Any]:
     return {"questions": len(common), "won": won, "lost": lost}
 
 
+def misses_in_stream(
+    ev: Evaluation,
+    config: str,
+    eval_templates: dict[str, tuple[str, ...] | None],
+    served: Sequence[tuple[str, ...] | None],
+    marks: str,
+) -> dict[str, int]:
+    """How the traffic stream answered the templates of the questions ``config`` got wrong.
+
+    Memory can only help a question whose template it stored; a template the stream always
+    answers wrong, or right but disputed, never gets a record.
+
+    Args:
+        ev: The evaluation at one memory size.
+        config: The configuration analysed.
+        eval_templates: Question id -> template of the evaluation questions.
+        served: The template of each question the stream served, in order.
+        marks: The stream's marks, one per served question (``evaluation.traffic``).
+    """
+    results = ev.data["results"]
+    wrong = [q for q, recs in results.items() if config in recs and not recs[config]["correct"]]
+    counts = dict.fromkeys("SXrw", 0)
+    for qid in wrong:
+        kind = eval_templates.get(qid)
+        for tpl, mark in zip(served, marks, strict=True):
+            if kind is not None and tpl == kind:
+                counts[mark] += 1
+    return {
+        "wrong": len(wrong),
+        "same_template_served": sum(counts.values()),
+        "right_stored": counts["S"],
+        "right_not_stored": counts["r"],
+        "wrong_stored": counts["X"],
+        "wrong_not_stored": counts["w"],
+    }
+
+
 def analyse_curve(
     work_dir: Path,
     *,
@@ -129,8 +177,11 @@ def analyse_curve(
     eval_start: int,
     eval_size: int,
     train_seed: int,
+    learned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Per memory size: recall quality, copying and paired counts against size 0."""
+    """Per memory size: recall quality, copying and paired counts against size 0; with the
+    ``learned`` reports of an unlabelled (unpoisoned) stream, how the stream answered the
+    templates of the questions still wrong (``misses_in_stream``)."""
     from benchmarks.learning_curve import curve_file, memory_dir
 
     questions, _ = load_questions(dataset, eval_size, eval_seed, eval_start)
@@ -145,5 +196,13 @@ def analyse_curve(
         row = analyse_size(ev, config, memory_dir(work_dir, size), eval_templates, train_templates)
         if base is not None and size != min(sizes):
             row["paired_vs_empty"] = paired(base, ev, config)
+        report = (learned or {}).get(str(size)) or {}
+        marks = report.get("marks")
+        if report.get("labels") is False and marks and not report.get("poisoned"):
+            served = served_templates(dataset, size, train_seed)
+            if len(served) == len(marks):
+                row["misses_in_stream"] = misses_in_stream(
+                    ev, config, eval_templates, served, marks
+                )
         out["sizes"][str(size)] = row
     return out

@@ -451,6 +451,7 @@ def run_report(
             work, dataset=main.name, sizes=suite.lc_sizes, config=suite.lc_configs[-1],
             eval_seed=suite.eval_seed, eval_start=suite.lc_eval_start,
             eval_size=suite.lc_eval_size, train_seed=suite.train_seed,
+            learned=curve.get("learned"),
         )  # fmt: skip
     # Ensemble members draw through the same cache as the main model.
     extra_backend = ensemble_backends(settings.backend_config(), backend)
@@ -473,15 +474,21 @@ def run_report(
             overrides=_overrides(suite, main.task), concurrencies=suite.concurrencies, n=8,
             resume=True,
         )  # fmt: skip
+    meta: dict[str, Any] = {
+        "suite": asdict(suite), "name": run_dir.name, "date": date.today().isoformat(),
+        "model": inner.model_name, "gguf": gguf.name, "eval_seed": suite.eval_seed,
+        "train_seed": suite.train_seed, "reserved_eval_seeds": sorted(EVAL_SEEDS),
+        "git_commit": git_commit(), "parts_run": list(parts),
+        "seconds_this_run": round(time.perf_counter() - started, 1),
+        "draw_cache": {"hits": backend.hits, "misses": backend.misses},
+    }  # fmt: skip
+    earlier = _load_json(run_dir / "results.json")
+    if not parts and earlier:
+        # Only re-rendered: the figures are the last measuring run's, so is its provenance.
+        meta |= {k: earlier["meta"][k] for k in _PROVENANCE if k in earlier["meta"]}
+        meta["rendered_at"] = git_commit()
     results = {
-        "meta": {
-            "suite": asdict(suite), "name": run_dir.name, "date": date.today().isoformat(),
-            "model": inner.model_name, "gguf": gguf.name, "eval_seed": suite.eval_seed,
-            "train_seed": suite.train_seed, "reserved_eval_seeds": sorted(EVAL_SEEDS),
-            "git_commit": git_commit(), "parts_run": list(parts),
-            "seconds_this_run": round(time.perf_counter() - started, 1),
-            "draw_cache": {"hits": backend.hits, "misses": backend.misses},
-        },
+        "meta": meta,
         "datasets": datasets,
         "frontier": {},
         "peers": peer,
@@ -494,6 +501,9 @@ def run_report(
     if datasets or curve["rows"]:  # tables and plots need something evaluated
         write_outputs(results, run_dir)
     return results
+
+
+_PROVENANCE = ("date", "git_commit", "parts_run", "seconds_this_run", "draw_cache")
 
 
 def write_outputs(results: dict[str, Any], run_dir: Path) -> None:

@@ -42,7 +42,8 @@ def render(results: dict[str, Any], rows_by_ds: dict[str, list[dict[str, Any]]])
         f"(reserved evaluation seeds {meta['reserved_eval_seeds']}), training seed "
         f"{meta['train_seed']}; max tokens per path: {suite['max_tokens'] or 'config default'}. "
         f"This run took {meta['seconds_this_run']:.0f} s (draw cache: "
-        f"{meta['draw_cache']['hits']} hits, {meta['draw_cache']['misses']} misses).",
+        f"{meta['draw_cache']['hits']} hits, {meta['draw_cache']['misses']} misses)."
+        + (f" Tables re-rendered at `{meta['rendered_at']}`." if meta.get("rendered_at") else ""),
         "",
         "Tokens are generated tokens per question (the cost that matters on CPU); s/q is the "
         "median of model seconds per question as first drawn (cached draws are charged at their "
@@ -218,12 +219,24 @@ def _curve_section(curve: dict[str, Any]) -> list[str]:
             ),
         ]
     if curve.get("labels", True) is False:
-        lines += _stream_section(curve.get("learned") or {})
+        lines += _stream_section(curve.get("learned") or {}, analysis.get("sizes") or {})
     return lines
 
 
-def _stream_section(learned: dict[str, Any]) -> list[str]:
-    """What serving each stream did: answers right, stored, demoted, and why not stored."""
+def _misses(m: dict[str, int] | None) -> str:
+    if not m:
+        return "—"
+    right = m["right_stored"] + m["right_not_stored"]
+    wrong = m["wrong_stored"] + m["wrong_not_stored"]
+    return (
+        f"{m['wrong']} wrong; their templates served {m['same_template_served']}x: "
+        f"right {right} (stored {m['right_stored']}), wrong {wrong} (stored {m['wrong_stored']})"
+    )
+
+
+def _stream_section(learned: dict[str, Any], analysis: dict[str, Any]) -> list[str]:
+    """What serving each stream did: answers right, stored, demoted, why not stored, and how
+    it answered the templates of the held-out questions still wrong."""
     rows = []
     for size, r in sorted(learned.items(), key=lambda kv: int(kv[0])):
         if not r.get("requests", r.get("attempted")):
@@ -234,6 +247,7 @@ def _stream_section(learned: dict[str, Any]) -> list[str]:
             size, str(requests), str(r.get("poisoned", 0)), _share(r["correct"], requests),
             str(r["answers_stored"]), _f(r.get("stored_precision"), ".1%"),
             str(r["demoted"]) if "demoted" in r else "—", why or "—",
+            _misses((analysis.get(size) or {}).get("misses_in_stream")),
         ])  # fmt: skip
     if not rows:
         return []
@@ -241,8 +255,10 @@ def _stream_section(learned: dict[str, Any]) -> list[str]:
         "",
         "The stream as served: requests (a poisoned question may send several), how many of "
         "them were poisoned, answered right, answers stored and the share of those right, "
-        "records demoted since (their recalls led astray: no longer recalled), and why the "
-        "other answers were not stored.",
+        "records demoted since (their recalls led astray: no longer recalled), why the other "
+        "answers were not stored, and the held-out questions still wrong at that size: how "
+        "often the stream served their templates and how it answered them (memory can only "
+        "help a template it stored).",
         "",
         _table(
             [
@@ -254,6 +270,7 @@ def _stream_section(learned: dict[str, Any]) -> list[str]:
                 "stored right",
                 "demoted",
                 "not stored because",
+                "held-out misses in the stream",
             ],
             rows,
         ),  # fmt: skip

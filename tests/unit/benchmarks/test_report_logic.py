@@ -59,10 +59,15 @@ def test_an_unlabelled_stream_says_what_was_stored_demoted_and_why_not() -> None
             "not_stored_because": {"N path(s) reached another answer": 59},
         },
     }  # fmt: skip
-    table = "\n".join(_stream_section(learned))
+    misses = {"wrong": 27, "same_template_served": 76, "right_stored": 2,
+              "right_not_stored": 18, "wrong_stored": 0, "wrong_not_stored": 56}  # fmt: skip
+    table = "\n".join(_stream_section(learned, {"100": {"misses_in_stream": misses}}))
     assert "| 100 | 98 | 19 | 60/98 (61%) | 28 | 100.0% | 2 | N path(s) reached" in table
+    assert (
+        "27 wrong; their templates served 76x: right 20 (stored 2), wrong 56 (stored 0) |" in table
+    )
     assert "| 0 |" not in table  # nothing served: no row
-    assert _stream_section({"0": learned["0"]}) == []
+    assert _stream_section({"0": learned["0"]}, {}) == []
 
 
 def test_an_unlabelled_curve_is_plotted_with_what_it_stored(tmp_path: Path) -> None:
@@ -80,3 +85,18 @@ def test_an_unlabelled_curve_is_plotted_with_what_it_stored(tmp_path: Path) -> N
     out = tmp_path / "curve.png"
     assert learning_curve_plot(curve, out) and out.stat().st_size > 10_000
     assert not learning_curve_plot({**curve, "rows": []}, tmp_path / "none.png")
+
+
+def test_misses_in_stream_count_how_the_stream_answered_their_templates() -> None:
+    from benchmarks.memory_analysis import misses_in_stream
+    from evaluation.evaluate import Evaluation
+
+    ev = Evaluation.__new__(Evaluation)
+    ev.data = {"results": {
+        "1": {"full": {"correct": False}}, "2": {"full": {"correct": True}},
+        "3": {"full": {"correct": False}},
+    }}  # fmt: skip
+    templates = {"1": ("a",), "2": ("b",), "3": None}
+    out = misses_in_stream(ev, "full", templates, [("a",), ("b",), ("a",), ("a",)], "Srww")
+    assert out == {"wrong": 2, "same_template_served": 3, "right_stored": 1,
+                   "right_not_stored": 0, "wrong_stored": 0, "wrong_not_stored": 2}  # fmt: skip
