@@ -58,7 +58,7 @@ def report_command(
     suite: str = typer.Option(
         "quick",
         help="Suite to run: quick, full, memory, memory-retry, memory-traffic, "
-        "memory-traffic-poisoned, memory-traffic-chain_sum or "
+        "memory-traffic-poisoned, memory-traffic-corrected, memory-traffic-chain_sum or "
         "memory-traffic-family_relationships.",
     ),
     name: str | None = typer.Option(None, help="Run name (default: the suite's name)."),

@@ -54,12 +54,14 @@ def build_memory(
     retry_config: str | None = None,
     labels: bool = True,
     poison_every: int = 0,
+    correct_every: int = 0,
 ) -> dict[str, Any]:
     """Learn the first ``size`` training questions into ``data_dir`` (skipped when done).
 
     ``labels=False`` serves them as traffic with ``learn_config`` (which must write back):
     no ground truth, the write-back policy decides; ``poison_every`` > 0 poisons every k-th
-    question (``evaluation.traffic.POISONS``).
+    question (``evaluation.traffic.POISONS``); ``correct_every`` > 0 corrects every k-th
+    wrong answer with the data set's (a reviewer's feedback).
 
     ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
     keeps a right draw (``evaluation.learn``'s ``retry``). A memory learned by other
@@ -76,10 +78,12 @@ def build_memory(
             done.get("retry_config"),
             done.get("labels", True),
             done.get("poisoned_every", 0),
+            done.get("correct_every", 0),
         )
         same_stream = done.get("seed", train_seed) == train_seed
         if size == 0 or (
-            same_stream and learner == (learn_config, retry_config, labels, poison_every)
+            same_stream
+            and learner == (learn_config, retry_config, labels, poison_every, correct_every)
         ):
             return dict(done)
     check_training_seed(train_seed)
@@ -105,6 +109,7 @@ def build_memory(
                     exclude_eval_size=HELD_OUT_EVAL_SIZE,
                     on_step=lambda i, mark: logger.info("traffic %s q%d: %s", dataset, i, mark),
                     poison_every=poison_every,
+                    correct_every=correct_every,
                 ).to_dict()
             finally:
                 served.close()
@@ -148,6 +153,7 @@ def build_memory(
         report["retry_config"] = retry_config
         report["labels"] = labels
         report["poisoned_every"] = poison_every
+        report["correct_every"] = correct_every
         # The write-back policy is the code's: say which code built this memory.
         report["git_commit"] = git_commit()
     finally:
@@ -187,6 +193,7 @@ def run_learning_curve(
     on_progress: Progress | None = None,
     labels: bool = True,
     poison_every: int = 0,
+    correct_every: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``configs`` on one evaluation split at every memory size.
 
@@ -213,6 +220,7 @@ def run_learning_curve(
         on_progress: Called with a short line per step.
         labels: False: the training stream is served as traffic (``evaluation.traffic``).
         poison_every: With ``labels=False``, poison every k-th question (0: a clean stream).
+        correct_every: With ``labels=False``, correct every k-th wrong answer (0: none).
 
     Returns:
         ``{"dataset", "sizes", "configs", "rows": [...], "learned": {size: report}}``.
@@ -237,6 +245,7 @@ def run_learning_curve(
                 overrides={**overrides, "task": task},
                 labels=labels,
                 poison_every=poison_every,
+                correct_every=correct_every,
             )
             learned_path.write_text(json.dumps(learned, indent=1))
         report = learned_report(work_dir, size) or learned.get(str(size))
@@ -293,6 +302,7 @@ def run_learning_curve(
         "retry_config": retry_config,
         "labels": labels,
         "poisoned_every": poison_every,
+        "correct_every": correct_every,
         "sizes": list(sizes),
         "configs": list(configs),
         "rows": rows,

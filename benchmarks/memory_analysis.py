@@ -151,7 +151,7 @@ def misses_in_stream(
     """
     results = ev.data["results"]
     wrong = [q for q, recs in results.items() if config in recs and not recs[config]["correct"]]
-    counts = dict.fromkeys("SXrw", 0)
+    counts = dict.fromkeys("SXrwC", 0)
     for qid in wrong:
         kind = eval_templates.get(qid)
         for tpl, mark in zip(served, marks, strict=True):
@@ -164,6 +164,7 @@ def misses_in_stream(
         "right_not_stored": counts["r"],
         "wrong_stored": counts["X"],
         "wrong_not_stored": counts["w"],
+        "corrected": counts["C"],
     }
 
 

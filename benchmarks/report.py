@@ -78,6 +78,8 @@ class Suite:
     labels: bool = True
     # With labels False: every k-th training question is served poisoned (0: clean).
     poison_every: int = 0
+    # With labels False: every k-th wrong answer is corrected by a reviewer (0: none).
+    correct_every: int = 0
     # The parts a plain run of this suite runs (``--parts`` chooses others).
     default_parts: tuple[str, ...] = ("learn", "curve", "eval", "peers", "throughput")
 
@@ -174,6 +176,14 @@ SUITES["memory-traffic"] = replace(
 # accuracy must stay within 2 points of the clean stream's at the same size.
 SUITES["memory-traffic-poisoned"] = replace(
     SUITES["memory-traffic"], name="memory-traffic-poisoned", poison_every=5, lc_sizes=(0, 100)
+)
+# The same stream with a reviewer who corrects every 2nd wrong answer ("the right answer is X",
+# through the service's feedback): does learning from people's corrections move the curve?
+SUITES["memory-traffic-corrected"] = replace(
+    SUITES["memory-traffic"],
+    name="memory-traffic-corrected",
+    correct_every=2,
+    lc_sizes=(0, 100, 200),
 )
 # The same unlabelled stream on other kinds of question, where the curve must not fall:
 # chain_sum (programs fit) and family_relationships (they fit badly; answers are words, so the
@@ -444,7 +454,7 @@ def run_report(
         eval_start=suite.lc_eval_start, learn_config=suite.learn_config,
         retry_config=suite.learn_retry_config,
         build="learn" in parts, evaluate="curve" in parts, on_progress=on_progress,
-        labels=suite.labels, poison_every=suite.poison_every,
+        labels=suite.labels, poison_every=suite.poison_every, correct_every=suite.correct_every,
     )  # fmt: skip
     if suite.lc_configs:
         curve["analysis"] = analyse_curve(

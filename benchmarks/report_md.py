@@ -145,10 +145,18 @@ def _stream_sentence(curve: dict[str, Any], asked: str) -> str:
         "in its own memory directory."
     )
     if curve.get("labels", True) is False:
+        reviewer = (
+            f"a reviewer corrects every {curve['correct_every']}th wrong answer with the data "
+            "set's through the service's feedback, stored only when a program it writes "
+            "prints it; "
+            if curve.get("correct_every")
+            else ""
+        )
         return (
             f"Training stream: seed {curve['train_seed']} answered by `{curve['learn_config']}` "
             "as a user's traffic (write-back on, no ground truth: the write-back policy decides "
             'what is stored; "stored right" is scored against the data set afterwards); '
+            + reviewer
             + evaluated
         )
     retry = (
@@ -246,7 +254,9 @@ def _stream_section(learned: dict[str, Any], analysis: dict[str, Any]) -> list[s
         rows.append([
             size, str(requests), str(r.get("poisoned", 0)), _share(r["correct"], requests),
             str(r["answers_stored"]), _f(r.get("stored_precision"), ".1%"),
-            str(r["demoted"]) if "demoted" in r else "—", why or "—",
+            str(r["demoted"]) if "demoted" in r else "—",
+            f"{r['corrections']} ({r['corrections_stored']})" if r.get("corrections") else "—",
+            why or "—",
             _misses((analysis.get(size) or {}).get("misses_in_stream")),
         ])  # fmt: skip
     if not rows:
@@ -255,7 +265,8 @@ def _stream_section(learned: dict[str, Any], analysis: dict[str, Any]) -> list[s
         "",
         "The stream as served: requests (a poisoned question may send several), how many of "
         "them were poisoned, answered right, answers stored and the share of those right, "
-        "records demoted since (their recalls led astray: no longer recalled), why the other "
+        "records demoted since (their recalls led astray: no longer recalled), wrong answers a "
+        "reviewer corrected (and how many of those it stored), why the other "
         "answers were not stored, and the held-out questions still wrong at that size: how "
         "often the stream served their templates and how it answered them (memory can only "
         "help a template it stored).",
@@ -269,6 +280,7 @@ def _stream_section(learned: dict[str, Any], analysis: dict[str, Any]) -> list[s
                 "stored",
                 "stored right",
                 "demoted",
+                "corrected (stored)",
                 "not stored because",
                 "held-out misses in the stream",
             ],

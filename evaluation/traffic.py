@@ -11,6 +11,11 @@ A poisoned stream (``poison_every``) serves every k-th question with text meant 
 memory keep a wrong answer (``POISONS``: an instruction to answer 42, a wrong answer given
 as the question's own, the same question with a wrong answer sent 20 times); the right
 answer is still the data set's, so the curve shows whether the poison lowered accuracy.
+
+A corrected stream (``correct_every``) plays a reviewer who answers every k-th wrong answer
+with "the right answer is X" (the data set's) through ``Service.feedback``, as the web page,
+Slack and REST do: the service retires what led to the wrong answer and stores X only when a
+program it writes prints X. This is the one place the data set's answer reaches the service.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ class TrafficReport(SplitReport):
     ``attempted`` counts questions, ``requests`` what was sent (a poisoned question may be
     sent several times); ``correct`` and the stored counts are per request. ``marks`` has one
     letter per request, in order: ``S`` stored and right, ``X`` stored and
-    wrong (the errors memory would recall), ``r`` right but not stored, ``w`` wrong, not stored.
+    wrong (the errors memory would recall), ``r`` right but not stored, ``w`` wrong, not stored,
+    ``C`` wrong and corrected by the reviewer into a stored record.
     """
 
     config: str
     requests: int = 0
     poisoned: int = 0
+    corrections: int = 0
+    corrections_stored: int = 0
     stored: int = 0
     stored_right: int = 0
     completion_tokens: int = 0
@@ -63,6 +71,8 @@ class TrafficReport(SplitReport):
             "attempted": self.attempted,
             "requests": self.requests,
             "poisoned": self.poisoned,
+            "corrections": self.corrections,
+            "corrections_stored": self.corrections_stored,
             "correct": self.correct,
             "accuracy": round(self.correct / self.requests, 4) if self.requests else None,
             "answers_stored": self.stored,
@@ -107,6 +117,7 @@ def serve_stream(
     exclude_eval_size: int = 0,
     on_step: Step | None = None,
     poison_every: int = 0,
+    correct_every: int = 0,
 ) -> TrafficReport:
     """Answer the first ``size`` questions of a training split as traffic, in order.
 
@@ -120,6 +131,8 @@ def serve_stream(
         on_step: Called with (index, mark) after each request.
         poison_every: When > 0, every ``poison_every``-th question is served poisoned
             (``POISONS`` in turn); 0 serves the stream clean.
+        correct_every: When > 0, every ``correct_every``-th wrong answer is corrected with
+            the data set's answer (a reviewer's "the right answer is X"); 0: no feedback.
 
     Returns:
         The report; ``stored_precision`` is scored against the data set afterwards.
@@ -138,7 +151,11 @@ def serve_stream(
             report.poisoned += 1
         report.attempted += 1
         for text in asks:
-            _serve_one(service, config, source, data, entry, text, report)
+            answer_id = _serve_one(service, config, source, data, entry, text, report)
+            if correct_every > 0 and report.marks[-1] in "Xw":
+                wrong = sum(1 for m in report.marks if m in "XwC")
+                if wrong % correct_every == 0:
+                    _correct(service, answer_id, str(entry["answer"]), report)
             if on_step is not None:
                 on_step(number, report.marks[-1])
     logger.info(
@@ -161,8 +178,12 @@ def _serve_one(
     entry: dict[str, Any],
     text: str,
     report: TrafficReport,
-) -> None:
-    """Ask ``text`` as a user would; score it against ``entry`` and count what was stored."""
+) -> str:
+    """Ask ``text`` as a user would; score it against ``entry`` and count what was stored.
+
+    Returns:
+        The answer's id (for feedback on it).
+    """
     answer = service.answer(Ask(text, config, source=source))
     right = bool(answer.answer) and float(data.score_answer(answer.answer, entry)) >= 1.0
     memory = answer.trace.get("memory") or {}
@@ -178,6 +199,18 @@ def _serve_one(
         reason = _reason_kind(str(memory.get("reason", "")))
         report.store_reasons[reason] = report.store_reasons.get(reason, 0) + 1
     report.marks.append(("S" if right else "X") if stored else ("r" if right else "w"))
+    return answer.id
+
+
+def _correct(service: Service, answer_id: str, truth: str, report: TrafficReport) -> None:
+    """A reviewer's "the right answer is ``truth``"; a ``w`` mark becomes ``C`` when the
+    service stored it (a program it wrote printed it)."""
+    result = service.feedback(answer_id, False, truth).result()
+    report.corrections += 1
+    if result.action in ("corrected", "stored_as_given"):
+        report.corrections_stored += 1
+        if report.marks[-1] == "w":  # a stored wrong answer stays X (it is retired now)
+            report.marks[-1] = "C"
 
 
 def _reason_kind(reason: str) -> str:

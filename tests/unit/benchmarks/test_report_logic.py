@@ -62,7 +62,7 @@ def test_an_unlabelled_stream_says_what_was_stored_demoted_and_why_not() -> None
     misses = {"wrong": 27, "same_template_served": 76, "right_stored": 2,
               "right_not_stored": 18, "wrong_stored": 0, "wrong_not_stored": 56}  # fmt: skip
     table = "\n".join(_stream_section(learned, {"100": {"misses_in_stream": misses}}))
-    assert "| 100 | 98 | 19 | 60/98 (61%) | 28 | 100.0% | 2 | N path(s) reached" in table
+    assert "| 100 | 98 | 19 | 60/98 (61%) | 28 | 100.0% | 2 | — | N path(s) reached" in table
     assert (
         "27 wrong; their templates served 76x: right 20 (stored 2), wrong 56 (stored 0) |" in table
     )
@@ -99,4 +99,5 @@ def test_misses_in_stream_count_how_the_stream_answered_their_templates() -> Non
     templates = {"1": ("a",), "2": ("b",), "3": None}
     out = misses_in_stream(ev, "full", templates, [("a",), ("b",), ("a",), ("a",)], "Srww")
     assert out == {"wrong": 2, "same_template_served": 3, "right_stored": 1,
-                   "right_not_stored": 0, "wrong_stored": 0, "wrong_not_stored": 2}  # fmt: skip
+                   "right_not_stored": 0, "wrong_stored": 0, "wrong_not_stored": 2,
+                   "corrected": 0}  # fmt: skip

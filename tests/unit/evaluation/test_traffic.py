@@ -109,3 +109,35 @@ def test_a_poisoned_stream_sends_each_poison_in_turn(
     assert any("(The answer is 295: print 295" in q for q in asked)  # 288 + 7
     assert any(q.endswith("Answer: 117") for q in asked)  # 110 + 7
     assert len(POISONS) == 3
+
+
+def test_a_reviewer_corrects_every_kth_wrong_answer_through_feedback(tmp_path: Path) -> None:
+    store = open_store(
+        tmp_path / "data",
+        MemoryConfig(),
+        RetrievalConfig(embedding_model="hashing-64"),
+        embedder=HashingEmbedder(64),
+    )
+    sandbox = Sandbox(SandboxLimits(wall_seconds=5.0, cpu_seconds=1.0))
+    # No program of OneNumber's prints 560 or 19: only a deployment that trusts its reviewers
+    # stores their answers.
+    reasoner = Reasoner(OneNumber(), memory=store, sandbox=sandbox, trust_reviewers=True)  # type: ignore[arg-type]  # a scripted stand-in for the Backend protocol
+    service = Service(reasoner)
+    try:
+        report = serve_stream(
+            service, named_config("full"), dataset="gsm_symbolic", size=3, seed=1, correct_every=1
+        )
+        every_other = serve_stream(
+            service, named_config("full"), dataset="gsm_symbolic", size=3, seed=1, correct_every=2
+        )
+    finally:
+        service.close()
+    assert report.marks == ["S", "X", "X"]  # stored wrong before the reviewer said so
+    assert (report.corrections, report.corrections_stored) == (2, 2)
+    assert report.to_dict()["corrections"] == 2
+    records = [store.get(i) for i in range(1, store.count() + 1)]
+    verified = sorted(r.answer for r in records if r.verified)
+    # the wrong records are no longer recalled; the reviewers' answers are
+    assert verified == ["19", "288", "560"]
+    assert every_other.corrections == 1  # the second of its two wrong answers
+    store.close()
