@@ -199,7 +199,8 @@ def analyse_curve(
             row["paired_vs_empty"] = paired(base, ev, config)
         report = (learned or {}).get(str(size)) or {}
         marks = report.get("marks")
-        if report.get("labels") is False and marks and not report.get("poisoned"):
+        templated = any(t is not None for t in eval_templates.values())
+        if templated and report.get("labels") is False and marks and not report.get("poisoned"):
             served = served_templates(dataset, size, train_seed)
             if len(served) == len(marks):
                 row["misses_in_stream"] = misses_in_stream(
