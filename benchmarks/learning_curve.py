@@ -65,7 +65,7 @@ def build_memory(
 
     ``retry_config`` solves again the questions ``learn_config`` got wrong; the ground truth
     keeps a right draw (``evaluation.learn``'s ``retry``). A memory learned by other
-    configurations is relearned.
+    configurations or from another stream is relearned.
 
     Returns:
         The learn report, with the number of stored problems, as saved in ``learned.json``.
@@ -74,17 +74,15 @@ def build_memory(
     if marker.exists():
         done = json.loads(marker.read_text())
         learner = (
+            done.get("seed", train_seed),
             done.get("learn_config"),
             done.get("retry_config"),
             done.get("labels", True),
             done.get("poisoned_every", 0),
             done.get("correct_every", 0),
         )
-        same_stream = done.get("seed", train_seed) == train_seed
-        if size == 0 or (
-            same_stream
-            and learner == (learn_config, retry_config, labels, poison_every, correct_every)
-        ):
+        wanted = (train_seed, learn_config, retry_config, labels, poison_every, correct_every)
+        if size == 0 or learner == wanted:
             return dict(done)
     check_training_seed(train_seed)
     if data_dir.exists():
@@ -147,7 +145,8 @@ def build_memory(
             ]
         report["stored"] = store.count()
         if not labels:
-            # Stored from traffic, then demoted: their recalls kept leading paths astray.
+            # Stored from traffic, then no longer recalled: demoted (their recalls kept leading
+            # paths astray) or, in a corrected stream, marked wrong by the reviewer.
             report["demoted"] = store.stats().rejected
         report["learn_config"] = learn_config
         report["retry_config"] = retry_config

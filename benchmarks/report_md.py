@@ -146,8 +146,8 @@ def _stream_sentence(curve: dict[str, Any], asked: str) -> str:
     )
     if curve.get("labels", True) is False:
         reviewer = (
-            f"a reviewer corrects every {curve['correct_every']}th wrong answer with the data "
-            "set's through the service's feedback, stored only when a program it writes "
+            f"a reviewer corrects one in {curve['correct_every']} wrong answers with the data "
+            "set's answer through the service's feedback, stored only when a program it writes "
             "prints it; "
             if curve.get("correct_every")
             else ""
@@ -265,8 +265,8 @@ def _stream_section(learned: dict[str, Any], analysis: dict[str, Any]) -> list[s
         "",
         "The stream as served: requests (a poisoned question may send several), how many of "
         "them were poisoned, answered right, answers stored and the share of those right, "
-        "records demoted since (their recalls led astray: no longer recalled), wrong answers a "
-        "reviewer corrected (and how many of those it stored), why the other "
+        "records no longer recalled since (demoted, or marked wrong by a reviewer), wrong "
+        "answers a reviewer corrected (and how many of those it stored), why the other "
         "answers were not stored, and the held-out questions still wrong at that size: how "
         "often the stream served their templates and how it answered them (memory can only "
         "help a template it stored).",

@@ -200,8 +200,8 @@ def _decide(evidence: Evidence, t: WriteBackThresholds) -> VerifiedPath | Reject
             evidence,
         )
     if dissent is not None and t.require_program_and_prose and not evidence.independent_agreement:
-        # Traffic (its dissent was counted): unanimous programs alone stored 2 wrong of 28
-        # from the first 100 questions served (2026-12-02), a prose path agreeing too 0 of 8.
+        # Traffic (its dissent was counted): of the first 100 questions served (2026-12-02),
+        # unanimous programs alone stored 28 answers, 2 wrong; with a prose path agreeing, 8, 0.
         return Rejection("no executed program and prose path agree", evidence)
     if evidence.vote_share is None or evidence.vote_share < t.min_vote_share:
         return Rejection(f"vote share {evidence.vote_share} below {t.min_vote_share}", evidence)
