@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.backends.base import Backend
 from agent.config import GraphConfig
@@ -26,6 +27,8 @@ class AgentDeps:
         max_question_chars: Longer questions are refused.
         source: Recorded with written-back paths (e.g. "api", "batch", "learn:seed=3").
         sandbox: Runs the programs of program paths (None: configurations without them).
+        later: Takes work that can wait until the answer is out (write-back's confirmation
+            draws; the job returns what memory did); None: such work runs in the graph.
     """
 
     backend: Backend
@@ -36,3 +39,4 @@ class AgentDeps:
     max_question_chars: int = 8000
     source: str = "agent"
     sandbox: Sandbox | None = None
+    later: Callable[[Callable[[], dict[str, Any]]], None] | None = None

@@ -172,6 +172,8 @@ class MemoryOutcome(Event):
     id: int | None = None
     action: str | None = None
     reason: str | None = None
+    pending: bool = False
+    """Confirmation draws run after the answer; memory decides then (``Reasoner.after_answer``)."""
     confirmation: Confirmation | None = None
     """Programs drawn blind to confirm the answer before storing it: drawn, answers, agree."""
 

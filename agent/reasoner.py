@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], None]
+Later = Callable[[Callable[[], None]], "Future[None] | None"]
+"""Runs a job after the answer is returned (a service's work queue); None when refused."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Reasoner:
         sandbox: Sandbox | None = None,
         answers: AnswerLog | None = None,
         trust_reviewers: bool = False,
+        after_answer: Later | None = None,
     ) -> None:
         """Hold the long-lived objects; graphs are compiled per configuration on first use.
 
@@ -92,6 +96,8 @@ class Reasoner:
         is made on first use when none is given. ``answers`` keeps what feedback needs of
         each answer (default: the last 2000 in this process). ``trust_reviewers``: feedback
         "the right answer is X" stores X even when no program the service writes prints it.
+        ``after_answer``: write-back's confirmation draws run there, after the answer is
+        returned (None: in the graph, before it; batch and evaluations keep it so).
         """
         self.backend = backend
         self.memory = memory
@@ -107,6 +113,8 @@ class Reasoner:
         self._extra_backends: dict[str, Backend] = {}
         self.answers: AnswerLog = answers if answers is not None else RecentAnswers()
         self.trust_reviewers = trust_reviewers
+        self.after_answer = after_answer
+        self._pending: dict[str, Future[None]] = {}  # answer id -> its write-back after it
         self._lock = threading.Lock()
 
     def config(self, config: GraphConfig | str | None, **overrides: Any) -> GraphConfig:
@@ -174,6 +182,7 @@ class Reasoner:
         cfg = self.config(config)
         if thread_id is not None and self.checkpointer is None:
             raise ConfigError("threads need a checkpointer")
+        later: list[Callable[[], dict[str, Any]]] = []
         deps = AgentDeps(
             backend=self.backend,
             config=cfg,
@@ -183,6 +192,7 @@ class Reasoner:
             max_question_chars=self.max_question_chars,
             source=source or self.source,
             sandbox=self._sandbox(cfg),
+            later=later.append if self.after_answer is not None else None,
         )
         graph = self._graph(cfg, thread_id is not None)
         run_config = {"configurable": {"thread_id": thread_id}} if thread_id else None
@@ -217,6 +227,8 @@ class Reasoner:
             rationale=best.text if best else "",
         )
         self._remember(answer, state, task_of(cfg, state.get("route")))
+        for job in later:
+            self._write_back_later(answer_id, job)
         logger.info(
             "answered id=%s config=%s paths=%d answer=%r verified=%s %.1fs",
             answer_id,
@@ -227,6 +239,37 @@ class Reasoner:
             seconds,
         )
         return answer
+
+    def _write_back_later(self, answer_id: str, job: Callable[[], dict[str, Any]]) -> None:
+        """Hand write-back's remaining work to ``after_answer``; note the record it stores."""
+        assert self.after_answer is not None  # jobs exist only then
+
+        def run() -> None:
+            try:
+                outcome = job()
+            except Exception:
+                # The answer is out already; only remembering it failed.
+                logger.exception("write-back after answer %s failed", answer_id)
+                return
+            if outcome.get("stored"):
+                self.answers.set_memory_id(answer_id, int(outcome["id"]))
+            logger.info(
+                "write-back after answer id=%s: %s",
+                answer_id,
+                f"stored as #{outcome['id']}" if outcome.get("stored") else outcome.get("reason"),
+            )
+
+        future = self.after_answer(run)
+        if future is None:
+            logger.warning("write-back after answer %s dropped: no room on the queue", answer_id)
+            return
+        with self._lock:
+            self._pending[answer_id] = future
+        future.add_done_callback(lambda _: self._forget_pending(answer_id))
+
+    def _forget_pending(self, answer_id: str) -> None:
+        with self._lock:
+            self._pending.pop(answer_id, None)
 
     def _remember(self, answer: Answer, state: AgentState, domain: str | None) -> None:
         self.answers.put(
@@ -259,6 +302,12 @@ class Reasoner:
         """
         if self.memory is None:
             raise InvalidRequest("feedback needs memory, and this service runs without it")
+        with self._lock:
+            pending = self._pending.get(answer_id)
+        if pending is not None:
+            # Its write-back was queued first, so it runs (or ran) before this: wait for the
+            # record it may store, which "Wrong" must retire.
+            wait([pending])
         known = self.answers.get(answer_id)
         if known is None:
             raise UnknownAnswer(f"unknown answer id {answer_id!r} (too old, or never given)")

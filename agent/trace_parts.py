@@ -123,5 +123,6 @@ class MemoryLog(TypedDict, total=False):
     id: int
     action: str
     reason: str
+    pending: bool
     confirmation: Confirmation
     recalls: RecallLog

@@ -34,7 +34,7 @@ from agent.events import Event
 from agent.feedback import FeedbackResult
 from agent.reasoner import Answer, EventSink, Reasoner
 from agent.sandbox import Sandbox
-from service.queue import Cancellation, Cancelled, WorkQueue
+from service.queue import Cancellation, Cancelled, QueueFull, WorkQueue
 from service.settings import Settings
 from service.tracing import flush_tracing, setup_tracing
 
@@ -218,6 +218,23 @@ class Service:
             self.metrics.observe(answer, cfg.n)
         return answer
 
+    def later(self, job: Callable[[], None]) -> Future[None] | None:
+        """Queue work that follows an answer (write-back's confirmation draws) behind the
+        questions already admitted; None when the queue is full (memory skips that answer)."""
+
+        def traced() -> None:
+            with telemetry.span("reason.write_back.after_answer"):
+                job()
+
+        try:
+            return self.queue.submit(traced)
+        except (QueueFull, RuntimeError):  # full, or shut down
+            return None
+
+    def write_back_after_answers(self) -> None:
+        """Return answers before write-back's confirmation draws (REST, Slack, MCP)."""
+        self.reasoner.after_answer = self.later
+
     def own(self, close: Callable[[], object]) -> None:
         """Close this too when the service closes (after what was opened before it)."""
         self._closers.insert(0, close)
@@ -279,6 +296,7 @@ def build_service(
     backend: Backend | None = None,
     source: str = "api",
     memory_dir: Path | None = None,
+    write_back_after_answer: bool = False,
 ) -> Service:
     """Open the backend, memory and checkpointer described by the settings.
 
@@ -291,6 +309,8 @@ def build_service(
         source: Recorded with paths written back to memory.
         memory_dir: Open the memory there instead of in the data directory (an evaluation
             against a memory learned by the benchmark report).
+        write_back_after_answer: Answer before write-back's confirmation draws (serving:
+            pass ``settings.write_back_after_answer``); off, they run before the answer.
     """
     closers: list[Any] = []
     if setup_tracing():  # OTEL_EXPORTER_OTLP_ENDPOINT set: export spans (off otherwise)
@@ -360,9 +380,12 @@ def build_service(
         "postgres" if answers is not None else "in process",
         settings.graph,
     )
-    return Service(
+    service = Service(
         reasoner,
         WorkQueue(settings.max_concurrency, settings.queue_size),
         settings.graph,
         closers,
     )
+    if write_back_after_answer:
+        service.write_back_after_answers()
+    return service

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description='Feedback "the right answer is X" stores X as given when no program the '
         "service writes prints it (default: only a program that prints X is stored)",
     )
+    write_back_after_answer: bool = Field(
+        True,
+        description="Serving (REST, Slack, MCP): return an answer before write-back draws the "
+        "paths that confirm it for memory (a greedy prose path, ~290 tokens); they run next on "
+        "the work queue. Batch and evaluations confirm before answering either way",
+    )
     answers_retention_days: float = Field(
         7.0,
         gt=0,

@@ -12,7 +12,8 @@ vouch for its own recall. When an unanimous answer lacks independent support (it
 programs all saw analogs, it is an agreeing path short, or no prose path agrees with a
 program), up to ``confirm_draws`` programs are drawn from the plain prompt, which shows no
 record, then the greedy prose path, and the policy decides again with them; they never change
-the answer already given.
+the answer already given. A service hands those draws to ``deps.later``, so the answer is
+returned first and the trace says the decision is pending.
 """
 
 from __future__ import annotations
@@ -156,12 +157,39 @@ def _store(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     thresholds = deps.thresholds or WriteBackThresholds()
     evidence = _evidence(state, deps, answer, best, paths)
     decision = decide(evidence, thresholds)
-    confirm: dict[str, Any] = {}
-    if _worth_confirming(evidence, decision, deps):
-        extra, confirm = _confirm(state, deps, evidence, thresholds, answer)
-        evidence = _evidence(state, deps, answer, best, [*paths, *extra])
-        decision = decide(evidence, thresholds)
-    usage = _usage(state, confirm)
+    if not _worth_confirming(evidence, decision, deps):
+        return _apply(decision, deps, {}, {})
+    if deps.later is not None:
+        # The draws cost more than the answer did (a prose path, ~290 tokens, after ~3
+        # programs): the user gets the answer now, and memory decides when they are drawn.
+        deps.later(lambda: _confirm_and_store(state, deps, evidence, best, answer)["memory"])
+        return {"memory": {"stored": False, "pending": True, "reason": PENDING}}
+    return _confirm_and_store(state, deps, evidence, best, answer)
+
+
+PENDING = "confirming after the answer: more paths are drawn before it may be stored"
+
+
+def _confirm_and_store(
+    state: AgentState, deps: AgentDeps, evidence: Evidence, best: ReasoningPath, answer: str
+) -> dict[str, Any]:
+    """Draw what ``evidence`` lacks, decide again with it, store when the policy accepts."""
+    thresholds = deps.thresholds or WriteBackThresholds()
+    paths = state.get("paths") or []
+    extra, confirm = _confirm(state, deps, evidence, thresholds, answer)
+    evidence = _evidence(state, deps, answer, best, [*paths, *extra])
+    decision = decide(evidence, thresholds)
+    return _apply(decision, deps, confirm, _usage(state, confirm))
+
+
+def _apply(
+    decision: VerifiedPath | Rejection,
+    deps: AgentDeps,
+    confirm: dict[str, Any],
+    usage: dict[str, Any],
+) -> dict[str, Any]:
+    """Store an accepted path; the state update that says what happened."""
+    assert deps.memory is not None  # checked by _store
     t0 = time.perf_counter()
     if not isinstance(decision, VerifiedPath):
         return {"memory": {"stored": False, "reason": decision.reason, **confirm}, **usage}

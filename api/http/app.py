@@ -170,7 +170,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
     """Load the model and memory, then serve the app with uvicorn until interrupted."""
     import uvicorn
 
-    service = build_service(settings)
+    service = build_service(settings, write_back_after_answer=settings.write_back_after_answer)
     with sigterm_exits():
         try:
             uvicorn.run(create_app(settings, service), host=host, port=port, log_level=log_level)
@@ -197,7 +197,9 @@ def slack_command(ctx: typer.Context) -> None:
         raise typer.BadParameter(f"{ex}; install the slack extra: pip install '.[slack]'") from ex
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
-    service = build_service(settings, source="slack")
+    service = build_service(
+        settings, source="slack", write_back_after_answer=settings.write_back_after_answer
+    )
     try:
         run_socket_mode(settings, service)
     finally:

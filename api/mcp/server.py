@@ -116,9 +116,13 @@ def run(settings: Settings, transport: Literal["stdio", "http"], host: str, port
     """Open the service, then serve MCP until the client goes (stdio) or Ctrl-C (HTTP)."""
     if transport == "stdio":
         with stdout_to_stderr():
-            service = build_service(settings, source="mcp")
+            service = build_service(
+                settings, source="mcp", write_back_after_answer=settings.write_back_after_answer
+            )
     else:
-        service = build_service(settings, source="mcp")
+        service = build_service(
+            settings, source="mcp", write_back_after_answer=settings.write_back_after_answer
+        )
     with sigterm_exits():
         try:
             server = build_mcp_server(service)

@@ -75,6 +75,41 @@ def test_write_back_stores_the_program_that_agreed_and_the_prose_path(
     assert record.program_output is not None and record.program_output.strip() == "7"
 
 
+def test_a_service_answers_before_the_confirmation_draws_and_stores_after(
+    store: MemoryStore,
+) -> None:
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, SEVEN])
+    service = Service(Reasoner(backend, memory=store, sandbox=SANDBOX))
+    service.write_back_after_answers()
+    jobs = service.queue
+    try:
+        answer = service.reasoner.solve(Q, named_config("mixed-adaptive@8", write_back=True))
+        memory = answer.trace["memory"]
+        # Answered from the vote; the confirming program is queued behind the answer.
+        assert answer.answer == "7" and memory == {
+            "stored": False,
+            "pending": True,
+            "reason": "confirming after the answer: more paths are drawn before it may be stored",
+        }
+        assert "confirmation" not in memory and store.count() in (0, 1)
+        # Feedback waits for it, so "Wrong" finds the record it stored and retires it.
+        result = service.feedback(answer.id, correct=False).result(timeout=30)
+    finally:
+        service.close()
+    assert len(backend.calls) == 3 and jobs.in_flight == 0  # programs, prose, confirmation
+    assert result.action == "rejected" and result.memory_id == 1
+    record = store.get(1)
+    assert record.answer == "7" and not record.verified and record.verified_by == "feedback"
+
+
+def test_a_full_queue_drops_the_confirmation_and_keeps_the_answer(store: MemoryStore) -> None:
+    backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN])
+    reasoner = Reasoner(backend, memory=store, sandbox=SANDBOX, after_answer=lambda job: None)
+    answer = reasoner.solve(Q, named_config("mixed-adaptive@8", write_back=True))
+    assert answer.answer == "7" and answer.trace["memory"]["pending"] is True
+    assert len(backend.calls) == 2 and store.count() == 0  # no confirmation drawn
+
+
 def test_a_confirmation_that_disagrees_stores_nothing(store: MemoryStore) -> None:
     backend = QueueBackend([FAILS, FAILS, SEVEN, PROSE_SEVEN, NINE])
     answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
