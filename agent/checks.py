@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from agent.extract import same_answer
+
 __all__ = [
     "COMMON_CONSTANTS",
     "CheckReport",
@@ -321,3 +323,34 @@ def unread_numbers(question: str, code: str) -> list[str]:
         if n not in written and f"{float(n) / 100:g}" not in written
     ]
     return sorted(unread, key=float)
+
+
+def states_answer(question: str, code: str, answer: str) -> bool:
+    """Whether the program writes its answer as a literal instead of computing it.
+
+    ``relation = "spouse"; print(relation)`` ran, but executing it checked nothing: the
+    model's reading is in the literal, as in a prose path, so its agreement with a prose path
+    is one reading twice. On family relationships served as traffic such programs stored
+    "husband" for a wife. An answer that is a number the question gives may be a literal
+    (what is left after giving some away and getting it back), so that one is not counted.
+    Docstrings and comments are not code.
+    """
+    if answer in numbers_in(question):
+        return False
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    return any(
+        isinstance(node, ast.Constant)
+        and id(node) not in docstrings
+        and isinstance(node.value, str | int | float)
+        and not isinstance(node.value, bool)
+        and same_answer(str(node.value).strip(), answer)
+        for node in ast.walk(tree)
+    )

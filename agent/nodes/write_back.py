@@ -27,7 +27,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.analogs import program_prompts, recall_outcomes
-from agent.checks import check_arithmetic, counts_whole, unread_numbers
+from agent.checks import check_arithmetic, counts_whole, states_answer, unread_numbers
 from agent.deps import AgentDeps
 from agent.events import MemoryOutcome
 from agent.extract import same_answer
@@ -222,8 +222,10 @@ def _evidence(
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
     if program is not None and truth is None:
-        # The stored program must read every number the question gives (a shared misreading).
+        # The stored program must read every number the question gives (a shared misreading)
+        # and compute its answer: one that prints a literal is the prose path's reading again.
         named["numbers_read"] = not unread_numbers(question, program.code)
+        named["program_computes"] = not states_answer(question, program.code, answer)
     dissent, blind = independence(paths, answer, recalled=bool(state.get("analogs")))
     agreement = agreement_of(ev)
     if len(paths) > len(state.get("paths") or []):

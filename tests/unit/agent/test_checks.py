@@ -189,3 +189,17 @@ def test_unread_numbers_are_those_a_program_never_writes() -> None:
     # a total of two given numbers is read through its parts
     eggs = "6 eggs a day for 34 days, then 8 a day for 60 days: how many dozens in 94 days?"
     assert unread_numbers(eggs, "print((6 * 34 + 8 * 60) / 12)") == []
+
+
+def test_a_program_that_prints_a_literal_states_its_answer() -> None:
+    from agent.checks import states_answer
+
+    family = "Mia is married to Henry. What relation is Mia to Henry? Answer with one word."
+    assert states_answer(family, '# Mia is his wife\nrelation = "wife"\nprint(relation)', "wife")
+    assert not states_answer(family, '"""The answer: wife."""\nprint(REL[0])', "wife")
+    q = "Tom has 3 apples and buys 4 more. How many apples does he have?"
+    assert not states_answer(q, "apples = 3 + 4\nprint(apples)", "7")
+    assert states_answer(q, "print(7.0)", "7")  # same answer, written as a float
+    # an answer the question gives may be a literal: nothing is said about that program
+    back = "Ann has 5 pens, lends 3 and gets 3 back. How many pens does she have?"
+    assert not states_answer(back, "pens = 5\nprint(pens)", "5")

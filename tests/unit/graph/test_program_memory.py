@@ -341,3 +341,18 @@ def test_programs_that_read_every_number_are_stored_once_the_prose_path_agrees(
     assert answer.answer == "255" and memory["stored"] is True
     assert memory["confirmation"]["kinds"] == ["prose"]  # drawn at write-back
     assert store.get(memory["id"]).verified_by == "execution"
+
+
+def test_programs_that_print_a_literal_are_not_evidence(store: MemoryStore) -> None:
+    # three programs and the prose path agree, but every program only prints the model's
+    # reading: executing it checked nothing
+    question = "Mia is married to Henry. What relation is Mia to Henry? Answer with one word."
+    literal = '# Mia is the spouse of Henry\nrelation = "spouse"\nprint(relation)\n'
+    backend = QueueBackend([literal] * 3 + ["Mia is Henry's spouse. \\boxed{spouse}"])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
+        question, named_config("mixed-adaptive@8", write_back=True, task="text")
+    )
+    memory = answer.trace["memory"]
+    assert answer.answer == "spouse"
+    assert memory["stored"] is False and memory["reason"] == "failed checks: program_computes"
+    assert store.count() == 0
