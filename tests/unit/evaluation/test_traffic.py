@@ -24,11 +24,12 @@ from service.compose import Service
 
 # The first answers of gsm_symbolic's seed-1 stream: 288, 560, 19, 288, 24, 110.
 PRINTED = "288"
+HALF = "144"  # programs compute PRINTED: write-back does not store one printing a literal
 
 
 class OneNumber:
-    """Every program prints PRINTED (after writing the question's numbers) and every prose
-    path boxes it."""
+    """Every program prints PRINTED (after writing the question's numbers), as ``HALF * 2``,
+    and every prose path boxes it."""
 
     model_name = "one-number"
     last_stats = GenerationStats()
@@ -43,7 +44,7 @@ class OneNumber:
         given = f"given = [{', '.join(sorted(numbers_in(messages[-1]['content'])))}]\n"
         return [
             Completion(
-                p + (f"{given}print({PRINTED})\n```" if p else f"So \\boxed{{{PRINTED}}}."),
+                p + (f"{given}print({HALF} * 2)\n```" if p else f"So \\boxed{{{PRINTED}}}."),
                 "stop",
                 10,
                 5,
