@@ -50,6 +50,16 @@ class WriteBackThresholds(BaseModel):
             "for unanimous programs alone)."
         ),
     )
+    require_computed_program: bool = Field(
+        default=False,
+        description=(
+            "Without a ground truth, the stored program must compute its answer, not print "
+            "it as a literal (relation = 'spouse'; print(relation) checks nothing). Off: on the "
+            "family_relationships stream all 7 stored records were such programs, 3 wrong, and "
+            "still lifted held-out accuracy from 7% to 20% (their one-word answers); no "
+            "word-problem or chain-sum record was one."
+        ),
+    )
     min_blind_agreeing: int = Field(
         default=1,
         ge=0,

@@ -222,10 +222,11 @@ def _evidence(
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
     if program is not None and truth is None:
-        # The stored program must read every number the question gives (a shared misreading)
-        # and compute its answer: one that prints a literal is the prose path's reading again.
+        # The stored program must read every number the question gives (a shared misreading).
         named["numbers_read"] = not unread_numbers(question, program.code)
-        named["program_computes"] = not states_answer(question, program.code, answer)
+        if (deps.thresholds or WriteBackThresholds()).require_computed_program:
+            # One that prints its answer as a literal is the prose path's reading again.
+            named["program_computes"] = not states_answer(question, program.code, answer)
     dissent, blind = independence(paths, answer, recalled=bool(state.get("analogs")))
     agreement = agreement_of(ev)
     if len(paths) > len(state.get("paths") or []):

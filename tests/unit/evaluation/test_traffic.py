@@ -24,7 +24,7 @@ from service.compose import Service
 
 # The first answers of gsm_symbolic's seed-1 stream: 288, 560, 19, 288, 24, 110.
 PRINTED = "288"
-HALF = "144"  # programs compute PRINTED: write-back does not store one printing a literal
+HALF = "144"  # programs compute PRINTED, as a strict write-back policy asks
 
 
 class OneNumber:

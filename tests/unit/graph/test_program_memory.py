@@ -343,16 +343,25 @@ def test_programs_that_read_every_number_are_stored_once_the_prose_path_agrees(
     assert store.get(memory["id"]).verified_by == "execution"
 
 
-def test_programs_that_print_a_literal_are_not_evidence(store: MemoryStore) -> None:
+def test_programs_that_print_a_literal_are_not_evidence_when_so_configured(
+    store: MemoryStore,
+) -> None:
     # three programs and the prose path agree, but every program only prints the model's
     # reading: executing it checked nothing
     question = "Mia is married to Henry. What relation is Mia to Henry? Answer with one word."
     literal = '# Mia is the spouse of Henry\nrelation = "spouse"\nprint(relation)\n'
-    backend = QueueBackend([literal] * 3 + ["Mia is Henry's spouse. \\boxed{spouse}"])
-    answer = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(
-        question, named_config("mixed-adaptive@8", write_back=True, task="text")
+    prose = "Mia is Henry's spouse. \\boxed{spouse}"
+    config = named_config("mixed-adaptive@8", write_back=True, task="text")
+    strict = WriteBackThresholds(require_computed_program=True)
+    backend = QueueBackend([literal] * 3 + [prose])
+    answer = Reasoner(backend, memory=store, sandbox=SANDBOX, thresholds=strict).solve(
+        question, config
     )
     memory = answer.trace["memory"]
     assert answer.answer == "spouse"
     assert memory["stored"] is False and memory["reason"] == "failed checks: program_computes"
     assert store.count() == 0
+    # Off by default: such records still taught the family stream its one-word answers.
+    backend = QueueBackend([literal] * 3 + [prose])
+    stored = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(question, config)
+    assert stored.trace["memory"]["stored"] is True and store.count() == 1
