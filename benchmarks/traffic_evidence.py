@@ -82,7 +82,7 @@ def replay(dataset: str, size: int, seed: int, draws: Path) -> list[dict[str, An
             backend.close()
     truth = {e["question"]: str(e["answer"]) for e in open_dataset(dataset, size=size, seed=seed)}
     return [
-        {**row, "right": same_answer(row["answer"], truth[q])}
+        {"question": q, **row, "truth": truth[q], "right": same_answer(row["answer"], truth[q])}
         for q, row in decided.items()
         if q in truth
     ]
