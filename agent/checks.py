@@ -34,6 +34,7 @@ __all__ = [
     "numbers_in",
     "safe_eval",
     "unread_numbers",
+    "unused_numbers",
 ]
 
 MAX_EXPRESSION_CHARS = 200
@@ -323,6 +324,42 @@ def unread_numbers(question: str, code: str) -> list[str]:
         if n not in written and f"{float(n) / 100:g}" not in written
     ]
     return sorted(unread, key=float)
+
+
+def unused_numbers(question: str, code: str) -> list[str]:
+    """Numbers the question gives that the program reads into a name it never uses.
+
+    ``unread_numbers`` asks that each number be written; a program can write one and drop it
+    (``initial_amount = 75`` and never ``initial_amount`` again): on the 300-question traffic
+    stream the one wrong record stored was such a program: it answered what the charity left
+    to pay (150), not what James was missing (75). Common constants (``COMMON_CONSTANTS``) are not counted.
+
+    Returns:
+        Those numbers, sorted; empty when every number the program writes reaches its code.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    loaded = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+    dropped: dict[str, bool] = {}  # number -> every occurrence is dropped so far
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, int | float)):
+            continue
+        if isinstance(node.value, bool):
+            continue
+        number = f"{float(node.value):g}"
+        parent = parents.get(id(node))
+        unused = (
+            isinstance(parent, ast.Assign)
+            and parent.value is node
+            and all(isinstance(t, ast.Name) and t.id not in loaded for t in parent.targets)
+        )
+        dropped[number] = dropped.get(number, True) and unused
+    given = numbers_in(question) - COMMON_CONSTANTS
+    return sorted((n for n, gone in dropped.items() if gone and n in given), key=float)
 
 
 def states_answer(question: str, code: str, answer: str) -> bool:

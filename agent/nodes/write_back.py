@@ -27,7 +27,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.analogs import program_prompts, recall_outcomes
-from agent.checks import check_arithmetic, counts_whole, states_answer, unread_numbers
+from agent.checks import (
+    check_arithmetic,
+    counts_whole,
+    states_answer,
+    unread_numbers,
+    unused_numbers,
+)
 from agent.deps import AgentDeps
 from agent.events import MemoryOutcome
 from agent.extract import same_answer
@@ -222,8 +228,11 @@ def _evidence(
     named = {"arithmetic": not checks["failed"]} if checks else {}
     named["whole_count"] = counts_whole(question, answer)
     if program is not None and truth is None:
-        # The stored program must read every number the question gives (a shared misreading).
-        named["numbers_read"] = not unread_numbers(question, program.code)
+        # The stored program must read every number the question gives and use what it
+        # reads (a shared misreading drops one).
+        named["numbers_read"] = not unread_numbers(question, program.code) and not (
+            unused_numbers(question, program.code)
+        )
         if (deps.thresholds or WriteBackThresholds()).require_computed_program:
             # One that prints its answer as a literal is the prose path's reading again.
             named["program_computes"] = not states_answer(question, program.code, answer)

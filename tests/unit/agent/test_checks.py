@@ -191,6 +191,23 @@ def test_unread_numbers_are_those_a_program_never_writes() -> None:
     assert unread_numbers(eggs, "print((6 * 34 + 8 * 60) / 12)") == []
 
 
+def test_unused_numbers_are_read_into_a_name_never_used() -> None:
+    from agent.checks import unused_numbers
+
+    q = "James is missing money if he has £75 and the trip costs £300, half covered by a charity."
+    # the wrong record stored from traffic: 75 assigned, never used (it printed 150, not 75)
+    dropped = "have = 75\ncost = 300\ncovered = cost / 2\nprint(cost - covered)"
+    assert unused_numbers(q, dropped) == ["75"]
+    assert unused_numbers(q, "have = 75\ncost = 300\nprint(cost / 2 - have)") == []
+    # written where it is used, or assigned and used, is not dropped
+    assert unused_numbers(q, "print(300 / 2 - 75)") == []
+    assert unused_numbers(q, "a, b = 75, 300\nprint(b / 2 - a)") == []
+    # a second, used occurrence reads it; common constants and syntax errors are not judged
+    assert unused_numbers(q, "spare = 75\nprint(300 / 2 - 75)") == []
+    assert unused_numbers(q, "half = 2\nprint(300 / 2 - 75)") == []
+    assert unused_numbers(q, "print(300 / 2 - 75") == []
+
+
 def test_a_program_that_prints_a_literal_states_its_answer() -> None:
     from agent.checks import states_answer
 

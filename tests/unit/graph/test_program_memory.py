@@ -365,3 +365,14 @@ def test_programs_that_print_a_literal_are_not_evidence_when_so_configured(
     backend = QueueBackend([literal] * 3 + [prose])
     stored = Reasoner(backend, memory=store, sandbox=SANDBOX).solve(question, config)
     assert stored.trace["memory"]["stored"] is True and store.count() == 1
+
+
+def test_a_number_read_and_dropped_is_not_stored(store: MemoryStore) -> None:
+    # the 140 is written, into a name the program never uses: the same misreading
+    dropped = "has = 140\ncost = 790\nprint(cost - cost / 2)\n"
+    answer = Reasoner(QueueBackend([dropped] * 3), memory=store, sandbox=SANDBOX).solve(
+        MISSING, named_config("mixed-adaptive@8", write_back=True)
+    )
+    assert answer.answer == "395"
+    assert answer.trace["memory"]["reason"] == "failed checks: numbers_read"
+    assert store.count() == 0
