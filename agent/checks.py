@@ -332,7 +332,8 @@ def unused_numbers(question: str, code: str) -> list[str]:
     ``unread_numbers`` asks that each number be written; a program can write one and drop it
     (``initial_amount = 75`` and never ``initial_amount`` again): on the 300-question traffic
     stream the one wrong record stored was such a program: it answered what the charity left
-    to pay (150), not what James was missing (75). Common constants (``COMMON_CONSTANTS``) are not counted.
+    to pay (150), not what James was missing (75). Common constants (``COMMON_CONSTANTS``)
+    are not counted.
 
     Returns:
         Those numbers, sorted; empty when every number the program writes reaches its code.
@@ -346,9 +347,9 @@ def unused_numbers(question: str, code: str) -> list[str]:
     dropped: dict[str, bool] = {}  # number -> every occurrence is dropped so far
     parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Constant) and isinstance(node.value, int | float)):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, int | float):
             continue
-        if isinstance(node.value, bool):
+        if isinstance(node.value, bool):  # True is an int to isinstance
             continue
         number = f"{float(node.value):g}"
         parent = parents.get(id(node))
