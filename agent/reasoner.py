@@ -271,6 +271,13 @@ class Reasoner:
         with self._lock:
             self._pending.pop(answer_id, None)
 
+    def settle(self, answer_id: str) -> None:
+        """Wait for the write-back still running after answer ``answer_id`` (none: return)."""
+        with self._lock:
+            pending = self._pending.get(answer_id)
+        if pending is not None:
+            wait([pending])
+
     def _remember(self, answer: Answer, state: AgentState, domain: str | None) -> None:
         self.answers.put(
             AnswerRecord(
@@ -302,12 +309,9 @@ class Reasoner:
         """
         if self.memory is None:
             raise InvalidRequest("feedback needs memory, and this service runs without it")
-        with self._lock:
-            pending = self._pending.get(answer_id)
-        if pending is not None:
-            # Its write-back was queued first, so it runs (or ran) before this: wait for the
-            # record it may store, which "Wrong" must retire.
-            wait([pending])
+        # Its write-back was queued first, so it runs (or ran) before this: wait for the
+        # record it may store, which "Wrong" must retire.
+        self.settle(answer_id)
         known = self.answers.get(answer_id)
         if known is None:
             raise UnknownAnswer(f"unknown answer id {answer_id!r} (too old, or never given)")

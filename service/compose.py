@@ -227,7 +227,8 @@ class Service:
                 job()
 
         try:
-            return self.queue.submit(traced)
+            # Its span continues the request's trace, a child of the run's ``reason.solve``.
+            return self.queue.submit(telemetry.in_current_span(traced))
         except (QueueFull, RuntimeError):  # full, or shut down
             return None
 
