@@ -12,10 +12,10 @@ for each program the sandbox runs; the request's own span is the service's
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import Span
 
 tracer = trace.get_tracer("reason.agent")
@@ -34,26 +34,6 @@ def span(name: str, **attributes: Any) -> Iterator[Span | None]:
         return
     with tracer.start_as_current_span(name, attributes=clean(attributes)) as current:
         yield current
-
-
-def in_current_span(job: Callable[[], None]) -> Callable[[], None]:
-    """``job``, to run later on another thread as part of the current span's trace.
-
-    Work queued after an answer (write-back's confirmation draws) would otherwise start a
-    trace of its own, cut off from the request that caused it.
-    """
-    if not enabled():
-        return job
-    saved = context.get_current()
-
-    def run() -> None:
-        token = context.attach(saved)
-        try:
-            job()
-        finally:
-            context.detach(token)
-
-    return run
 
 
 def clean(attributes: Mapping[str, Any]) -> dict[str, Any]:

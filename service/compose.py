@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from agent import telemetry
 from agent.answers import AnswerLog
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from memory import MemoryInterface
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 THREADS_DB = "threads.db"
 
@@ -137,11 +138,15 @@ class Service:
             QueueFull: Every worker is busy and the waiting line is full (HTTP 429).
         """
         cfg = self.resolve(ask)
+        return self._submit_traced(self._run, ask, cfg)
+
+    def _submit_traced(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """Queue ``fn(*args)``; with tracing on, the worker runs in the caller's context, so
+        its spans continue the caller's trace (a question's under the way in's span, an HTTP
+        request continuing a traceparent; write-back after an answer under ``reason.solve``)."""
         if telemetry.enabled():
-            # The worker runs in the caller's context, so the run's span is a child of the
-            # way in's span (an HTTP request continuing a traceparent).
-            return self.queue.submit(contextvars.copy_context().run, self._run, ask, cfg)
-        return self.queue.submit(self._run, ask, cfg)
+            return self.queue.submit(contextvars.copy_context().run, fn, *args)
+        return self.queue.submit(fn, *args)
 
     def answer(self, ask: Ask) -> Answer:
         """Submit and wait for the answer (CLI, Slack, evaluation); Ctrl-C cancels the run."""
@@ -227,8 +232,7 @@ class Service:
                 job()
 
         try:
-            # Its span continues the request's trace, a child of the run's ``reason.solve``.
-            return self.queue.submit(telemetry.in_current_span(traced))
+            return self._submit_traced(traced)
         except (QueueFull, RuntimeError):  # full, or shut down
             return None
 
